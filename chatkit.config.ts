@@ -1,0 +1,52 @@
+// The box's configuration. Every key is optional but `agents`; the comments show the defaults.
+// Environment variables still win over this file: PORT, HOST, CHATKIT_DATA_DIR, CHATKIT_API_URL,
+// CHATKIT_PK / CHATKIT_DOMAIN_KEY, CHATKIT_CLIENT_SECRET, CHATKIT_SCRIPT_URL,
+// CHATKIT_UPLOAD_MAX_BYTES, CHATKIT_ALLOWED_MIME_TYPES, OPENAI_API_KEY, OPENAI_BASE_URL.
+// Point CHATKIT_CONFIG at another file to use that one instead.
+import { defineConfig } from "./src/index.ts";
+
+export default defineConfig({
+  server: {
+    // host: "127.0.0.1",
+    // port: 8787,
+    // publicUrl: "https://chat.example.com", // how users reach the box, when behind a proxy
+    // trustProxy: false,                      // trust X-Forwarded-* from that proxy
+    // sseHeartbeatSeconds: 15,                // comment lines that keep idle proxies from closing streams; 0 = off
+  },
+
+  // dataDir: "./data", // the whole state: SQLite database + attachments/. Back it up by copying it.
+
+  chatkit: {
+    // apiUrl: "/chatkit",
+    // domainKey: "local-dev",                 // from the OpenAI dashboard's domain allow-list
+    // clientSecret: undefined,                // a static client secret for hosted mode
+    // scriptUrl: "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js",
+    // uploadMaxBytes: 25 * 1024 * 1024,
+    // allowedMimeTypes: [],                   // e.g. ["image/png", "image/jpeg", "application/pdf"]; empty = all
+  },
+
+  // cookieKeys: ["a long random string", "the previous one, while rotating"],
+  // Left empty, a random key is generated once and kept in the data dir.
+
+  openai: {
+    // apiKey: process.env.OPENAI_API_KEY,     // without a key, agents answer with the built-in local responder
+    // baseURL: "http://127.0.0.1:11434/v1",   // any OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio)
+    // timeoutMs: 120_000,
+  },
+
+  agents: [
+    {
+      id: "assistant",
+      name: "Assistant",
+      model: "gpt-4.1-mini",
+      instructions: "You are a helpful assistant. Answer clearly and concisely.",
+      // api: "responses",                     // or "chat_completions" for most local servers
+      // baseURL: "http://127.0.0.1:11434/v1", // this agent's own upstream
+      // apiKey: "sk-...",
+      // temperature: 0.7,
+      // maxOutputTokens: 1024,
+      // models: ["gpt-4.1"],                  // extra models the composer may pick
+      // generateTitles: false,                // ask the model for a better title after the first turn
+    },
+  ],
+});

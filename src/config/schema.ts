@@ -1,0 +1,102 @@
+import { z } from "zod";
+
+/** The seed's default CDN location of the ChatKit web component. */
+export const DEFAULT_SCRIPT_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js";
+export const DEFAULT_UPLOAD_MAX_BYTES = 25 * 1024 * 1024;
+
+const agentIdPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export const agentSchema = z.strictObject({
+  /** Stable id used in `?agent_id=` and page URLs. */
+  id: z.string().regex(agentIdPattern, "letters, digits, '-' and '_' only (at most 64)"),
+  /** Display name shown on pages and used as the fallback thread title. */
+  name: z.string().min(1),
+  /** Model id sent upstream. */
+  model: z.string().min(1),
+  /** System instructions for every turn. */
+  instructions: z.string().default("You are a helpful assistant."),
+  /** Upstream wire format: the Responses API (default) or Chat Completions (most local servers). */
+  api: z.enum(["responses", "chat_completions"]).default("responses"),
+  /** Per-agent upstream; falls back to `openai.baseURL` / `OPENAI_BASE_URL`. */
+  baseURL: z.url().optional(),
+  /** Per-agent key; falls back to `openai.apiKey` / `OPENAI_API_KEY`. */
+  apiKey: z.string().min(1).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  maxOutputTokens: z.number().int().positive().optional(),
+  /** Models the composer may pick (`inference_options.model`); the agent's `model` is always allowed. */
+  models: z.array(z.string().min(1)).default([]),
+  /** Ask the model for a better thread title after the first turn. */
+  generateTitles: z.boolean().default(false),
+});
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().min(1).default("127.0.0.1"),
+      port: z.number().int().min(0).max(65535).default(8787),
+      /** Absolute base URL users reach us at (behind a proxy); used for preview and upload URLs. */
+      publicUrl: z.url().optional(),
+      /** Trust `X-Forwarded-*` headers from a reverse proxy. */
+      trustProxy: z.boolean().default(false),
+      /** Seconds between SSE comment heartbeats while the model is silent; 0 turns them off. */
+      sseHeartbeatSeconds: z.number().min(0).default(15),
+    })
+    .prefault({}),
+  /** Folder holding the whole state: the SQLite database and `attachments/`. */
+  dataDir: z.string().min(1).default("./data"),
+  /** The seed's ChatkitConfig. */
+  chatkit: z
+    .strictObject({
+      apiUrl: z.string().min(1).default("/chatkit"),
+      domainKey: z.string().min(1).default("local-dev"),
+      /** A static client secret for hosted mode (the seed's CHATKIT_CLIENT_SECRET). */
+      clientSecret: z.string().min(1).optional(),
+      scriptUrl: z.url().default(DEFAULT_SCRIPT_URL),
+      uploadMaxBytes: z.number().int().positive().default(DEFAULT_UPLOAD_MAX_BYTES),
+      /** Allowed upload MIME types; empty allows every type. */
+      allowedMimeTypes: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
+  /**
+   * Keys that sign the `session_id` cookie, newest first (keygrip rotation).
+   * When empty, a random key is generated once and kept in the data dir.
+   */
+  cookieKeys: z.array(z.string().min(16, "use at least 16 characters")).default([]),
+  /** Default upstream for every agent; the `openai` client's env vars fill in what is missing. */
+  openai: z
+    .strictObject({
+      apiKey: z.string().min(1).optional(),
+      baseURL: z.url().optional(),
+      /** Milliseconds before an upstream request is given up. */
+      timeoutMs: z.number().int().positive().default(120_000),
+    })
+    .prefault({}),
+  agents: z
+    .array(agentSchema)
+    .min(1, "define at least one agent")
+    .superRefine((agents, ctx) => {
+      const seen = new Set<string>();
+      agents.forEach((agent, index) => {
+        if (seen.has(agent.id)) {
+          ctx.addIssue({ code: "custom", path: [index, "id"], message: `duplicate agent id "${agent.id}"` });
+        }
+        seen.add(agent.id);
+      });
+    }),
+});
+
+/** What a config file writes: defaults may be left out. */
+export type ChatkitConfigInput = z.input<typeof configSchema>;
+/** The validated config with every default filled in. */
+export type ChatkitConfig = z.output<typeof configSchema>;
+export type AgentConfig = z.output<typeof agentSchema>;
+
+/**
+ * Types a config file so editors complete and check its keys.
+ *
+ * @example
+ * export default defineConfig({ agents: [{ id: "assistant", name: "Assistant", model: "gpt-4.1-mini" }] });
+ */
+export function defineConfig(config: ChatkitConfigInput): ChatkitConfigInput {
+  return config;
+}

@@ -1,0 +1,81 @@
+import Router from "@koa/router";
+import Keygrip from "keygrip";
+import Koa, { type Context } from "koa";
+import { koaBody } from "koa-body";
+import { AttachmentFiles } from "../attachments/files.ts";
+import { resolveCookieKeys } from "../config/secrets.ts";
+import type { ChatkitConfig } from "../config/schema.ts";
+import type { Services } from "../handlers/context.ts";
+import type { Store } from "../store/index.ts";
+import { authenticate, resolveAgent, sameOriginForCookies } from "./auth.ts";
+import { chatkitEntry } from "./entry.ts";
+import { ChatkitError, consoleLogger, errorMiddleware, type Logger } from "./errors.ts";
+
+export interface AppDeps {
+  store: Store;
+  logger?: Logger;
+}
+
+/** koa-body 8 rethrows JSON syntax errors bare; size errors keep their 413. */
+function rejectUnparsableBody(error: Error): never {
+  const status = (error as { status?: number }).status;
+  if (status === 413) throw new ChatkitError(413, "payload_too_large");
+  if (status === 415) throw new ChatkitError(415, "unsupported_content_type");
+  throw new ChatkitError(400, "invalid_json");
+}
+
+/** Body size for JSON requests: large enough for a transcription's base64 audio. */
+function jsonLimitFor(config: ChatkitConfig): number {
+  return Math.max(1024 * 1024, Math.ceil(config.chatkit.uploadMaxBytes * 1.4) + 64 * 1024);
+}
+
+/**
+ * Builds the Koa app without listening, so tests and host apps can mount it.
+ *
+ * @example
+ * const store = await openStore(config.dataDir);
+ * createApp(config, { store }).listen(config.server.port);
+ */
+export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
+  const logger = deps.logger ?? consoleLogger;
+  const app = new Koa({ proxy: config.server.trustProxy });
+  app.keys = new Keygrip(resolveCookieKeys(config), "sha256") as unknown as string[];
+  app.silent = true;
+
+  const services: Services = {
+    attachmentFiles: new AttachmentFiles(config.dataDir),
+    logger,
+  };
+  // Koa 3's ctx.origin is the Origin request header; our own origin is protocol and host.
+  const requestOrigin = (ctx: Context) => `${ctx.protocol}://${ctx.host}`;
+  const publicBaseUrl = (ctx: Context) => (config.server.publicUrl ?? requestOrigin(ctx)).replace(/\/+$/, "");
+  const ownOrigins = (ctx: Context) => [new URL(publicBaseUrl(ctx)).origin, requestOrigin(ctx)];
+
+  const router = new Router();
+  router.get("/healthz", (ctx) => {
+    ctx.body = { ok: true };
+  });
+
+  router.post(
+    "/chatkit",
+    authenticate(deps.store.sessions),
+    sameOriginForCookies(ownOrigins),
+    resolveAgent(config.agents),
+    koaBody({
+      json: true,
+      jsonStrict: true,
+      jsonLimit: jsonLimitFor(config),
+      jsonTypes: ["application/json", "application/*+json", "text/plain"],
+      text: false,
+      urlencoded: false,
+      multipart: false,
+      onError: rejectUnparsableBody,
+    }),
+    chatkitEntry({ config, store: deps.store, services, publicBaseUrl }),
+  );
+
+  app.use(errorMiddleware(logger));
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: true }));
+  return app;
+}

@@ -1,0 +1,66 @@
+import type { Context, Next } from "koa";
+import type { AgentConfig } from "../config/schema.ts";
+import type { SessionStore } from "../store/sessions.ts";
+import { ChatkitError } from "./errors.ts";
+import type { AppState } from "./state.ts";
+
+export const SESSION_COOKIE = "session_id";
+
+function bearerToken(ctx: Context): string | undefined {
+  const header = ctx.get("Authorization");
+  if (!header.startsWith("Bearer ")) return undefined;
+  const token = header.slice("Bearer ".length).trim();
+  return token || undefined;
+}
+
+/**
+ * Authenticates from `Authorization: Bearer <token>`, else the signed `session_id` cookie (as in
+ * the seed). Unknown, revoked, expired or disabled: 401 unauthorized.
+ */
+export function authenticate(sessions: SessionStore) {
+  return async function requireSession(ctx: Context, next: Next): Promise<void> {
+    const bearer = bearerToken(ctx);
+    const token = bearer ?? ctx.cookies.get(SESSION_COOKIE, { signed: true });
+    const found = token ? await sessions.authenticate(token) : undefined;
+    if (!found) throw new ChatkitError(401, "unauthorized");
+    const state = ctx.state as AppState;
+    state.user = found.user;
+    state.session = found.session;
+    state.owner = { userId: found.user.id, accountId: found.user.account_id };
+    state.authVia = bearer ? "bearer" : "cookie";
+    await next();
+  };
+}
+
+/**
+ * Cookie-authenticated requests that change state must come from our own origin: browsers send
+ * `Origin` on cross-site POSTs, so a foreign or opaque one is refused. Bearer requests carry
+ * their credential explicitly and need no check.
+ */
+export function sameOriginForCookies(allowedOrigins: (ctx: Context) => string[]) {
+  return async function checkOrigin(ctx: Context, next: Next): Promise<void> {
+    const state = ctx.state as AppState;
+    if (state.authVia === "cookie" && ctx.method !== "GET" && ctx.method !== "HEAD") {
+      const origin = ctx.get("Origin");
+      const fetchSite = ctx.get("Sec-Fetch-Site");
+      const allowed = origin ? allowedOrigins(ctx).includes(origin) : fetchSite !== "cross-site";
+      if (!allowed) throw new ChatkitError(403, "forbidden_origin");
+    }
+    await next();
+  };
+}
+
+/** Resolves `?agent_id=` against the configured agents onto `ctx.state.agent`. */
+export function resolveAgent(agents: readonly AgentConfig[]) {
+  const byId = new Map(agents.map((agent) => [agent.id, agent]));
+  return async function agentFromQuery(ctx: Context, next: Next): Promise<void> {
+    const state = ctx.state as AppState;
+    const requested = typeof ctx.query.agent_id === "string" ? ctx.query.agent_id : undefined;
+    if (requested) {
+      state.requestedAgentId = requested;
+      const agent = byId.get(requested);
+      if (agent) state.agent = agent;
+    }
+    await next();
+  };
+}

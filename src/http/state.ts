@@ -1,0 +1,16 @@
+import type { AgentConfig } from "../config/schema.ts";
+import type { Owner } from "../store/owner.ts";
+import type { SessionRow, UserRow } from "../store/schema.ts";
+
+/** What the middleware puts on `ctx.state` for the handlers. */
+export interface AppState {
+  user: UserRow;
+  session: SessionRow;
+  owner: Owner;
+  /** How the caller authenticated; cookie sessions get cross-site checks. */
+  authVia: "bearer" | "cookie";
+  /** The agent named by `?agent_id=`, when one was named and exists. */
+  agent?: AgentConfig;
+  /** The raw `?agent_id=` value, present even when it names no agent. */
+  requestedAgentId?: string;
+}

@@ -1,0 +1,49 @@
+import type { Server } from "node:http";
+import { ConfigError, loadConfig } from "./config/load.ts";
+import { createApp } from "./http/app.ts";
+import { openStore } from "./store/index.ts";
+
+/** Loads the config, opens the store, serves; stops gracefully on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  const config = await loadConfig();
+  const store = await openStore(config.dataDir);
+  const app = createApp(config, { store });
+  const server: Server = app.listen(config.server.port, config.server.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.server.port;
+  console.log(`chatkit listening on http://${config.server.host}:${port} (data: ${config.dataDir})`);
+  console.log(`agents: ${config.agents.map((agent) => agent.id).join(", ")}`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: finishing in-flight requests, then closing the database`);
+    const forceExit = setTimeout(() => {
+      console.error("in-flight requests did not finish in 10 s; closing anyway");
+      server.closeAllConnections();
+    }, 10_000);
+    forceExit.unref();
+    server.close(async () => {
+      await store.close();
+      console.log("stopped");
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+  } else {
+    console.error(`chatkit failed to start: ${(error as Error).message ?? error}`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,39 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from "kysely";
+import * as initial from "./migrations/0001_initial.ts";
+import type { Database } from "./schema.ts";
+
+export const DATABASE_FILE = "chatkit.sqlite";
+
+/** Migrations in order; the import list is the provider, so no file-system scan is needed. */
+const migrations: Record<string, Migration> = {
+  "0001_initial": initial,
+};
+
+const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};
+
+/** Opens (creating if needed) the SQLite database in the data dir. The only SQLite-specific code. */
+export function openDatabase(dataDir: string): { db: Kysely<Database>; sqlite: SQLite.Database } {
+  mkdirSync(dataDir, { recursive: true });
+  const sqlite = new SQLite(path.join(dataDir, DATABASE_FILE));
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("foreign_keys = ON");
+  sqlite.pragma("busy_timeout = 5000");
+  sqlite.pragma("synchronous = NORMAL");
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, sqlite };
+}
+
+/** Brings the schema up to date; throws with the failing migration's name. */
+export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === "Error");
+  if (error) {
+    throw new Error(`database migration ${failed?.migrationName ?? ""} failed: ${(error as Error).message ?? error}`);
+  }
+}

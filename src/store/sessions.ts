@@ -1,0 +1,68 @@
+import type { Kysely } from "kysely";
+import { monotonicNow } from "./clock.ts";
+import { hashToken, newId, newSessionToken } from "./ids.ts";
+import type { Database, SessionRow, UserRow } from "./schema.ts";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** last_used_at is refreshed at most this often, so reads do not each cost a write. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export class SessionStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Creates a session and returns its bearer token; only the token's hash is stored. */
+  async create(userId: string, ttlDays: number | null): Promise<{ session: SessionRow; token: string }> {
+    const token = newSessionToken();
+    const now = monotonicNow();
+    const session: SessionRow = {
+      id: newId("session"),
+      user_id: userId,
+      token_hash: hashToken(token),
+      created_at: now,
+      expires_at: ttlDays ? now + ttlDays * DAY_MS : null,
+      revoked_at: null,
+      last_used_at: null,
+    };
+    await this.db.insertInto("sessions").values(session).execute();
+    return { session, token };
+  }
+
+  /** The live session and enabled user for a token, or undefined (unknown, revoked, expired, disabled). */
+  async authenticate(token: string): Promise<{ session: SessionRow; user: UserRow } | undefined> {
+    const now = Date.now();
+    const row = await this.db
+      .selectFrom("sessions")
+      .innerJoin("users", "users.id", "sessions.user_id")
+      .selectAll("sessions")
+      .select(["users.account_id", "users.email", "users.disabled_at", "users.created_at as user_created_at"])
+      .where("sessions.token_hash", "=", hashToken(token))
+      .where("sessions.revoked_at", "is", null)
+      .where("users.disabled_at", "is", null)
+      .where((eb) => eb.or([eb("sessions.expires_at", "is", null), eb("sessions.expires_at", ">", now)]))
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const { account_id, email, disabled_at, user_created_at, ...session } = row;
+    if (session.last_used_at === null || now - session.last_used_at > TOUCH_INTERVAL_MS) {
+      await this.db.updateTable("sessions").set({ last_used_at: now }).where("id", "=", session.id).execute();
+    }
+    return {
+      session,
+      user: { id: session.user_id, account_id, email, disabled_at, created_at: user_created_at },
+    };
+  }
+
+  async listForUser(userId: string): Promise<SessionRow[]> {
+    return this.db.selectFrom("sessions").selectAll().where("user_id", "=", userId).orderBy("created_at", "asc").execute();
+  }
+
+  /** Revokes one session by id; returns whether a live session was revoked. */
+  async revoke(sessionId: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable("sessions")
+      .set({ revoked_at: monotonicNow() })
+      .where("id", "=", sessionId)
+      .where("revoked_at", "is", null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+}

@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, test } from "node:test";
+import { ConfigError, loadConfig, parseConfig } from "../src/config/load.ts";
+import { DEFAULT_SCRIPT_URL } from "../src/config/schema.ts";
+import { tempDataDir, TEST_AGENT } from "./support/app.ts";
+import { cleanEnv, REPO_ROOT, run } from "./support/process.ts";
+
+function problemsOf(input: unknown, env: Record<string, string> = {}): string[] {
+  try {
+    parseConfig(input, env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.problems;
+  }
+  assert.fail("expected the config to be refused");
+}
+
+describe("config", () => {
+  test("defaults mirror the seed's ChatkitConfig and the operator contract", () => {
+    const config = parseConfig({ agents: [TEST_AGENT] });
+    assert.equal(config.server.host, "127.0.0.1");
+    assert.equal(config.server.port, 8787);
+    assert.equal(config.dataDir, "./data");
+    assert.deepEqual(config.chatkit, {
+      apiUrl: "/chatkit",
+      domainKey: "local-dev",
+      scriptUrl: DEFAULT_SCRIPT_URL,
+      uploadMaxBytes: 25 * 1024 * 1024,
+      allowedMimeTypes: [],
+    });
+    assert.equal(config.agents[0]!.api, "responses");
+  });
+
+  test("the seed's environment variables override the file", () => {
+    const config = parseConfig(
+      { agents: [TEST_AGENT], chatkit: { domainKey: "from-file", uploadMaxBytes: 5 } },
+      {
+        CHATKIT_API_URL: "https://api.example.com/chatkit",
+        CHATKIT_PK: "dk_pk",
+        CHATKIT_DOMAIN_KEY: "dk_ignored_when_pk_set",
+        CHATKIT_CLIENT_SECRET: "cs_123",
+        CHATKIT_SCRIPT_URL: "https://cdn.example.com/chatkit.js",
+        CHATKIT_UPLOAD_MAX_BYTES: "1000",
+        CHATKIT_ALLOWED_MIME_TYPES: " image/png, application/pdf ,,",
+        PORT: "9000",
+        HOST: "0.0.0.0",
+        CHATKIT_DATA_DIR: "/srv/chat",
+        OPENAI_API_KEY: "sk-test",
+        OPENAI_BASE_URL: "http://127.0.0.1:1/v1",
+      },
+    );
+    assert.deepEqual(config.chatkit, {
+      apiUrl: "https://api.example.com/chatkit",
+      domainKey: "dk_pk",
+      clientSecret: "cs_123",
+      scriptUrl: "https://cdn.example.com/chatkit.js",
+      uploadMaxBytes: 1000,
+      allowedMimeTypes: ["image/png", "application/pdf"],
+    });
+    assert.equal(config.server.port, 9000);
+    assert.equal(config.server.host, "0.0.0.0");
+    assert.equal(config.dataDir, "/srv/chat");
+    assert.equal(config.openai.apiKey, "sk-test");
+    assert.equal(config.openai.baseURL, "http://127.0.0.1:1/v1");
+    assert.equal(parseConfig({ agents: [TEST_AGENT] }, { CHATKIT_DOMAIN_KEY: "dk_alt" }).chatkit.domainKey, "dk_alt");
+  });
+
+  test("a bad config names every bad key by its path", () => {
+    const problems = problemsOf({
+      agents: [{ id: "ok", name: "Ok", model: 42 }, { id: "bad id!", name: "" }],
+      server: { port: "eighty" },
+      chatkit: { scriptUrl: "not a url" },
+      surprise: true,
+    });
+    const text = problems.join("\n");
+    assert.match(text, /^agents\[0\]\.model: .*expected string/m);
+    assert.match(text, /^agents\[1\]\.id: /m);
+    assert.match(text, /^agents\[1\]\.name: /m);
+    assert.match(text, /^agents\[1\]\.model: /m);
+    assert.match(text, /^server\.port: /m);
+    assert.match(text, /^chatkit\.scriptUrl: /m);
+    assert.match(text, /surprise/);
+  });
+
+  test("a bad environment value is blamed on its variable", () => {
+    const [problem] = problemsOf({ agents: [TEST_AGENT] }, { CHATKIT_UPLOAD_MAX_BYTES: "lots" });
+    assert.match(problem!, /^chatkit\.uploadMaxBytes \(from CHATKIT_UPLOAD_MAX_BYTES\): /);
+  });
+
+  test("agents must exist and have unique ids", () => {
+    assert.match(problemsOf({ agents: [] }).join(), /agents: define at least one agent/);
+    assert.match(problemsOf({ agents: [TEST_AGENT, TEST_AGENT] }).join(), /agents\[1\]\.id: duplicate agent id "assistant"/);
+  });
+
+  test("loadConfig reads CHATKIT_CONFIG and resolves dataDir beside the file", async () => {
+    const dir = tempDataDir();
+    const file = path.join(dir, "box.config.ts");
+    writeFileSync(
+      file,
+      `import { defineConfig } from ${JSON.stringify(path.join(REPO_ROOT, "src/index.ts"))};\n` +
+        `export default defineConfig({ dataDir: "state", agents: [{ id: "a", name: "A", model: "m" }] });\n`,
+    );
+    const config = await loadConfig({ CHATKIT_CONFIG: file }, "/");
+    assert.equal(config.dataDir, path.join(dir, "state"));
+    const fromEnv = await loadConfig({ CHATKIT_CONFIG: file, CHATKIT_DATA_DIR: "rel" }, "/tmp");
+    assert.equal(fromEnv.dataDir, "/tmp/rel");
+    await assert.rejects(loadConfig({ CHATKIT_CONFIG: path.join(dir, "missing.ts") }), /config file not found/);
+  });
+
+  test("the shipped chatkit.config.ts is valid and defines the assistant agent", async () => {
+    const config = await loadConfig(cleanEnv({}) as Record<string, string>, REPO_ROOT);
+    assert.ok(config.agents.some((agent) => agent.id === "assistant"));
+  });
+
+  test("npm start with a bad config stops with one line per problem and no stack trace", async () => {
+    const dir = tempDataDir();
+    const file = path.join(dir, "bad.config.ts");
+    writeFileSync(file, `export default { agents: [{ id: "a", name: "A" }], server: { port: -1 } };\n`);
+    const result = await run("npx", ["tsx", "src/main.ts"], { env: cleanEnv({ CHATKIT_CONFIG: file }) });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /agents\[0\]\.model: /);
+    assert.match(result.stderr, /server\.port: /);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
+  });
+});

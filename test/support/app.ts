@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseConfig } from "../../src/config/load.ts";
+import type { ChatkitConfig, ChatkitConfigInput } from "../../src/config/schema.ts";
+import type { Logger } from "../../src/http/errors.ts";
+import { createApp } from "../../src/http/app.ts";
+import { openStore, type Store } from "../../src/store/index.ts";
+import { parseSse, type ParsedEvent } from "./sse.ts";
+
+export const TEST_AGENT = {
+  id: "assistant",
+  name: "Assistant",
+  model: "test-model",
+  instructions: "You are a test assistant.",
+};
+
+/** A logger that keeps what it is told, so tests can assert on logged errors. */
+export function memoryLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    info: (message) => lines.push(message),
+    error: (message, error) => lines.push(`${message} ${error instanceof Error ? error.message : (error ?? "")}`),
+  };
+}
+
+export interface TestServer {
+  url: string;
+  config: ChatkitConfig;
+  store: Store;
+  dataDir: string;
+  logger: ReturnType<typeof memoryLogger>;
+  /** Mints a bearer token for this email, creating the user if needed. */
+  token(email?: string): Promise<string>;
+  /** POSTs a ChatKit request as JSON and returns the status and parsed body. */
+  request(type: string, params?: unknown, options?: RequestOptions): Promise<{ status: number; body: any; headers: Headers }>;
+  /** POSTs a streaming ChatKit request and returns every SSE event. */
+  stream(type: string, params?: unknown, options?: RequestOptions): Promise<{ status: number; events: ParsedEvent[]; raw: string }>;
+  /** Stops the server; keeps the data dir unless `removeData`. */
+  close(options?: { removeData?: boolean }): Promise<void>;
+}
+
+export interface RequestOptions {
+  token?: string;
+  agentId?: string | null;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export function tempDataDir(): string {
+  return mkdtempSync(path.join(tmpdir(), "chatkit-test-"));
+}
+
+/**
+ * Starts the real app on 127.0.0.1 with an ephemeral port and a fresh (or given) data dir.
+ * `config` is merged over a minimal test config; the environment is not read.
+ */
+export async function startTestServer(
+  options: { config?: Partial<ChatkitConfigInput>; dataDir?: string } = {},
+): Promise<TestServer> {
+  const dataDir = options.dataDir ?? tempDataDir();
+  const config = parseConfig({ agents: [TEST_AGENT], ...options.config, dataDir });
+  const store = await openStore(dataDir);
+  const logger = memoryLogger();
+  const app = createApp(config, { store, logger });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const tokens = new Map<string, string>();
+
+  const token = async (email = "alice@example.com") => {
+    const known = tokens.get(email);
+    if (known) return known;
+    const { user } = await store.users.findOrCreate(email);
+    const { token: minted } = await store.sessions.create(user.id, 1);
+    tokens.set(email, minted);
+    return minted;
+  };
+
+  const post = async (type: string, params: unknown, opts: RequestOptions) => {
+    const agent = opts.agentId === undefined ? TEST_AGENT.id : opts.agentId;
+    const query = agent === null ? "" : `?agent_id=${encodeURIComponent(agent)}`;
+    const bearer = opts.token ?? (await token());
+    return fetch(`${url}/chatkit${query}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${bearer}`, ...opts.headers },
+      body: JSON.stringify(params === undefined ? { type } : { type, params }),
+      signal: opts.signal ?? null,
+    });
+  };
+
+  return {
+    url,
+    config,
+    store,
+    dataDir,
+    logger,
+    token,
+    async request(type, params, opts = {}) {
+      const response = await post(type, params, opts);
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+    },
+    async stream(type, params, opts = {}) {
+      const response = await post(type, params, opts);
+      const raw = await response.text();
+      return { status: response.status, events: parseSse(raw), raw };
+    },
+    async close({ removeData = false } = {}) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.close();
+      if (removeData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
