@@ -3,12 +3,12 @@ import { ChatkitError } from "../http/errors.ts";
 import type { Store } from "../store/index.ts";
 import type { Owner } from "../store/owner.ts";
 import type { ThreadRow, UserRow } from "../store/schema.ts";
-import type { AttachmentFiles } from "../attachments/files.ts";
+import type { AttachmentService } from "../attachments/service.ts";
 import type { Logger } from "../http/errors.ts";
 
 /** Long-lived collaborators, built once per app. */
 export interface Services {
-  attachmentFiles: AttachmentFiles;
+  attachments: AttachmentService;
   logger: Logger;
 }
 

@@ -34,6 +34,6 @@ export async function deleteThread(hc: HandlerContext, params: RequestParams<"th
   const thread = await requireThread(hc, params.thread_id);
   const deleted = await hc.store.threads.delete(hc.owner, thread.id);
   if (!deleted) throw new ChatkitError(404, "thread_not_found");
-  await hc.services.attachmentFiles.remove(deleted.attachmentIds);
+  await hc.services.attachments.files.remove(deleted.attachmentIds);
   return {};
 }

@@ -3,6 +3,7 @@ import Keygrip from "keygrip";
 import Koa, { type Context } from "koa";
 import { koaBody } from "koa-body";
 import { AttachmentFiles } from "../attachments/files.ts";
+import { AttachmentService } from "../attachments/service.ts";
 import { resolveCookieKeys } from "../config/secrets.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import type { Services } from "../handlers/context.ts";
@@ -43,7 +44,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
   app.silent = true;
 
   const services: Services = {
-    attachmentFiles: new AttachmentFiles(config.dataDir),
+    attachments: new AttachmentService(new AttachmentFiles(config.dataDir)),
     logger,
   };
   // Koa 3's ctx.origin is the Origin request header; our own origin is protocol and host.
