@@ -1,5 +1,7 @@
 import type { Server } from "node:http";
 import { ConfigError, loadConfig } from "./config/load.ts";
+import { upstreamOf } from "./agents/index.ts";
+import { LOCAL_RESPONDER_NAME } from "./agents/local-responder.ts";
 import { createApp } from "./http/app.ts";
 import { openStore } from "./store/index.ts";
 
@@ -16,7 +18,14 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.server.port;
   console.log(`chatkit listening on http://${config.server.host}:${port} (data: ${config.dataDir})`);
-  console.log(`agents: ${config.agents.map((agent) => agent.id).join(", ")}`);
+  for (const agent of config.agents) {
+    const upstream = upstreamOf(agent, config);
+    console.log(
+      upstream
+        ? `agent "${agent.id}": ${agent.model} via ${agent.api} at ${upstream.baseURL}`
+        : `agent "${agent.id}": ${LOCAL_RESPONDER_NAME} (no API key or base URL configured; set OPENAI_API_KEY to use a model)`,
+    );
+  }
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -67,8 +67,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       apiKey: z.string().min(1).optional(),
       baseURL: z.url().optional(),
-      /** Milliseconds before an upstream request is given up. */
+      /** Milliseconds of upstream silence (before or during a stream) after which a turn fails. */
       timeoutMs: z.number().int().positive().default(120_000),
+      /** Retries of a failed upstream request before any of the answer has streamed. */
+      maxRetries: z.number().int().min(0).max(10).default(2),
     })
     .prefault({}),
   agents: z

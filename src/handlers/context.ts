@@ -5,11 +5,13 @@ import type { Owner } from "../store/owner.ts";
 import type { ThreadRow, UserRow } from "../store/schema.ts";
 import type { AttachmentService } from "../attachments/service.ts";
 import type { Logger } from "../http/errors.ts";
+import type { RunnerRegistry } from "../agents/index.ts";
 
 /** Long-lived collaborators, built once per app. */
 export interface Services {
   attachments: AttachmentService;
   logger: Logger;
+  runners: RunnerRegistry;
 }
 
 /** Everything a handler may use for one request; built once by the entry route. */

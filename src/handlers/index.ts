@@ -1,6 +1,7 @@
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { RequestParams, RequestType } from "../protocol/requests.ts";
 import type { HandlerContext } from "./context.ts";
+import { addUserMessage, createThread, retryAfterItem } from "./conversation.ts";
 import { addFeedback, listItems } from "./items.ts";
 import { deleteThread, getThread, listThreads, updateThread } from "./threads.ts";
 
@@ -23,9 +24,13 @@ export type Route<T extends RequestType> = JsonRoute<T> | StreamRoute<T>;
 export type RouteTable = { [T in RequestType]?: Route<T> };
 
 const json = <T extends RequestType>(handle: JsonRoute<T>["handle"]): JsonRoute<T> => ({ kind: "json", handle });
+const stream = <T extends RequestType>(handle: StreamRoute<T>["handle"]): StreamRoute<T> => ({ kind: "stream", handle });
 
 /** One entry per request type this server answers. */
 export const routes: RouteTable = {
+  "threads.create": stream(createThread),
+  "threads.add_user_message": stream(addUserMessage),
+  "threads.retry_after_item": stream(retryAfterItem),
   "threads.get_by_id": json(getThread),
   "threads.list": json(listThreads),
   "threads.update": json(updateThread),

@@ -4,6 +4,8 @@ import Koa, { type Context } from "koa";
 import { koaBody } from "koa-body";
 import { AttachmentFiles } from "../attachments/files.ts";
 import { AttachmentService } from "../attachments/service.ts";
+import { RunnerRegistry } from "../agents/index.ts";
+import { attachmentNamesOnly } from "../agents/openai-runner.ts";
 import { resolveCookieKeys } from "../config/secrets.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import type { Services } from "../handlers/context.ts";
@@ -46,6 +48,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
   const services: Services = {
     attachments: new AttachmentService(new AttachmentFiles(config.dataDir)),
     logger,
+    runners: new RunnerRegistry(config, attachmentNamesOnly),
   };
   // Koa 3's ctx.origin is the Origin request header; our own origin is protocol and host.
   const requestOrigin = (ctx: Context) => `${ctx.protocol}://${ctx.host}`;

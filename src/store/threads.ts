@@ -15,14 +15,14 @@ export interface ThreadChanges {
 export class ThreadStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(owner: Owner, agentId: string): Promise<ThreadRow> {
+  async create(owner: Owner, agentId: string, title: string | null = null): Promise<ThreadRow> {
     const now = monotonicNow();
     const row: ThreadRow = {
       id: newId("thread"),
       account_id: owner.accountId,
       user_id: owner.userId,
       agent_id: agentId,
-      title: null,
+      title,
       status: JSON.stringify({ type: "active" } satisfies ThreadStatus),
       metadata: "{}",
       created_at: now,

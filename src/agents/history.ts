@@ -1,0 +1,39 @@
+import type { ThreadItem, UserMessageItem } from "../protocol/items.ts";
+import type { ModelMessage } from "./runner.ts";
+
+export function userMessageText(item: UserMessageItem): string {
+  const text = item.content.map((part) => (part.type === "input_text" ? part.text : `@${part.text}`)).join(" ");
+  return item.quoted_text ? `> ${item.quoted_text.replace(/\n/g, "\n> ")}\n\n${text}` : text;
+}
+
+/**
+ * The thread as the model sees it, oldest first: user and assistant turns, plus hidden context
+ * (notes for the model, such as "the user stopped the previous answer") as user-side text.
+ */
+export function historyToMessages(items: ThreadItem[]): ModelMessage[] {
+  const messages: ModelMessage[] = [];
+  for (const item of items) {
+    switch (item.type) {
+      case "user_message":
+        messages.push({ role: "user", text: userMessageText(item), ...(item.attachments.length ? { attachments: item.attachments } : {}) });
+        break;
+      case "assistant_message": {
+        const text = item.content.map((part) => part.text).join("");
+        if (text.trim()) messages.push({ role: "assistant", text });
+        break;
+      }
+      case "widget":
+        if (item.copy_text) messages.push({ role: "assistant", text: item.copy_text });
+        break;
+      case "hidden_context_item":
+        messages.push({ role: "user", text: typeof item.content === "string" ? item.content : JSON.stringify(item.content) });
+        break;
+      case "sdk_hidden_context":
+        messages.push({ role: "user", text: item.content });
+        break;
+      default:
+        break;
+    }
+  }
+  return messages;
+}

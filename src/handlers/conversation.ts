@@ -1,0 +1,137 @@
+import { respondWithModel } from "../agents/respond.ts";
+import { titleFromText } from "../agents/titles.ts";
+import type { AgentConfig } from "../config/schema.ts";
+import { ChatkitError } from "../http/errors.ts";
+import type { ThreadStreamEvent } from "../protocol/events.ts";
+import type { Attachment, InferenceOptions, ThreadItem, UserMessageItem } from "../protocol/items.ts";
+import type { RequestParams, UserMessageInput } from "../protocol/requests.ts";
+import { threadToWire } from "../protocol/serialize.ts";
+import { monotonicNow, newId, toIso } from "../store/index.ts";
+import type { ThreadRow } from "../store/schema.ts";
+import { agentOfThread, requireAgent, requireThread, type HandlerContext } from "./context.ts";
+import { errorOnly, ResponderError, runPipeline } from "./pipeline.ts";
+
+/** The model for this turn: the composer's pick if the agent allows it, else the agent's. */
+function chooseModel(agent: AgentConfig, options: UserMessageInput["inference_options"]): string {
+  const picked = options.model;
+  if (!picked || picked === agent.model) return agent.model;
+  if (agent.models.includes(picked)) return picked;
+  throw new ResponderError("model_not_allowed");
+}
+
+/** The input's attachments, the caller's and fully uploaded; otherwise 404 before streaming. */
+async function resolveAttachments(hc: HandlerContext, ids: string[]) {
+  const unique = [...new Set(ids)];
+  const rows = await hc.store.attachments.getMany(hc.owner, unique);
+  if (rows.length !== unique.length || rows.some((row) => row.status !== "ready")) {
+    throw new ChatkitError(404, "attachment_not_found");
+  }
+  return rows;
+}
+
+/** Builds and stores the user message (before any model is called), linking its attachments. */
+async function storeUserMessage(hc: HandlerContext, thread: ThreadRow, input: UserMessageInput): Promise<UserMessageItem> {
+  const rows = await resolveAttachments(hc, input.attachments);
+  const id = newId("message");
+  const attachments: Attachment[] = rows.map((row) => hc.services.attachments.toWire({ ...row, thread_id: thread.id }, hc.publicBaseUrl));
+  const inferenceOptions: InferenceOptions = {};
+  if (input.inference_options.model) inferenceOptions.model = input.inference_options.model;
+  if (input.inference_options.tool_choice) inferenceOptions.tool_choice = { id: input.inference_options.tool_choice.id };
+  const item: UserMessageItem = {
+    id,
+    thread_id: thread.id,
+    created_at: toIso(monotonicNow()),
+    type: "user_message",
+    content: input.content.map((part) =>
+      part.type === "input_text"
+        ? { type: "input_text", text: part.text }
+        : { type: "input_tag", id: part.id, text: part.text, data: part.data, interactive: part.interactive, ...(part.group ? { group: part.group } : {}) },
+    ),
+    attachments,
+    ...(input.quoted_text ? { quoted_text: input.quoted_text } : {}),
+    inference_options: inferenceOptions,
+  };
+  await hc.store.items.add(hc.owner, item);
+  await hc.store.attachments.linkToItem(hc.owner, rows.map((row) => row.id), thread.id, id);
+  return item;
+}
+
+function inputText(input: UserMessageInput): string {
+  return input.content.map((part) => part.text).join(" ");
+}
+
+/** Streams the agent's answer to the thread's history through the pipeline. */
+async function answer(hc: HandlerContext, thread: ThreadRow, model: string, preface: ThreadStreamEvent[]) {
+  const agent = agentOfThread(hc, thread);
+  const runner = hc.services.runners.forAgent(agent);
+  const history: ThreadItem[] = await hc.store.items.history(hc.owner, thread.id);
+  return runPipeline({
+    hc,
+    thread,
+    preface,
+    responder: (state) => respondWithModel({ thread: state, agent, model, runner, history, signal: hc.signal, logger: hc.services.logger }),
+  });
+}
+
+function assertOpen(thread: ThreadRow): void {
+  const status = JSON.parse(thread.status) as { type: string };
+  if (status.type !== "active") throw new ResponderError("thread_locked");
+}
+
+export async function createThread(hc: HandlerContext, params: RequestParams<"threads.create">): Promise<AsyncIterable<ThreadStreamEvent>> {
+  const agent = requireAgent(hc);
+  let model: string;
+  try {
+    model = chooseModel(agent, params.input.inference_options);
+  } catch (error) {
+    return errorOnly(error as ResponderError);
+  }
+  await resolveAttachments(hc, params.input.attachments);
+  const created = await hc.store.threads.create(hc.owner, agent.id, titleFromText(inputText(params.input)));
+  const user = await storeUserMessage(hc, created, params.input);
+  const thread = (await hc.store.threads.get(hc.owner, created.id)) ?? created;
+  return answer(hc, thread, model, [
+    { type: "thread.created", thread: threadToWire(thread) },
+    { type: "thread.item.done", item: user },
+  ]);
+}
+
+export async function addUserMessage(hc: HandlerContext, params: RequestParams<"threads.add_user_message">): Promise<AsyncIterable<ThreadStreamEvent>> {
+  const thread = await requireThread(hc, params.thread_id);
+  let model: string;
+  try {
+    assertOpen(thread);
+    model = chooseModel(agentOfThread(hc, thread), params.input.inference_options);
+  } catch (error) {
+    return errorOnly(error as ResponderError);
+  }
+  const user = await storeUserMessage(hc, thread, params.input);
+  if (thread.title === null) {
+    const title = titleFromText(inputText(params.input));
+    if (title) await hc.store.threads.update(hc.owner, thread.id, { title });
+  }
+  const current = (await hc.store.threads.get(hc.owner, thread.id)) ?? thread;
+  const preface: ThreadStreamEvent[] = [{ type: "thread.item.done", item: user }];
+  if (current.title !== thread.title) preface.push({ type: "thread.updated", thread: threadToWire(current) });
+  return answer(hc, current, model, preface);
+}
+
+/**
+ * Answers a user message again: every newer item is deleted (and announced as removed, so the
+ * client drops them too), then the agent responds to the history up to that message.
+ */
+export async function retryAfterItem(hc: HandlerContext, params: RequestParams<"threads.retry_after_item">): Promise<AsyncIterable<ThreadStreamEvent>> {
+  const thread = await requireThread(hc, params.thread_id);
+  const item = await hc.store.items.get(hc.owner, thread.id, params.item_id);
+  if (!item) throw new ChatkitError(404, "item_not_found");
+  if (item.type !== "user_message") throw new ChatkitError(400, "invalid_params", { field: "params.item_id", issues: [{ field: "params.item_id", message: "must be a user_message" }] });
+  let model: string;
+  try {
+    assertOpen(thread);
+    model = chooseModel(agentOfThread(hc, thread), item.inference_options);
+  } catch (error) {
+    return errorOnly(error as ResponderError);
+  }
+  const removed = await hc.store.items.deleteAfter(hc.owner, thread.id, item.id);
+  return answer(hc, thread, model, removed.map((id) => ({ type: "thread.item.removed", item_id: id })));
+}

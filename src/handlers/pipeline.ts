@@ -1,0 +1,161 @@
+import { UpstreamError } from "../agents/runner.ts";
+import type { ThreadState } from "../agents/respond.ts";
+import { streamMessage } from "../http/locale.ts";
+import type { ThreadItemUpdate, ThreadStreamEvent } from "../protocol/events.ts";
+import { isHiddenItem, type AssistantMessageItem, type SdkHiddenContextItem, type ThreadItem } from "../protocol/items.ts";
+import { threadToWire } from "../protocol/serialize.ts";
+import { monotonicNow, newId, toIso } from "../store/index.ts";
+import type { ThreadRow } from "../store/schema.ts";
+import type { HandlerContext } from "./context.ts";
+
+/** An error a responder raises on purpose: shown to the user as written, retry as chosen. */
+export class ResponderError extends Error {
+  constructor(
+    readonly messageKey: string,
+    readonly allowRetry = false,
+  ) {
+    super(messageKey);
+    this.name = "ResponderError";
+  }
+}
+
+export function errorEvent(error: unknown): ThreadStreamEvent {
+  if (error instanceof ResponderError) {
+    return { type: "error", code: "custom", message: streamMessage(error.messageKey), allow_retry: error.allowRetry };
+  }
+  if (error instanceof UpstreamError) {
+    return { type: "error", code: "custom", message: streamMessage("model_failed"), allow_retry: true };
+  }
+  return { type: "error", code: "stream.error", allow_retry: true };
+}
+
+export function threadState(row: ThreadRow): ThreadState {
+  return { id: row.id, title: row.title, status: JSON.parse(row.status) };
+}
+
+/** Applies an update to a pending item the way the client does (protocol section 4.1). */
+function applyUpdate(item: ThreadItem, update: ThreadItemUpdate): void {
+  if (item.type === "assistant_message" && update.type.startsWith("assistant_message.content_part.")) {
+    const index = (update as { content_index: number }).content_index;
+    while (item.content.length <= index) item.content.push({ type: "output_text", text: "", annotations: [] });
+    const part = item.content[index]!;
+    if (update.type === "assistant_message.content_part.text_delta") part.text += update.delta;
+    else if (update.type === "assistant_message.content_part.added" || update.type === "assistant_message.content_part.done")
+      item.content[index] = structuredClone(update.content);
+    else if (update.type === "assistant_message.content_part.annotation_added") part.annotations.splice(update.annotation_index, 0, update.annotation);
+  } else if (item.type === "workflow") {
+    if (update.type === "workflow.task.added") item.workflow.tasks.push(update.task);
+    else if (update.type === "workflow.task.updated") item.workflow.tasks[update.task_index] = update.task;
+  }
+}
+
+const hasText = (item: ThreadItem): item is AssistantMessageItem =>
+  item.type === "assistant_message" && item.content.some((part) => part.text.trim() !== "");
+
+export interface PipelineInput {
+  hc: HandlerContext;
+  thread: ThreadRow;
+  /** Events already persisted before the stream began (thread.created, the user message). */
+  preface: ThreadStreamEvent[];
+  responder: (state: ThreadState) => AsyncIterable<ThreadStreamEvent>;
+}
+
+/**
+ * The responder pipeline (protocol section 5.3): stream_options first, then every responder
+ * event, persisted as it completes (`done`, `replaced`, `removed`), hidden items saved but not
+ * sent, and `thread.updated` whenever the thread changed. A failing responder ends with an
+ * `error` event after what was already said is saved; a client that goes away (the stop
+ * button) gets its partial answer saved and a hidden note for the next turn.
+ */
+export async function* runPipeline({ hc, thread, preface, responder }: PipelineInput): AsyncGenerator<ThreadStreamEvent> {
+  yield* preface;
+  yield { type: "stream_options", stream_options: { allow_cancel: true } };
+
+  const state = threadState(thread);
+  let saved = JSON.stringify(state);
+  const pending = new Map<string, ThreadItem>();
+
+  async function* threadChanges(): AsyncGenerator<ThreadStreamEvent> {
+    const current = JSON.stringify(state);
+    if (current === saved) return;
+    saved = current;
+    const row = await hc.store.threads.update(hc.owner, state.id, { title: state.title, status: state.status });
+    if (row) yield { type: "thread.updated", thread: threadToWire(row) };
+  }
+
+  async function persist(event: ThreadStreamEvent): Promise<void> {
+    switch (event.type) {
+      case "thread.item.added":
+        pending.set(event.item.id, structuredClone(event.item));
+        break;
+      case "thread.item.updated": {
+        const item = pending.get(event.item_id);
+        if (item) applyUpdate(item, event.update);
+        break;
+      }
+      case "thread.item.done":
+        pending.delete(event.item.id);
+        await hc.store.items.save(hc.owner, event.item);
+        break;
+      case "thread.item.replaced":
+        await hc.store.items.save(hc.owner, event.item);
+        break;
+      case "thread.item.removed":
+        pending.delete(event.item_id);
+        await hc.store.items.delete(hc.owner, state.id, event.item_id);
+        break;
+    }
+  }
+
+  /** Saves pending assistant text (partial answers); returns the saved items. */
+  async function savePartialAnswers(): Promise<ThreadItem[]> {
+    const partial = [...pending.values()].filter(hasText);
+    for (const item of partial) await hc.store.items.save(hc.owner, item);
+    pending.clear();
+    return partial;
+  }
+
+  const events = responder(state)[Symbol.asyncIterator]();
+  try {
+    while (!hc.signal.aborted) {
+      const next = await events.next();
+      if (next.done) break;
+      await persist(next.value);
+      if (!(next.value.type === "thread.item.done" && isHiddenItem(next.value.item))) yield next.value;
+      yield* threadChanges();
+    }
+    if (hc.signal.aborted) {
+      await events.return?.(undefined);
+      await saveCancelled();
+      return;
+    }
+  } catch (error) {
+    if (hc.signal.aborted) {
+      await saveCancelled();
+      return;
+    }
+    hc.services.logger.error(`stream failed for thread ${state.id}`, error);
+    for (const item of await savePartialAnswers()) yield { type: "thread.item.done", item };
+    yield errorEvent(error);
+  }
+  yield* threadChanges();
+
+  async function saveCancelled(): Promise<void> {
+    await savePartialAnswers();
+    const note: SdkHiddenContextItem = {
+      id: newId("sdk_hidden_context"),
+      thread_id: state.id,
+      created_at: toIso(monotonicNow()),
+      type: "sdk_hidden_context",
+      content: streamMessage("cancelled_note"),
+    };
+    await hc.store.items.add(hc.owner, note);
+    const current = JSON.stringify(state);
+    if (current !== saved) await hc.store.threads.update(hc.owner, state.id, { title: state.title, status: state.status });
+  }
+}
+
+/** A stream that only reports an error (a request refused after streaming was promised). */
+export async function* errorOnly(error: ResponderError): AsyncGenerator<ThreadStreamEvent> {
+  yield errorEvent(error);
+}

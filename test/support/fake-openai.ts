@@ -1,0 +1,231 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import type { Response as OpenAIResponse, ResponseOutputMessage, ResponseStreamEvent } from "openai/resources/responses/responses";
+
+/** What the fake answers to one model request. */
+export interface Script {
+  /** The reply, split into `chunks` (default: one chunk per word, spaces kept). */
+  text?: string;
+  chunks?: string[];
+  /** Reply `Echo: <last user text>` instead of `text`, so concurrent answers can be told apart. */
+  echo?: boolean;
+  /** Delay before each chunk, in ms. */
+  delayMs?: number;
+  /** Delay before the first chunk only (time to first token). */
+  firstChunkDelayMs?: number;
+  /** Answer this HTTP status with an OpenAI-style error body instead of a stream. */
+  status?: number;
+  /** Close the connection after this many chunks, without finishing the stream. */
+  cutAfterChunks?: number;
+  /** Stop sending after this many chunks and keep the connection open. */
+  hangAfterChunks?: number;
+}
+
+export interface RecordedRequest {
+  path: string;
+  body: any;
+  headers: IncomingMessage["headers"];
+  /** True when the client went away before the answer finished. */
+  aborted: boolean;
+  finished: boolean;
+}
+
+export interface FakeOpenAI {
+  /** The base URL to give the openai client (ends with /v1). */
+  baseURL: string;
+  requests: RecordedRequest[];
+  /** Scripts answered in order; when empty, `fallback` answers. */
+  queue: Script[];
+  fallback: Script;
+  close(): Promise<void>;
+  /** Resolves when the request at `index` has ended (finished or aborted). */
+  ended(index: number): Promise<RecordedRequest>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The text of the last user message in either API's request body. */
+export function lastUserText(body: any): string {
+  const messages: any[] = body.input ?? body.messages ?? [];
+  const last = [...messages].reverse().find((message) => message.role === "user");
+  if (!last) return "";
+  if (typeof last.content === "string") return last.content;
+  return last.content.map((part: any) => part.text ?? "").join("");
+}
+
+function chunksOf(script: Script, body: any): string[] {
+  if (script.chunks) return script.chunks;
+  const text = script.echo ? `Echo: ${lastUserText(body)}` : (script.text ?? "");
+  return text.split(/(?<= )/).filter((chunk) => chunk !== "");
+}
+
+function sseEvent(res: ServerResponse, event: ResponseStreamEvent): void {
+  res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+}
+
+function responseObject(id: string, model: string, status: "in_progress" | "completed", output: ResponseOutputMessage[]): OpenAIResponse {
+  return {
+    id,
+    object: "response",
+    created_at: Math.floor(Date.now() / 1000),
+    status,
+    model,
+    output,
+    output_text: output.map((item) => item.content.map((part) => (part.type === "output_text" ? part.text : "")).join("")).join(""),
+    error: null,
+    incomplete_details: null,
+    instructions: null,
+    metadata: {},
+    parallel_tool_calls: true,
+    temperature: 1,
+    tool_choice: "auto",
+    tools: [],
+    top_p: 1,
+  };
+}
+
+/** A small OpenAI-compatible server on 127.0.0.1 streaming the real APIs' event shapes. */
+export async function startFakeOpenAI(fallback: Script = { text: "Hello from the fake model." }): Promise<FakeOpenAI> {
+  const requests: RecordedRequest[] = [];
+  const waiters = new Map<number, Array<(r: RecordedRequest) => void>>();
+  const fake = { queue: [] as Script[], fallback };
+  const open = new Set<ServerResponse>();
+
+  const markEnded = (index: number) => {
+    for (const resolve of waiters.get(index) ?? []) resolve(requests[index]!);
+    waiters.delete(index);
+  };
+
+  async function streamResponses(res: ServerResponse, body: any, script: Script, alive: () => boolean): Promise<boolean> {
+    const id = `resp_${requests.length}`;
+    const itemId = `msg_fake_${requests.length}`;
+    let sequence = 0;
+    const seq = () => sequence++;
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    sseEvent(res, { type: "response.created", sequence_number: seq(), response: responseObject(id, body.model, "in_progress", []) });
+    sseEvent(res, { type: "response.in_progress", sequence_number: seq(), response: responseObject(id, body.model, "in_progress", []) });
+    const message: ResponseOutputMessage = { id: itemId, type: "message", role: "assistant", status: "in_progress", content: [] };
+    sseEvent(res, { type: "response.output_item.added", sequence_number: seq(), output_index: 0, item: message });
+    sseEvent(res, {
+      type: "response.content_part.added",
+      sequence_number: seq(),
+      item_id: itemId,
+      output_index: 0,
+      content_index: 0,
+      part: { type: "output_text", text: "", annotations: [] },
+    });
+    const chunks = chunksOf(script, body);
+    let text = "";
+    for (const [index, delta] of chunks.entries()) {
+      if (index === script.cutAfterChunks) return false;
+      if (index === script.hangAfterChunks) return await new Promise<boolean>(() => {});
+      await sleep(index === 0 ? (script.firstChunkDelayMs ?? script.delayMs ?? 0) : (script.delayMs ?? 0));
+      if (!alive()) return false;
+      text += delta;
+      sseEvent(res, { type: "response.output_text.delta", sequence_number: seq(), item_id: itemId, output_index: 0, content_index: 0, delta, logprobs: [] });
+    }
+    if (script.cutAfterChunks !== undefined && script.cutAfterChunks >= chunks.length) return false;
+    sseEvent(res, { type: "response.output_text.done", sequence_number: seq(), item_id: itemId, output_index: 0, content_index: 0, text, logprobs: [] });
+    const part = { type: "output_text" as const, text, annotations: [] };
+    sseEvent(res, { type: "response.content_part.done", sequence_number: seq(), item_id: itemId, output_index: 0, content_index: 0, part });
+    const done: ResponseOutputMessage = { ...message, status: "completed", content: [part] };
+    sseEvent(res, { type: "response.output_item.done", sequence_number: seq(), output_index: 0, item: done });
+    sseEvent(res, { type: "response.completed", sequence_number: seq(), response: responseObject(id, body.model, "completed", [done]) });
+    return true;
+  }
+
+  async function streamChat(res: ServerResponse, body: any, script: Script, alive: () => boolean): Promise<boolean> {
+    const base = { id: `chatcmpl_${requests.length}`, object: "chat.completion.chunk" as const, created: Math.floor(Date.now() / 1000), model: body.model };
+    const send = (chunk: ChatCompletionChunk) => res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    send({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
+    const chunks = chunksOf(script, body);
+    for (const [index, content] of chunks.entries()) {
+      if (index === script.cutAfterChunks) return false;
+      if (index === script.hangAfterChunks) return await new Promise<boolean>(() => {});
+      await sleep(index === 0 ? (script.firstChunkDelayMs ?? script.delayMs ?? 0) : (script.delayMs ?? 0));
+      if (!alive()) return false;
+      send({ ...base, choices: [{ index: 0, delta: { content }, finish_reason: null }] });
+    }
+    if (script.cutAfterChunks !== undefined && script.cutAfterChunks >= chunks.length) return false;
+    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
+    res.write("data: [DONE]\n\n");
+    return true;
+  }
+
+  const server: Server = createServer(async (req, res) => {
+    open.add(res);
+    const raw: Buffer[] = [];
+    for await (const chunk of req) raw.push(chunk as Buffer);
+    const text = Buffer.concat(raw).toString("utf8");
+    const record: RecordedRequest = {
+      path: req.url ?? "",
+      body: req.headers["content-type"]?.includes("json") && text ? JSON.parse(text) : text,
+      headers: req.headers,
+      aborted: false,
+      finished: false,
+    };
+    const index = requests.push(record) - 1;
+    res.on("close", () => {
+      open.delete(res);
+      if (!record.finished) record.aborted = true;
+      markEnded(index);
+    });
+    const alive = () => !record.aborted && !res.destroyed;
+    const script = fake.queue.shift() ?? fake.fallback;
+
+    if (script.status) {
+      res.writeHead(script.status, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: `scripted failure ${script.status}`, type: "server_error", code: null, param: null } }));
+      record.finished = true;
+      return;
+    }
+    const route = record.path.replace(/\?.*$/, "");
+    let completed: boolean;
+    if (route === "/v1/responses") completed = await streamResponses(res, record.body, script, alive);
+    else if (route === "/v1/chat/completions") completed = await streamChat(res, record.body, script, alive);
+    else {
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: `no route ${route}`, type: "invalid_request_error" } }));
+      record.finished = true;
+      return;
+    }
+    if (completed) {
+      record.finished = true;
+      res.end();
+    } else {
+      // A cut: what was written reaches the client, then the connection drops without an end.
+      if (!res.destroyed) await new Promise<void>((resolve) => res.write("", () => resolve()));
+      res.destroy();
+    }
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    requests,
+    get queue() {
+      return fake.queue;
+    },
+    set queue(value) {
+      fake.queue = value;
+    },
+    get fallback() {
+      return fake.fallback;
+    },
+    set fallback(value) {
+      fake.fallback = value;
+    },
+    ended(index) {
+      const record = requests[index];
+      if (record && (record.finished || record.aborted)) return Promise.resolve(record);
+      return new Promise((resolve) => waiters.set(index, [...(waiters.get(index) ?? []), resolve]));
+    },
+    async close() {
+      for (const res of open) res.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
