@@ -87,9 +87,8 @@ export async function createThread(hc: HandlerContext, params: RequestParams<"th
     return errorOnly(error as ResponderError);
   }
   await resolveAttachments(hc, params.input.attachments);
-  const created = await hc.store.threads.create(hc.owner, agent.id, titleFromText(inputText(params.input)));
-  const user = await storeUserMessage(hc, created, params.input);
-  const thread = (await hc.store.threads.get(hc.owner, created.id)) ?? created;
+  const thread = await hc.store.threads.create(hc.owner, agent.id, titleFromText(inputText(params.input)));
+  const user = await storeUserMessage(hc, thread, params.input);
   return answer(hc, thread, model, [
     { type: "thread.created", thread: threadToWire(thread) },
     { type: "thread.item.done", item: user },

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { Response as OpenAIResponse, ResponseOutputMessage, ResponseStreamEvent } from "openai/resources/responses/responses";
 
@@ -26,6 +27,8 @@ export interface RecordedRequest {
   path: string;
   body: any;
   headers: IncomingMessage["headers"];
+  /** performance.now() when the request arrived (same clock as the test's process). */
+  receivedAt: number;
   /** True when the client went away before the answer finished. */
   aborted: boolean;
   finished: boolean;
@@ -155,6 +158,7 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
   }
 
   const server: Server = createServer(async (req, res) => {
+    const receivedAt = performance.now();
     open.add(res);
     const raw: Buffer[] = [];
     for await (const chunk of req) raw.push(chunk as Buffer);
@@ -163,6 +167,7 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
       path: req.url ?? "",
       body: req.headers["content-type"]?.includes("json") && text ? JSON.parse(text) : text,
       headers: req.headers,
+      receivedAt,
       aborted: false,
       finished: false,
     };
