@@ -89,7 +89,7 @@ function responseObject(id: string, model: string, status: "in_progress" | "comp
 }
 
 /** A small OpenAI-compatible server on 127.0.0.1 streaming the real APIs' event shapes. */
-export async function startFakeOpenAI(fallback: Script = { text: "Hello from the fake model." }): Promise<FakeOpenAI> {
+export async function startFakeOpenAI(fallback: Script = { text: "Hello from the fake model." }, port = 0): Promise<FakeOpenAI> {
   const requests: RecordedRequest[] = [];
   const waiters = new Map<number, Array<(r: RecordedRequest) => void>>();
   const fake = { queue: [] as Script[], fallback };
@@ -206,10 +206,10 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
     }
   });
 
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const boundPort = (server.address() as AddressInfo).port;
   return {
-    baseURL: `http://127.0.0.1:${port}/v1`,
+    baseURL: `http://127.0.0.1:${boundPort}/v1`,
     requests,
     get queue() {
       return fake.queue;
