@@ -11,7 +11,7 @@ describe("a turn that fails or is stopped keeps the thread readable", () => {
   before(async () => {
     fake = await startFakeOpenAI({ text: "ok" });
     server = await startTestServer({
-      config: { agents: [TEST_AGENT], openai: { apiKey: "sk-test", baseURL: fake.baseURL, maxRetries: 0, timeoutMs: 400 } },
+      config: { agents: [TEST_AGENT], openai: { apiKey: "sk-test", baseURL: fake.baseURL, maxRetries: 0 } },
     });
   });
   after(async () => {
@@ -50,14 +50,21 @@ describe("a turn that fails or is stopped keeps the thread readable", () => {
   });
 
   test("an upstream that hangs times out into an error event", async () => {
-    fake.queue.push({ chunks: ["Slow ", "start"], hangAfterChunks: 1 });
-    const started = Date.now();
-    const { events } = await server.stream("threads.create", { input: userInput("hang") });
-    assert.ok(Date.now() - started < 5000);
-    assert.equal(events.at(-1)!.type, "error");
-    const stored = await threadItems(events[0]!.thread.id);
-    assert.deepEqual(stored.map((i) => i.type), ["user_message", "assistant_message"]);
-    assert.equal(stored[1].content[0].text, "Slow ");
+    const impatient = await startTestServer({
+      config: { agents: [TEST_AGENT], openai: { apiKey: "sk-test", baseURL: fake.baseURL, maxRetries: 0, timeoutMs: 400 } },
+    });
+    try {
+      fake.queue.push({ chunks: ["Slow ", "start"], hangAfterChunks: 1 });
+      const started = Date.now();
+      const { events } = await impatient.stream("threads.create", { input: userInput("hang") });
+      assert.ok(Date.now() - started < 5000);
+      assert.equal(events.at(-1)!.type, "error");
+      const stored = (await impatient.request("items.list", { thread_id: events[0]!.thread.id, order: "asc" })).body.data;
+      assert.deepEqual(stored.map((i: any) => i.type), ["user_message", "assistant_message"]);
+      assert.equal(stored[1].content[0].text, "Slow ");
+    } finally {
+      await impatient.close({ removeData: true });
+    }
   });
 
   test("a client disconnect aborts the upstream, saves the partial answer and a hidden note", async () => {

@@ -25,6 +25,17 @@ export function historyToMessages(items: ThreadItem[]): ModelMessage[] {
       case "widget":
         if (item.copy_text) messages.push({ role: "assistant", text: item.copy_text });
         break;
+      case "client_tool_call":
+        if (item.status === "completed") {
+          messages.push({ role: "user", text: `[client tool ${item.name}(${JSON.stringify(item.arguments)}) returned ${JSON.stringify(item.output ?? null)}]` });
+        }
+        break;
+      case "structured_input":
+        if (item.status !== "pending") {
+          const answers = item.inputs.map((input) => `${input.question} ${input.answer?.skipped ? "(skipped)" : (input.answer?.values.join(", ") ?? "")}`);
+          messages.push({ role: "user", text: answers.join("\n") });
+        }
+        break;
       case "hidden_context_item":
         messages.push({ role: "user", text: typeof item.content === "string" ? item.content : JSON.stringify(item.content) });
         break;

@@ -6,6 +6,7 @@ import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { Attachment, InferenceOptions, ThreadItem, UserMessageItem } from "../protocol/items.ts";
 import type { RequestParams, UserMessageInput } from "../protocol/requests.ts";
 import { threadToWire } from "../protocol/serialize.ts";
+import { answerStructuredInput } from "../protocol/structured-input.ts";
 import { monotonicNow, newId, toIso } from "../store/index.ts";
 import type { ThreadRow } from "../store/schema.ts";
 import { agentOfThread, requireAgent, requireThread, type HandlerContext } from "./context.ts";
@@ -60,8 +61,11 @@ function inputText(input: UserMessageInput): string {
   return input.content.map((part) => part.text).join(" ");
 }
 
-/** Streams the agent's answer to the thread's history through the pipeline. */
-async function answer(hc: HandlerContext, thread: ThreadRow, model: string, preface: ThreadStreamEvent[]) {
+/**
+ * Streams the agent's answer to the thread's history through the pipeline. `preface` events
+ * precede stream_options (already stored); `lead` events follow it, before the model's turn.
+ */
+export async function answer(hc: HandlerContext, thread: ThreadRow, model: string, preface: ThreadStreamEvent[], lead: ThreadStreamEvent[] = []) {
   const agent = agentOfThread(hc, thread);
   const runner = hc.services.runners.forAgent(agent);
   const history: ThreadItem[] = await hc.store.items.history(hc.owner, thread.id);
@@ -69,11 +73,14 @@ async function answer(hc: HandlerContext, thread: ThreadRow, model: string, pref
     hc,
     thread,
     preface,
-    responder: (state) => respondWithModel({ thread: state, agent, model, runner, history, signal: hc.signal, logger: hc.services.logger }),
+    responder: async function* (state) {
+      yield* lead;
+      yield* respondWithModel({ thread: state, agent, model, runner, history, signal: hc.signal, logger: hc.services.logger });
+    },
   });
 }
 
-function assertOpen(thread: ThreadRow): void {
+export function assertOpen(thread: ThreadRow): void {
   const status = JSON.parse(thread.status) as { type: string };
   if (status.type !== "active") throw new ResponderError("thread_locked");
 }
@@ -133,4 +140,41 @@ export async function retryAfterItem(hc: HandlerContext, params: RequestParams<"
   }
   const removed = await hc.store.items.deleteAfter(hc.owner, thread.id, item.id);
   return answer(hc, thread, model, removed.map((id) => ({ type: "thread.item.removed", item_id: id })));
+}
+
+/**
+ * The client ran the pending client tool call (the thread's newest item) and sends its result:
+ * the call is completed, stale pending calls are dropped, and the agent continues.
+ */
+export async function addClientToolOutput(hc: HandlerContext, params: RequestParams<"threads.add_client_tool_output">): Promise<AsyncIterable<ThreadStreamEvent>> {
+  const thread = await requireThread(hc, params.thread_id);
+  const recent = (await hc.store.items.list(hc.owner, thread.id, { limit: 20, order: "desc" })).rows;
+  const newest = recent[0];
+  if (newest?.type !== "client_tool_call" || newest.status !== "pending") throw new ChatkitError(409, "no_pending_tool_call");
+  try {
+    assertOpen(thread);
+  } catch (error) {
+    return errorOnly(error as ResponderError);
+  }
+  await hc.store.items.save(hc.owner, { ...newest, status: "completed", output: params.result });
+  for (const item of recent.slice(1)) {
+    if (item.type === "client_tool_call" && item.status === "pending") await hc.store.items.delete(hc.owner, thread.id, item.id);
+  }
+  return answer(hc, thread, agentOfThread(hc, thread).model, []);
+}
+
+/** The user answered (or skipped) the assistant's questions: the item is replaced, then the agent continues. */
+export async function addStructuredInput(hc: HandlerContext, params: RequestParams<"threads.add_structured_input">): Promise<AsyncIterable<ThreadStreamEvent>> {
+  const thread = await requireThread(hc, params.thread_id);
+  const item = await hc.store.items.get(hc.owner, thread.id, params.item_id);
+  if (!item) throw new ChatkitError(404, "item_not_found");
+  if (item.type !== "structured_input" || item.status !== "pending") throw new ChatkitError(409, "structured_input_not_pending");
+  try {
+    assertOpen(thread);
+  } catch (error) {
+    return errorOnly(error as ResponderError);
+  }
+  const answered = answerStructuredInput(item, params.input);
+  await hc.store.items.save(hc.owner, answered);
+  return answer(hc, thread, agentOfThread(hc, thread).model, [], [{ type: "thread.item.replaced", item: answered }]);
 }

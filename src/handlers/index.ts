@@ -1,7 +1,8 @@
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { RequestParams, RequestType } from "../protocol/requests.ts";
 import type { HandlerContext } from "./context.ts";
-import { addUserMessage, createThread, retryAfterItem } from "./conversation.ts";
+import { customAction, syncCustomAction } from "./actions.ts";
+import { addClientToolOutput, addStructuredInput, addUserMessage, createThread, retryAfterItem } from "./conversation.ts";
 import { addFeedback, listItems } from "./items.ts";
 import { deleteThread, getThread, listThreads, updateThread } from "./threads.ts";
 
@@ -31,6 +32,10 @@ export const routes: RouteTable = {
   "threads.create": stream(createThread),
   "threads.add_user_message": stream(addUserMessage),
   "threads.retry_after_item": stream(retryAfterItem),
+  "threads.add_client_tool_output": stream(addClientToolOutput),
+  "threads.add_structured_input": stream(addStructuredInput),
+  "threads.custom_action": stream(customAction),
+  "threads.sync_custom_action": json(syncCustomAction),
   "threads.get_by_id": json(getThread),
   "threads.list": json(listThreads),
   "threads.update": json(updateThread),
