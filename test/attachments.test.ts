@@ -331,6 +331,19 @@ describe("attachments", () => {
     assert.equal(await rowOf(body.id), undefined);
   });
 
+  test("fields after the file part do not fail a direct upload", async () => {
+    const form = new FormData();
+    form.append("file", new Blob(["hello"], { type: "text/plain" }), "a.txt");
+    form.append("purpose", "x".repeat(20_000));
+    const response = await fetch(`${server.url}/chatkit/upload`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${await server.token()}` },
+      body: form,
+    });
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as any).name, "a.txt");
+  });
+
   test("an upload without a multipart file field is 400 upload_required", async () => {
     const token = await server.token();
     const form = new FormData();

@@ -120,6 +120,23 @@ async function* multipartEvents(body: AsyncIterable<Buffer>, boundary: string): 
 }
 
 /**
+ * Reads what follows the file part (small trailing fields, the closing boundary) so the client
+ * sees its answer instead of a reset connection. The file is already whole, so nothing here
+ * may fail the upload: a malformed or oversized tail is simply left unread.
+ */
+async function drainQuietly(events: AsyncGenerator<PartEvent>, maxBytes: number): Promise<void> {
+  let drained = 0;
+  try {
+    // A manual loop: leaving a for-await early would destroy the request before we answer it.
+    for (let next = await events.next(); !next.done; next = await events.next()) {
+      if (next.value.kind === "data" && (drained += next.value.chunk.length) > maxBytes) return;
+    }
+  } catch {
+    // see above: the stored file stands
+  }
+}
+
+/**
  * Streams the multipart part named `fieldName` that carries a file to `consume`, skipping other
  * (small) fields. The body is read once, as it arrives: nothing is buffered whole.
  * Throws 400 `upload_required` when no such part exists or the body is malformed.
@@ -133,7 +150,6 @@ export async function consumeMultipartFile<T>(
   const boundary = multipartBoundary(contentType);
   if (!boundary) throw new ChatkitError(400, "upload_required", { reason: "expected multipart/form-data" });
   const events = multipartEvents(body, boundary);
-  let result: { value: T } | undefined;
   let skippedBytes = 0;
 
   for (let next = await events.next(); !next.done; next = await events.next()) {
@@ -144,7 +160,7 @@ export async function consumeMultipartFile<T>(
     }
     const params = dispositionParams(event.headers.get("content-disposition") ?? "");
     const fileName = partFileName(params);
-    if (result || params.get("name") !== fieldName || fileName === undefined) continue;
+    if (params.get("name") !== fieldName || fileName === undefined) continue;
 
     // The consumer pulls this part's bytes straight from the shared event stream.
     async function* partBody(): AsyncGenerator<Buffer> {
@@ -154,8 +170,9 @@ export async function consumeMultipartFile<T>(
       }
       throw malformed();
     }
-    result = { value: await consume({ fileName, contentType: event.headers.get("content-type"), body: partBody() }) };
+    const result = await consume({ fileName, contentType: event.headers.get("content-type"), body: partBody() });
+    await drainQuietly(events, MAX_SKIPPED_FIELD_BYTES);
+    return result;
   }
-  if (!result) throw new ChatkitError(400, "upload_required");
-  return result.value;
+  throw new ChatkitError(400, "upload_required");
 }
