@@ -22,7 +22,8 @@ export default defineConfig({
     // clientSecret: undefined,                // a static client secret for hosted mode
     // scriptUrl: "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js",
     // uploadMaxBytes: 25 * 1024 * 1024,
-    // allowedMimeTypes: [],                   // e.g. ["image/png", "image/jpeg", "application/pdf"]; empty = all
+    // allowedMimeTypes: [],                   // e.g. ["image/png", "image/jpeg", "application/pdf"] or "image/*"; empty = all
+    // unsentAttachmentTtlHours: 24,           // uploads never sent with a message are deleted after this; 0 = keep
   },
 
   // cookieKeys: ["a long random string", "the previous one, while rotating"],
@@ -32,6 +33,7 @@ export default defineConfig({
     // apiKey: process.env.OPENAI_API_KEY,     // without a key, agents answer with the built-in local responder
     // baseURL: "http://127.0.0.1:11434/v1",   // any OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio)
     // timeoutMs: 120_000,
+    // transcriptionModel: "gpt-4o-mini-transcribe", // voice input (the composer's dictation button)
   },
 
   agents: [

@@ -29,7 +29,9 @@ describe("config", () => {
       scriptUrl: DEFAULT_SCRIPT_URL,
       uploadMaxBytes: 25 * 1024 * 1024,
       allowedMimeTypes: [],
+      unsentAttachmentTtlHours: 24,
     });
+    assert.equal(config.openai.transcriptionModel, "gpt-4o-mini-transcribe");
     assert.equal(config.agents[0]!.api, "responses");
   });
 
@@ -58,6 +60,7 @@ describe("config", () => {
       scriptUrl: "https://cdn.example.com/chatkit.js",
       uploadMaxBytes: 1000,
       allowedMimeTypes: ["image/png", "application/pdf"],
+      unsentAttachmentTtlHours: 24,
     });
     assert.equal(config.server.port, 9000);
     assert.equal(config.server.host, "0.0.0.0");

@@ -134,13 +134,3 @@ export class OpenAIRunner implements ModelRunner {
     if (!finished) throw new UpstreamError("the model stream ended before a finish reason");
   }
 }
-
-/** Until attachments reach the model as files, they are named in the text. */
-export const attachmentNamesOnly: AttachmentParts = {
-  async responses(attachments) {
-    return attachments.map((a) => ({ type: "input_text" as const, text: `[attached: ${a.name} (${a.mime_type})]` }));
-  },
-  async chat(attachments) {
-    return attachments.map((a) => ({ type: "text" as const, text: `[attached: ${a.name} (${a.mime_type})]` }));
-  },
-};

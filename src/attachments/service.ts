@@ -1,20 +1,254 @@
-import type { Attachment } from "../protocol/items.ts";
+import type Keygrip from "keygrip";
+import { ChatkitError } from "../http/errors.ts";
+import type { Attachment, ThreadItem } from "../protocol/items.ts";
+import type { AttachmentStore } from "../store/attachments.ts";
+import { newId } from "../store/ids.ts";
+import type { Owner } from "../store/owner.ts";
 import type { AttachmentRow } from "../store/schema.ts";
+import {
+  SNIFF_BYTES,
+  contradictsDeclaredType,
+  declaredMimeType,
+  displayName,
+  isAllowedMimeType,
+  isPreviewableImage,
+  normalizeMimeType,
+} from "./content-types.ts";
 import type { AttachmentFiles } from "./files.ts";
+import { consumeMultipartFile } from "./multipart.ts";
+import { PreviewLinks } from "./preview-links.ts";
+
+export interface AttachmentLimits {
+  /** `chatkit.uploadMaxBytes`: the largest file accepted, in bytes. */
+  maxBytes: number;
+  /** `chatkit.allowedMimeTypes`: exact types or `type/*`; empty allows all. */
+  allowedMimeTypes: readonly string[];
+}
+
+export interface AttachmentServiceDeps {
+  files: AttachmentFiles;
+  store: AttachmentStore;
+  /** Signs preview URLs; the app's cookie keys. */
+  keys: Keygrip;
+  limits: AttachmentLimits;
+  now?: () => number;
+}
+
+/** An upload's bytes as they arrive: a raw body (PUT) or a multipart one (field `file`). */
+export interface IncomingUpload {
+  body: AsyncIterable<Buffer>;
+  contentType: string | undefined;
+  /** The request's Content-Length, when it sent one. */
+  contentLength: number | undefined;
+}
+
+/** An attachment's stored bytes, ready to be served. */
+export interface StoredFile {
+  row: AttachmentRow;
+  path: string;
+  size: number;
+}
+
+export const UPLOAD_FIELD = "file";
+
+const notFound = () => new ChatkitError(404, "attachment_not_found");
+const tooLarge = (maxBytes: number) => new ChatkitError(413, "file_too_large", { max_bytes: maxBytes });
+
+/**
+ * Passes the bytes through while enforcing, as they stream in, the size limit and that the
+ * first bytes do not contradict the declared type. Throwing stops the upload where it is.
+ */
+async function* checkedWhileStreaming(body: AsyncIterable<Buffer>, maxBytes: number, declaredType: string): AsyncGenerator<Buffer> {
+  let size = 0;
+  let head: Buffer | undefined = Buffer.alloc(0);
+  const checkHead = (bytes: Buffer) => {
+    if (contradictsDeclaredType(declaredType, bytes)) throw new ChatkitError(415, "file_type_mismatch", { mime_type: declaredType });
+  };
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > maxBytes) throw tooLarge(maxBytes);
+    if (head) {
+      head = Buffer.concat([head, chunk]);
+      if (head.length >= SNIFF_BYTES) {
+        checkHead(head);
+        head = undefined;
+      }
+    }
+    yield chunk;
+  }
+  if (head) checkHead(head);
+}
+
+/** An ASCII-only stand-in for a file name, for clients that ignore `filename*`. */
+function asciiFileName(name: string): string {
+  return name.replace(/[^\x20-\x7e]|["\\%]/g, "_");
+}
+
+/** RFC 5987 `ext-value` encoding (RFC 6266's `filename*`). */
+function encodeExtValue(value: string): string {
+  return encodeURIComponent(value).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * Headers for serving an attachment's bytes on our origin. Only raster images are shown inline;
+ * everything else (HTML and SVG above all) is a download in a sandbox, so a file can never run
+ * as a page of this server.
+ */
+export function attachmentResponseHeaders(row: AttachmentRow, size: number): Record<string, string> {
+  const inline = isPreviewableImage(row.mime_type);
+  const disposition = `${inline ? "inline" : "attachment"}; filename="${asciiFileName(row.name)}"; filename*=UTF-8''${encodeExtValue(row.name)}`;
+  return {
+    "Content-Type": row.mime_type,
+    "Content-Length": String(size),
+    "Content-Disposition": disposition,
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": inline ? "sandbox" : "default-src 'none'; sandbox",
+    "Cross-Origin-Resource-Policy": "same-origin",
+  };
+}
 
 /**
  * Attachments as the rest of the app sees them: bytes on disk plus the wire shape handed to the
- * client. Handlers and the model runner go through this, never through paths of their own.
+ * client. Handlers, upload routes and the model runner go through this, never through paths of
+ * their own.
  */
 export class AttachmentService {
-  constructor(readonly files: AttachmentFiles) {}
+  readonly files: AttachmentFiles;
+  private readonly store: AttachmentStore;
+  private readonly limits: AttachmentLimits;
+  private readonly previews: PreviewLinks;
 
-  /** The protocol's Attachment JSON; images carry an absolute `preview_url`. */
+  constructor(deps: AttachmentServiceDeps) {
+    this.files = deps.files;
+    this.store = deps.store;
+    this.limits = deps.limits;
+    this.previews = new PreviewLinks(deps.keys, deps.now);
+  }
+
+  /**
+   * The protocol's Attachment JSON. Images carry an absolute, freshly signed `preview_url`; an
+   * attachment still waiting for its bytes carries the `upload_descriptor` to send them to.
+   */
   toWire(row: AttachmentRow, publicBaseUrl: string): Attachment {
-    const base = { id: row.id, name: row.name, mime_type: row.mime_type, ...(row.thread_id ? { thread_id: row.thread_id } : {}) };
-    if (row.mime_type.startsWith("image/")) {
-      return { ...base, type: "image", preview_url: `${publicBaseUrl}/chatkit/attachments/${row.id}/preview` };
+    const wire: Attachment = isPreviewableImage(row.mime_type)
+      ? { type: "image", id: row.id, name: row.name, mime_type: row.mime_type, preview_url: this.previews.urlFor(row.id, publicBaseUrl) }
+      : { type: "file", id: row.id, name: row.name, mime_type: row.mime_type };
+    if (row.thread_id) wire.thread_id = row.thread_id;
+    if (row.status === "pending") wire.upload_descriptor = { url: `${publicBaseUrl}/chatkit/upload/${row.id}`, method: "PUT", headers: {} };
+    return wire;
+  }
+
+  /** A stored item as it may leave the server: a user message's image previews are re-signed. */
+  withFreshPreviewUrls(item: ThreadItem, publicBaseUrl: string): ThreadItem {
+    if (item.type !== "user_message" || !item.attachments.some((a) => a.type === "image")) return item;
+    const attachments = item.attachments.map((attachment) =>
+      attachment.type === "image" ? { ...attachment, preview_url: this.previews.urlFor(attachment.id, publicBaseUrl) } : attachment,
+    );
+    return { ...item, attachments };
+  }
+
+  private requireAllowedType(mimeType: string): void {
+    if (!isAllowedMimeType(mimeType, this.limits.allowedMimeTypes)) {
+      throw new ChatkitError(415, "unsupported_file_type", { mime_type: mimeType });
     }
-    return { ...base, type: "file" };
+  }
+
+  /** `attachments.create`: a pending attachment, refused early when its type or size cannot be accepted. */
+  async createPending(owner: Owner, params: { name: string; size: number; mime_type: string }): Promise<AttachmentRow> {
+    const mimeType = normalizeMimeType(params.mime_type);
+    if (!mimeType) throw new ChatkitError(415, "unsupported_file_type", { mime_type: params.mime_type });
+    this.requireAllowedType(mimeType);
+    if (params.size > this.limits.maxBytes) throw tooLarge(this.limits.maxBytes);
+    return this.store.create(owner, { name: displayName(params.name), mime_type: mimeType, size_bytes: params.size });
+  }
+
+  /**
+   * `POST /chatkit/upload`: stores a multipart `file` as a new, ready attachment. On any refusal
+   * nothing is left behind: no file, no row.
+   */
+  async receiveDirect(owner: Owner, upload: IncomingUpload): Promise<AttachmentRow> {
+    const id = newId("attachment");
+    return consumeMultipartFile(upload.body, upload.contentType, UPLOAD_FIELD, async (file) => {
+      const name = displayName(file.fileName);
+      const mimeType = declaredMimeType(file.contentType, name);
+      if (!mimeType) throw new ChatkitError(415, "unsupported_file_type", { mime_type: file.contentType });
+      this.requireAllowedType(mimeType);
+      const size = await this.files.writeAtomically(id, checkedWhileStreaming(file.body, this.limits.maxBytes, mimeType));
+      try {
+        return await this.store.createUploaded(owner, { id, name, mime_type: mimeType, size_bytes: size });
+      } catch (error) {
+        await this.files.remove([id]);
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * The second phase of a two-phase upload: the bytes for a pending attachment, as a raw body
+   * (PUT) or a multipart `file` (POST). They may not exceed the size declared in
+   * `attachments.create`; on refusal the attachment stays pending and no file is left.
+   */
+  async receiveUpload(owner: Owner, attachmentId: string, upload: IncomingUpload): Promise<AttachmentRow> {
+    const row = await this.store.get(owner, attachmentId);
+    if (!row) throw notFound();
+    if (row.status !== "pending") throw new ChatkitError(409, "already_uploaded");
+    this.requireAllowedType(row.mime_type);
+    const maxBytes = Math.min(this.limits.maxBytes, row.size_bytes);
+    const write = (body: AsyncIterable<Buffer>) => this.files.writeAtomically(row.id, checkedWhileStreaming(body, maxBytes, row.mime_type));
+
+    let size: number;
+    if (upload.contentType && /^multipart\/form-data/i.test(upload.contentType)) {
+      size = await consumeMultipartFile(upload.body, upload.contentType, UPLOAD_FIELD, (file) => write(file.body));
+    } else {
+      if (upload.contentLength !== undefined && upload.contentLength > maxBytes) throw tooLarge(maxBytes);
+      size = await write(upload.body);
+    }
+    const ready = await this.store.markUploaded(owner, row.id, size);
+    if (!ready) throw new ChatkitError(409, "already_uploaded");
+    return ready;
+  }
+
+  /** `attachments.delete`: the row and the file. 404 when it is not the owner's. */
+  async delete(owner: Owner, attachmentId: string): Promise<void> {
+    if (!(await this.store.delete(owner, attachmentId))) throw notFound();
+    await this.files.remove([attachmentId]);
+  }
+
+  /**
+   * The attachments a user message names, checked before anything is streamed: each must be the
+   * owner's and uploaded, else 404 `attachment_not_found` (with the first bad id).
+   */
+  async requireReady(owner: Owner, ids: string[]): Promise<AttachmentRow[]> {
+    const unique = [...new Set(ids)];
+    const rows = await this.store.getMany(owner, unique);
+    const missing = unique.find((id) => !rows.some((row) => row.id === id));
+    if (missing !== undefined) throw new ChatkitError(404, "attachment_not_found", { attachment_id: missing });
+    return rows;
+  }
+
+  /** Links checked attachments to the stored user message and answers their wire JSON (with `thread_id`). */
+  async attachToMessage(owner: Owner, rows: AttachmentRow[], threadId: string, itemId: string, publicBaseUrl: string): Promise<Attachment[]> {
+    await this.store.linkToItem(owner, rows.map((row) => row.id), threadId, itemId);
+    return rows.map((row) => this.toWire({ ...row, thread_id: threadId, item_id: itemId }, publicBaseUrl));
+  }
+
+  /** The owner's uploaded bytes for a download; 404 for anyone else, as if it did not exist. */
+  async fileForOwner(owner: Owner, attachmentId: string): Promise<StoredFile> {
+    return this.storedFile(await this.store.get(owner, attachmentId));
+  }
+
+  /** The bytes behind a signed preview URL; 404 for a forged or expired signature. */
+  async fileForPreview(attachmentId: string, expires: unknown, signature: unknown): Promise<StoredFile> {
+    if (!this.previews.verify(attachmentId, expires, signature)) throw notFound();
+    const file = await this.storedFile(await this.store.getForSignedLink(attachmentId));
+    if (!isPreviewableImage(file.row.mime_type)) throw notFound();
+    return file;
+  }
+
+  private async storedFile(row: AttachmentRow | undefined): Promise<StoredFile> {
+    if (!row || row.status !== "ready") throw notFound();
+    const size = await this.files.sizeOf(row.id);
+    if (size === undefined) throw notFound();
+    return { row, path: this.files.pathFor(row.id), size };
   }
 }

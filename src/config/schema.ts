@@ -55,6 +55,8 @@ export const configSchema = z.strictObject({
       uploadMaxBytes: z.number().int().positive().default(DEFAULT_UPLOAD_MAX_BYTES),
       /** Allowed upload MIME types; empty allows every type. */
       allowedMimeTypes: z.array(z.string().min(1)).default([]),
+      /** Hours after which uploads never sent with a message are deleted (row and file); 0 keeps them. */
+      unsentAttachmentTtlHours: z.number().min(0).default(24),
     })
     .prefault({}),
   /**
@@ -71,6 +73,8 @@ export const configSchema = z.strictObject({
       timeoutMs: z.number().int().positive().default(120_000),
       /** Retries of a failed upstream request before any of the answer has streamed. */
       maxRetries: z.number().int().min(0).max(10).default(2),
+      /** Model that turns voice input (`input.transcribe`) into text. */
+      transcriptionModel: z.string().min(1).default("gpt-4o-mini-transcribe"),
     })
     .prefault({}),
   agents: z

@@ -3,7 +3,7 @@ import { titleFromText } from "../agents/titles.ts";
 import type { AgentConfig } from "../config/schema.ts";
 import { ChatkitError } from "../http/errors.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
-import type { Attachment, InferenceOptions, ThreadItem, UserMessageItem } from "../protocol/items.ts";
+import type { InferenceOptions, ThreadItem, UserMessageItem } from "../protocol/items.ts";
 import type { RequestParams, UserMessageInput } from "../protocol/requests.ts";
 import { threadToWire } from "../protocol/serialize.ts";
 import { answerStructuredInput } from "../protocol/structured-input.ts";
@@ -20,21 +20,10 @@ function chooseModel(agent: AgentConfig, options: UserMessageInput["inference_op
   throw new ResponderError("model_not_allowed");
 }
 
-/** The input's attachments, the caller's and fully uploaded; otherwise 404 before streaming. */
-async function resolveAttachments(hc: HandlerContext, ids: string[]) {
-  const unique = [...new Set(ids)];
-  const rows = await hc.store.attachments.getMany(hc.owner, unique);
-  if (rows.length !== unique.length || rows.some((row) => row.status !== "ready")) {
-    throw new ChatkitError(404, "attachment_not_found");
-  }
-  return rows;
-}
-
 /** Builds and stores the user message (before any model is called), linking its attachments. */
 async function storeUserMessage(hc: HandlerContext, thread: ThreadRow, input: UserMessageInput): Promise<UserMessageItem> {
-  const rows = await resolveAttachments(hc, input.attachments);
+  const rows = await hc.services.attachments.requireReady(hc.owner, input.attachments);
   const id = newId("message");
-  const attachments: Attachment[] = rows.map((row) => hc.services.attachments.toWire({ ...row, thread_id: thread.id }, hc.publicBaseUrl));
   const inferenceOptions: InferenceOptions = {};
   if (input.inference_options.model) inferenceOptions.model = input.inference_options.model;
   if (input.inference_options.tool_choice) inferenceOptions.tool_choice = { id: input.inference_options.tool_choice.id };
@@ -48,12 +37,12 @@ async function storeUserMessage(hc: HandlerContext, thread: ThreadRow, input: Us
         ? { type: "input_text", text: part.text }
         : { type: "input_tag", id: part.id, text: part.text, data: part.data, interactive: part.interactive, ...(part.group ? { group: part.group } : {}) },
     ),
-    attachments,
+    attachments: [],
     ...(input.quoted_text ? { quoted_text: input.quoted_text } : {}),
     inference_options: inferenceOptions,
   };
+  item.attachments = await hc.services.attachments.attachToMessage(hc.owner, rows, thread.id, id, hc.publicBaseUrl);
   await hc.store.items.add(hc.owner, item);
-  await hc.store.attachments.linkToItem(hc.owner, rows.map((row) => row.id), thread.id, id);
   return item;
 }
 
@@ -93,7 +82,7 @@ export async function createThread(hc: HandlerContext, params: RequestParams<"th
   } catch (error) {
     return errorOnly(error as ResponderError);
   }
-  await resolveAttachments(hc, params.input.attachments);
+  await hc.services.attachments.requireReady(hc.owner, params.input.attachments);
   const thread = await hc.store.threads.create(hc.owner, agent.id, titleFromText(inputText(params.input)));
   const user = await storeUserMessage(hc, thread, params.input);
   return answer(hc, thread, model, [

@@ -1,10 +1,12 @@
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { RequestParams, RequestType } from "../protocol/requests.ts";
 import type { HandlerContext } from "./context.ts";
+import { createAttachment, deleteAttachment } from "./attachments.ts";
 import { customAction, syncCustomAction } from "./actions.ts";
 import { addClientToolOutput, addStructuredInput, addUserMessage, createThread, retryAfterItem } from "./conversation.ts";
 import { addFeedback, listItems } from "./items.ts";
 import { deleteThread, getThread, listThreads, updateThread } from "./threads.ts";
+import { transcribe } from "./transcribe.ts";
 
 /** Answers plain JSON. */
 export interface JsonRoute<T extends RequestType> {
@@ -42,4 +44,7 @@ export const routes: RouteTable = {
   "threads.delete": json(deleteThread),
   "items.list": json(listItems),
   "items.feedback": json(addFeedback),
+  "attachments.create": json(createAttachment),
+  "attachments.delete": json(deleteAttachment),
+  "input.transcribe": json(transcribe),
 };

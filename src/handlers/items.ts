@@ -11,7 +11,8 @@ export async function listItems(hc: HandlerContext, params: RequestParams<"items
     order: params.order,
     after: params.after,
   });
-  return toPage(page.rows, page.hasMore);
+  const items = page.rows.map((item) => hc.services.attachments.withFreshPreviewUrls(item, hc.publicBaseUrl));
+  return toPage(items, page.hasMore);
 }
 
 export async function addFeedback(hc: HandlerContext, params: RequestParams<"items.feedback">): Promise<Record<string, never>> {

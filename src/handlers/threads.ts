@@ -8,7 +8,8 @@ import { requireAgent, requireThread, type HandlerContext } from "./context.ts";
 export async function getThread(hc: HandlerContext, params: RequestParams<"threads.get_by_id">): Promise<Thread> {
   const thread = await requireThread(hc, params.thread_id);
   const items = await hc.store.items.list(hc.owner, thread.id, { limit: DEFAULT_PAGE_SIZE, order: "asc" });
-  return threadToWire(thread, toPage(items.rows, items.hasMore));
+  const fresh = items.rows.map((item) => hc.services.attachments.withFreshPreviewUrls(item, hc.publicBaseUrl));
+  return threadToWire(thread, toPage(fresh, items.hasMore));
 }
 
 export async function listThreads(hc: HandlerContext, params: RequestParams<"threads.list">): Promise<Page<Thread>> {

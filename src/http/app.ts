@@ -5,11 +5,13 @@ import { koaBody } from "koa-body";
 import { AttachmentFiles } from "../attachments/files.ts";
 import { AttachmentService } from "../attachments/service.ts";
 import { RunnerRegistry } from "../agents/index.ts";
-import { attachmentNamesOnly } from "../agents/openai-runner.ts";
+import { chatCompletionParts, responsesInputParts } from "../attachments/model-input.ts";
+import { startUnsentAttachmentSweeper } from "../attachments/sweep.ts";
 import { resolveCookieKeys } from "../config/secrets.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import type { Services } from "../handlers/context.ts";
 import type { Store } from "../store/index.ts";
+import { mountAttachmentRoutes } from "./attachment-routes.ts";
 import { authenticate, resolveAgent, sameOriginForCookies } from "./auth.ts";
 import { chatkitEntry } from "./entry.ts";
 import { ChatkitError, consoleLogger, errorMiddleware, type Logger } from "./errors.ts";
@@ -42,14 +44,25 @@ function jsonLimitFor(config: ChatkitConfig): number {
 export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
   const logger = deps.logger ?? consoleLogger;
   const app = new Koa({ proxy: config.server.trustProxy });
-  app.keys = new Keygrip(resolveCookieKeys(config), "sha256") as unknown as string[];
+  const keys = new Keygrip(resolveCookieKeys(config), "sha256");
+  app.keys = keys as unknown as string[];
   app.silent = true;
 
+  const files = new AttachmentFiles(config.dataDir);
   const services: Services = {
-    attachments: new AttachmentService(new AttachmentFiles(config.dataDir)),
+    attachments: new AttachmentService({
+      files,
+      store: deps.store.attachments,
+      keys,
+      limits: { maxBytes: config.chatkit.uploadMaxBytes, allowedMimeTypes: config.chatkit.allowedMimeTypes },
+    }),
     logger,
-    runners: new RunnerRegistry(config, attachmentNamesOnly),
+    runners: new RunnerRegistry(config, {
+      responses: (attachments) => responsesInputParts(files, attachments),
+      chat: (attachments) => chatCompletionParts(files, attachments),
+    }),
   };
+  startUnsentAttachmentSweeper(deps.store.attachments, files, config.chatkit.unsentAttachmentTtlHours, logger);
   // Koa 3's ctx.origin is the Origin request header; our own origin is protocol and host.
   const requestOrigin = (ctx: Context) => `${ctx.protocol}://${ctx.host}`;
   const publicBaseUrl = (ctx: Context) => (config.server.publicUrl ?? requestOrigin(ctx)).replace(/\/+$/, "");
@@ -60,10 +73,18 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
     ctx.body = { ok: true };
   });
 
+  const requireSession = authenticate(deps.store.sessions);
+  const checkOrigin = sameOriginForCookies(ownOrigins);
+  mountAttachmentRoutes(router, {
+    attachments: services.attachments,
+    authenticate: requireSession,
+    sameOriginForCookies: checkOrigin,
+    publicBaseUrl,
+  });
   router.post(
     "/chatkit",
-    authenticate(deps.store.sessions),
-    sameOriginForCookies(ownOrigins),
+    requireSession,
+    checkOrigin,
     resolveAgent(config.agents),
     koaBody({
       json: true,

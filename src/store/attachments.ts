@@ -7,19 +7,27 @@ import type { AttachmentRow, Database } from "./schema.ts";
 export class AttachmentStore {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** A two-phase attachment (`attachments.create`): a pending row until its bytes arrive. */
   async create(owner: Owner, fields: { name: string; mime_type: string; size_bytes: number }): Promise<AttachmentRow> {
+    return this.insert(owner, { ...fields, id: newId("attachment"), status: "pending", uploaded_at: null });
+  }
+
+  /** A direct upload whose bytes are already stored under `id`: ready at once. */
+  async createUploaded(owner: Owner, fields: { id: string; name: string; mime_type: string; size_bytes: number }): Promise<AttachmentRow> {
+    return this.insert(owner, { ...fields, status: "ready", uploaded_at: monotonicNow() });
+  }
+
+  private async insert(
+    owner: Owner,
+    fields: Pick<AttachmentRow, "id" | "name" | "mime_type" | "size_bytes" | "status" | "uploaded_at">,
+  ): Promise<AttachmentRow> {
     const row: AttachmentRow = {
-      id: newId("attachment"),
+      ...fields,
       account_id: owner.accountId,
       user_id: owner.userId,
       thread_id: null,
       item_id: null,
-      name: fields.name,
-      mime_type: fields.mime_type,
-      size_bytes: fields.size_bytes,
-      status: "pending",
       created_at: monotonicNow(),
-      uploaded_at: null,
     };
     await this.db.insertInto("attachments").values(row).execute();
     return row;
@@ -35,13 +43,25 @@ export class AttachmentStore {
       .executeTakeFirst();
   }
 
-  /** The owner's attachments among `ids`, in the order asked for; unknown or foreign ids are left out. */
+  /**
+   * An attachment by id alone, for a signed preview link: there the HMAC over the id, checked
+   * before this is called, is the proof of access. Every other read goes through `get`.
+   */
+  async getForSignedLink(attachmentId: string): Promise<AttachmentRow | undefined> {
+    return this.db.selectFrom("attachments").selectAll().where("id", "=", attachmentId).executeTakeFirst();
+  }
+
+  /**
+   * The owner's attachments among `ids` that can go with a message (bytes uploaded), in the order
+   * asked for; unknown, foreign and still-pending ids are left out.
+   */
   async getMany(owner: Owner, ids: string[]): Promise<AttachmentRow[]> {
     if (ids.length === 0) return [];
     const rows = await this.db
       .selectFrom("attachments")
       .selectAll()
       .where("id", "in", ids)
+      .where("status", "=", "ready")
       .where("user_id", "=", owner.userId)
       .where("account_id", "=", owner.accountId)
       .execute();
@@ -49,17 +69,20 @@ export class AttachmentStore {
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
+  /** Marks a pending attachment's bytes as stored; undefined when it is not the owner's pending one. */
   async markUploaded(owner: Owner, attachmentId: string, sizeBytes: number): Promise<AttachmentRow | undefined> {
-    await this.db
+    const result = await this.db
       .updateTable("attachments")
       .set({ status: "ready", size_bytes: sizeBytes, uploaded_at: monotonicNow() })
       .where("id", "=", attachmentId)
+      .where("status", "=", "pending")
       .where("user_id", "=", owner.userId)
-      .execute();
-    return this.get(owner, attachmentId);
+      .where("account_id", "=", owner.accountId)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n ? this.get(owner, attachmentId) : undefined;
   }
 
-  /** Links attachments to the user message that carries them. */
+  /** Links attachments (checked with `getMany` first) to the user message that carries them. */
   async linkToItem(owner: Owner, ids: string[], threadId: string, itemId: string): Promise<void> {
     if (ids.length === 0) return;
     await this.db

@@ -1,0 +1,114 @@
+import { open } from "node:fs/promises";
+import type { ChatCompletionContentPart } from "openai/resources/chat/completions";
+import type { ResponseInputContent } from "openai/resources/responses/responses";
+import type { Attachment } from "../protocol/items.ts";
+import { isPreviewableImage } from "./content-types.ts";
+import type { AttachmentFiles } from "./files.ts";
+
+/** The most of a text attachment the model is shown; the rest is cut with a note. */
+export const MAX_TEXT_ATTACHMENT_BYTES = 100_000;
+
+const TEXT_LIKE_TYPES = new Set([
+  "application/json",
+  "application/xml",
+  "application/yaml",
+  "application/x-yaml",
+  "application/javascript",
+  "application/x-sh",
+  "application/sql",
+  "application/csv",
+  "application/x-ndjson",
+  "image/svg+xml",
+]);
+
+export function isTextLike(mimeType: string): boolean {
+  return mimeType.startsWith("text/") || TEXT_LIKE_TYPES.has(mimeType) || /\+(json|xml)$/.test(mimeType);
+}
+
+/** One attachment as the model can take it, whichever API flavour carries it. */
+type ModelAttachment =
+  | { kind: "image"; dataUrl: string }
+  | { kind: "pdf"; dataUrl: string; filename: string }
+  | { kind: "text"; text: string };
+
+const quoted = (name: string) => JSON.stringify(name);
+
+/** Reads at most `maxBytes` of a file; undefined when it is gone from disk. */
+async function readUpTo(path: string, maxBytes: number): Promise<{ bytes: Buffer; truncated: boolean } | undefined> {
+  let handle;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, maxBytes);
+    const bytes = Buffer.alloc(length);
+    let read = 0;
+    while (read < length) {
+      const { bytesRead } = await handle.read(bytes, read, length - read, read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    return { bytes: bytes.subarray(0, read), truncated: size > maxBytes };
+  } finally {
+    await handle.close();
+  }
+}
+
+async function toModelAttachment(files: AttachmentFiles, attachment: Attachment): Promise<ModelAttachment> {
+  const { mime_type: mimeType, name } = attachment;
+  const path = files.pathFor(attachment.id);
+  const binary = isPreviewableImage(mimeType) || mimeType === "application/pdf";
+  if (!binary && !isTextLike(mimeType)) {
+    return { kind: "text", text: `[Attachment ${quoted(name)} (${mimeType}) is a file type the model cannot read.]` };
+  }
+  const content = await readUpTo(path, binary ? Number.MAX_SAFE_INTEGER : MAX_TEXT_ATTACHMENT_BYTES);
+  if (!content) return { kind: "text", text: `[Attachment ${quoted(name)} is no longer available.]` };
+  if (binary) {
+    const dataUrl = `data:${mimeType};base64,${content.bytes.toString("base64")}`;
+    return mimeType === "application/pdf" ? { kind: "pdf", dataUrl, filename: name } : { kind: "image", dataUrl };
+  }
+  const cut = content.truncated ? `\n[… cut at ${MAX_TEXT_ATTACHMENT_BYTES} bytes]` : "";
+  const text = content.bytes.toString("utf8");
+  return { kind: "text", text: `<attachment name=${quoted(name)} type=${quoted(mimeType)}>\n${text}${cut}\n</attachment>` };
+}
+
+/**
+ * A user message's attachments as Responses API input parts, read from disk: images as
+ * `input_image` (base64 data URL), PDFs as `input_file`, text files as framed `input_text`.
+ * Missing files and unreadable types become a short text note; this never throws for them.
+ *
+ * @example
+ * content: [{ type: "input_text", text }, ...(await responsesInputParts(files, item.attachments))]
+ */
+export async function responsesInputParts(files: AttachmentFiles, attachments: Attachment[]): Promise<ResponseInputContent[]> {
+  const loaded = await Promise.all(attachments.map((attachment) => toModelAttachment(files, attachment)));
+  return loaded.map((part): ResponseInputContent => {
+    switch (part.kind) {
+      case "image":
+        return { type: "input_image", image_url: part.dataUrl, detail: "auto" };
+      case "pdf":
+        return { type: "input_file", file_data: part.dataUrl, filename: part.filename };
+      case "text":
+        return { type: "input_text", text: part.text };
+    }
+  });
+}
+
+/** The same for Chat Completions: `image_url`, `file` (with `file_data`) and `text` parts. */
+export async function chatCompletionParts(files: AttachmentFiles, attachments: Attachment[]): Promise<ChatCompletionContentPart[]> {
+  const loaded = await Promise.all(attachments.map((attachment) => toModelAttachment(files, attachment)));
+  return loaded.map((part): ChatCompletionContentPart => {
+    switch (part.kind) {
+      case "image":
+        return { type: "image_url", image_url: { url: part.dataUrl, detail: "auto" } };
+      case "pdf":
+        return { type: "file", file: { file_data: part.dataUrl, filename: part.filename } };
+      case "text":
+        return { type: "text", text: part.text };
+    }
+  });
+}

@@ -1,0 +1,42 @@
+import type { Logger } from "../http/errors.ts";
+import type { AttachmentStore } from "../store/attachments.ts";
+import type { AttachmentFiles } from "./files.ts";
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * Deletes uploads never sent with a message that are older than `ttlHours` (row and file), and
+ * temporary files a crash mid-upload left behind. Returns the ids of the deleted attachments.
+ */
+export async function sweepUnsentAttachments(
+  store: AttachmentStore,
+  files: AttachmentFiles,
+  options: { now: number; ttlHours: number },
+): Promise<string[]> {
+  const cutoff = options.now - options.ttlHours * HOUR_MS;
+  const ids = await store.deleteUnsentBefore(cutoff);
+  await files.remove(ids);
+  await files.removeStaleTempFiles(cutoff);
+  return ids;
+}
+
+/**
+ * Runs the sweep every hour (or every TTL, when shorter) for as long as the process lives; the
+ * timer does not keep the process alive. A TTL of 0 keeps unsent uploads forever.
+ */
+export function startUnsentAttachmentSweeper(
+  store: AttachmentStore,
+  files: AttachmentFiles,
+  ttlHours: number,
+  logger: Logger,
+): NodeJS.Timeout | undefined {
+  if (ttlHours <= 0) return undefined;
+  const timer = setInterval(() => {
+    sweepUnsentAttachments(store, files, { now: Date.now(), ttlHours }).then(
+      (ids) => ids.length > 0 && logger.info(`removed ${ids.length} attachment(s) never sent with a message`),
+      (error: unknown) => logger.error("attachment sweep failed", error),
+    );
+  }, Math.min(HOUR_MS, ttlHours * HOUR_MS));
+  timer.unref();
+  return timer;
+}

@@ -1,0 +1,79 @@
+import OpenAI, { toFile } from "openai";
+import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
+import { normalizeMimeType } from "../attachments/content-types.ts";
+import { ChatkitError, type Logger } from "../http/errors.ts";
+
+/** Where voice input is sent: the agent's upstream, else the config's `openai` one. */
+export interface TranscriptionUpstream {
+  apiKey: string | undefined;
+  baseURL: string | undefined;
+  model: string;
+  timeoutMs: number;
+}
+
+export function transcriptionUpstream(config: ChatkitConfig, agent: AgentConfig | undefined): TranscriptionUpstream {
+  const chosen = agent ?? config.agents[0];
+  return {
+    apiKey: chosen?.apiKey ?? config.openai.apiKey,
+    baseURL: chosen?.baseURL ?? config.openai.baseURL,
+    model: config.openai.transcriptionModel,
+    timeoutMs: config.openai.timeoutMs,
+  };
+}
+
+/** Upstreams guess the audio format from the file name's extension, so it must match the type. */
+const EXTENSION_FOR_AUDIO_TYPE: Record<string, string> = {
+  "audio/webm": "webm",
+  "audio/ogg": "ogg",
+  "audio/mp4": "mp4",
+  "audio/x-m4a": "m4a",
+  "audio/m4a": "m4a",
+  "audio/mpeg": "mp3",
+  "audio/mp3": "mp3",
+  "audio/wav": "wav",
+  "audio/x-wav": "wav",
+  "audio/wave": "wav",
+  "audio/flac": "flac",
+};
+
+/** The recording's base type (`audio/webm;codecs=opus` → `audio/webm`), or 415 when it is not audio. */
+export function audioMimeType(raw: string): string {
+  const mimeType = normalizeMimeType(raw);
+  if (!mimeType || !EXTENSION_FOR_AUDIO_TYPE[mimeType]) throw new ChatkitError(415, "unsupported_file_type", { mime_type: raw });
+  return mimeType;
+}
+
+/** Decodes `audio_base64`; 400 for text that is not base64 or decodes to nothing. */
+export function decodeAudio(audioBase64: string, maxBytes: number): Buffer {
+  const compact = audioBase64.replace(/\s+/g, "");
+  const invalid = () => new ChatkitError(400, "invalid_params", { field: "params.audio_base64" });
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(compact)) throw invalid();
+  const audio = Buffer.from(compact, "base64");
+  if (audio.length === 0) throw invalid();
+  if (audio.length > maxBytes) throw new ChatkitError(413, "file_too_large", { max_bytes: maxBytes });
+  return audio;
+}
+
+/**
+ * Sends a recording to the upstream's `/audio/transcriptions` and answers its text.
+ * No API key: 422 `transcription_unavailable`. The upstream failing: 502 `transcription_failed`.
+ */
+export async function transcribeAudio(
+  upstream: TranscriptionUpstream,
+  audio: Buffer,
+  mimeType: string,
+  options: { signal?: AbortSignal; logger: Logger },
+): Promise<string> {
+  if (!upstream.apiKey) throw new ChatkitError(422, "transcription_unavailable");
+  const client = new OpenAI({ apiKey: upstream.apiKey, baseURL: upstream.baseURL ?? null, timeout: upstream.timeoutMs, maxRetries: 1 });
+  const file = await toFile(audio, `audio.${EXTENSION_FOR_AUDIO_TYPE[mimeType] ?? "webm"}`, { type: mimeType });
+  try {
+    const result = await client.audio.transcriptions.create({ file, model: upstream.model }, { signal: options.signal ?? null });
+    return result.text;
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    options.logger.error(`transcription upstream failed (${upstream.baseURL ?? "api.openai.com"})`, error);
+    const status = (error as { status?: number }).status;
+    throw new ChatkitError(502, "transcription_failed", status ? { upstream_status: status } : {});
+  }
+}
