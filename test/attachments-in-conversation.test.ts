@@ -38,6 +38,8 @@ for (const api of ["responses", "chat_completions"] as const) {
       const preview = await fetchBytes(listed[0].attachments[0].preview_url);
       assert.equal(preview.status, 200);
       assert.deepEqual(preview.bytes, image, "the preview serves the uploaded bytes");
+      assert.equal(preview.headers.get("cross-origin-resource-policy"), "cross-origin", "ChatKit's frame may load it");
+      assert.equal(preview.headers.get("x-content-type-options"), "nosniff");
       assert.deepEqual(foldEvents(events).items.map((i) => i.id), listed.map((i: any) => i.id));
 
       const body = fake.requests.at(-1)!.body;

@@ -63,5 +63,7 @@ export function mountAttachmentRoutes(router: Router, deps: AttachmentRouteDeps)
   router.get("/chatkit/attachments/:attachmentId/preview", async (ctx) => {
     const file = await attachments.fileForPreview(ctx.params.attachmentId!, ctx.query.expires, ctx.query.sig);
     serve(ctx, file, "private, max-age=300");
+    // The ChatKit element draws thumbnails inside its own cross-origin frame (OpenAI's CDN).
+    ctx.set("Cross-Origin-Resource-Policy", "cross-origin");
   });
 }
