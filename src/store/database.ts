@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from "kysely";
+import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from "kysely";
 import * as initial from "./migrations/0001_initial.ts";
 import type { Database } from "./schema.ts";
 
@@ -16,6 +16,31 @@ const migrationProvider: MigrationProvider = {
   getMigrations: async () => migrations,
 };
 
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * better-sqlite3 behind kysely's narrow `SqliteDatabase` interface, with prepared statements
+ * reused across queries (kysely prepares on every call; our queries repeat the same few shapes).
+ * Statements run to completion synchronously, so sharing one is safe; we never use `.stream()`.
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql) {
+      let statement = cache.get(sql);
+      if (statement) {
+        cache.delete(sql);
+      } else {
+        statement = sqlite.prepare(sql);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(sql, statement);
+      return statement;
+    },
+  };
+}
+
 /** Opens (creating if needed) the SQLite database in the data dir. The only SQLite-specific code. */
 export function openDatabase(dataDir: string): { db: Kysely<Database>; sqlite: SQLite.Database } {
   mkdirSync(dataDir, { recursive: true });
@@ -24,7 +49,7 @@ export function openDatabase(dataDir: string): { db: Kysely<Database>; sqlite: S
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("synchronous = NORMAL");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, sqlite };
 }
 
