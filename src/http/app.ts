@@ -8,7 +8,9 @@ import { resolveCookieKeys } from "../config/secrets.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import type { Services } from "../handlers/context.ts";
 import type { Store } from "../store/index.ts";
+import { registerPageRoutes } from "../pages/routes.ts";
 import { authenticate, resolveAgent, sameOriginForCookies } from "./auth.ts";
+import { clientSecretRoute } from "./client-secret.ts";
 import { chatkitEntry } from "./entry.ts";
 import { ChatkitError, consoleLogger, errorMiddleware, type Logger } from "./errors.ts";
 
@@ -74,6 +76,9 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
     }),
     chatkitEntry({ config, store: deps.store, services, publicBaseUrl }),
   );
+
+  router.post("/chatkit/client_secret", authenticate(deps.store.sessions), sameOriginForCookies(ownOrigins), clientSecretRoute(config, logger));
+  registerPageRoutes(router, { config, store: deps.store, ownOrigins });
 
   app.use(errorMiddleware(logger));
   app.use(router.routes());
