@@ -1,5 +1,5 @@
 import { createLoginLink } from "../src/ops/login-link.ts";
-import { fail, parseCommandArgs, withStore } from "../src/ops/cli.ts";
+import { fail, parseCommandArgs, requireEmail, withStore } from "../src/ops/cli.ts";
 
 const help = `
 Usage: npm run --silent login-link -- <email> [--agent ID] [--minutes N]
@@ -15,8 +15,7 @@ The URL starts with server.publicUrl when the config sets it, else http://<host>
 `;
 
 const { values, positionals } = parseCommandArgs(help, { agent: { type: "string" }, minutes: { type: "string" } });
-const email = positionals[0];
-if (!email || !/^[^\s@]+@[^\s@]+$/.test(email)) fail(`give the user's email address\n${help}`, 2);
+const email = requireEmail(positionals[0], help);
 
 await withStore(async (store, config) => {
   const agentId = values.agent ?? null;

@@ -41,13 +41,14 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
 }
 
 /**
- * Opens a database file read-only and runs SQLite's quick check: "ok", or the first problem
+ * Opens a database file and runs SQLite's quick check: "ok", or the first problem
  * found (also when the file is not a database at all). Backup and restore vouch for files with it.
  */
 export function checkDatabaseFile(file: string): string {
   let sqlite: SQLite.Database | undefined;
   try {
-    sqlite = new SQLite(file, { readonly: true, fileMustExist: true });
+    // Not read-only: a read-only connection cannot remove the -wal/-shm files it creates on a WAL database.
+    sqlite = new SQLite(file, { fileMustExist: true });
     const rows = sqlite.pragma("quick_check") as Array<{ quick_check: string }>;
     return rows[0]?.quick_check ?? "no answer from quick_check";
   } catch (error) {
