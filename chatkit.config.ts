@@ -1,6 +1,6 @@
 // The box's configuration. Every key is optional but `agents`; the comments show the defaults.
 // Environment variables still win over this file: PORT, HOST, CHATKIT_DATA_DIR, CHATKIT_API_URL,
-// CHATKIT_PK / CHATKIT_DOMAIN_KEY, CHATKIT_CLIENT_SECRET, CHATKIT_SCRIPT_URL,
+// CHATKIT_PK / CHATKIT_DOMAIN_KEY, CHATKIT_CLIENT_SECRET, CHATKIT_WORKFLOW_ID, CHATKIT_SCRIPT_URL,
 // CHATKIT_UPLOAD_MAX_BYTES, CHATKIT_ALLOWED_MIME_TYPES, OPENAI_API_KEY, OPENAI_BASE_URL.
 // Point CHATKIT_CONFIG at another file to use that one instead.
 import { defineConfig } from "./src/index.ts";
@@ -20,10 +20,21 @@ export default defineConfig({
     // apiUrl: "/chatkit",
     // domainKey: "local-dev",                 // from the OpenAI dashboard's domain allow-list
     // clientSecret: undefined,                // a static client secret for hosted mode
+    // workflowId: "wf_...",                   // hosted mode: mint a client secret per user for this workflow
     // scriptUrl: "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js",
     // uploadMaxBytes: 25 * 1024 * 1024,
     // allowedMimeTypes: [],                   // e.g. ["image/png", "image/jpeg", "application/pdf"] or "image/*"; empty = all
     // unsentAttachmentTtlHours: 24,           // uploads never sent with a message are deleted after this; 0 = keep
+  },
+
+  pages: {
+    // extraOrigins: [],                       // more origins the chat pages may load from, e.g. ["https://fonts.example.com"]
+    // uploadStrategy: "direct",               // files go to <apiUrl>/upload; or "two_phase" (attachments.create)
+  },
+
+  signIn: {
+    // linkMinutes: 15,                        // how long a login link stays valid
+    // sessionDays: 30,                        // how long the browser stays signed in
   },
 
   // cookieKeys: ["a long random string", "the previous one, while rotating"],

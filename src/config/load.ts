@@ -25,6 +25,7 @@ const ENV_OVERRIDES: Array<{ env: string[]; key: string[]; parse?: (value: strin
   { env: ["CHATKIT_API_URL"], key: ["chatkit", "apiUrl"] },
   { env: ["CHATKIT_PK", "CHATKIT_DOMAIN_KEY"], key: ["chatkit", "domainKey"] },
   { env: ["CHATKIT_CLIENT_SECRET"], key: ["chatkit", "clientSecret"] },
+  { env: ["CHATKIT_WORKFLOW_ID"], key: ["chatkit", "workflowId"] },
   { env: ["CHATKIT_SCRIPT_URL"], key: ["chatkit", "scriptUrl"] },
   { env: ["CHATKIT_UPLOAD_MAX_BYTES"], key: ["chatkit", "uploadMaxBytes"], parse: toNumber },
   {

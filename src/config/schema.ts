@@ -51,12 +51,32 @@ export const configSchema = z.strictObject({
       domainKey: z.string().min(1).default("local-dev"),
       /** A static client secret for hosted mode (the seed's CHATKIT_CLIENT_SECRET). */
       clientSecret: z.string().min(1).optional(),
+      /** Hosted mode: an Agent Builder workflow id (`wf_...`); client secrets are minted per user. */
+      workflowId: z.string().min(1).optional(),
       scriptUrl: z.url().default(DEFAULT_SCRIPT_URL),
       uploadMaxBytes: z.number().int().positive().default(DEFAULT_UPLOAD_MAX_BYTES),
       /** Allowed upload MIME types; empty allows every type. */
       allowedMimeTypes: z.array(z.string().min(1)).default([]),
       /** Hours after which uploads never sent with a message are deleted (row and file); 0 keeps them. */
       unsentAttachmentTtlHours: z.number().min(0).default(24),
+    })
+    .prefault({}),
+  /** The chat pages (`/agents/:id/chatkit`). */
+  pages: z
+    .strictObject({
+      /** Origins the pages' Content-Security-Policy allows besides ours and the script URL's, e.g. "https://fonts.example.com". */
+      extraOrigins: z.array(z.url()).default([]),
+      /** How the web component sends files: straight to `<apiUrl>/upload`, or two-phase through `attachments.create`. */
+      uploadStrategy: z.enum(["direct", "two_phase"]).default("direct"),
+    })
+    .prefault({}),
+  /** Browser sign-in through `npm run login-link`. */
+  signIn: z
+    .strictObject({
+      /** Minutes a login link stays valid. */
+      linkMinutes: z.number().int().positive().max(24 * 60).default(15),
+      /** Days the browser session a login link opens lasts. */
+      sessionDays: z.number().int().positive().default(30),
     })
     .prefault({}),
   /**
@@ -89,7 +109,16 @@ export const configSchema = z.strictObject({
         seen.add(agent.id);
       });
     }),
-});
+})
+  .superRefine((config, ctx) => {
+    if (config.chatkit.workflowId && !config.openai.apiKey) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["chatkit", "workflowId"],
+        message: "hosted mode mints client secrets with an OpenAI API key: set openai.apiKey or OPENAI_API_KEY",
+      });
+    }
+  });
 
 /** What a config file writes: defaults may be left out. */
 export type ChatkitConfigInput = z.input<typeof configSchema>;

@@ -12,7 +12,9 @@ import type { ChatkitConfig } from "../config/schema.ts";
 import type { Services } from "../handlers/context.ts";
 import type { Store } from "../store/index.ts";
 import { mountAttachmentRoutes } from "./attachment-routes.ts";
+import { registerPageRoutes } from "../pages/routes.ts";
 import { authenticate, resolveAgent, sameOriginForCookies } from "./auth.ts";
+import { clientSecretRoute } from "./client-secret.ts";
 import { chatkitEntry } from "./entry.ts";
 import { ChatkitError, consoleLogger, errorMiddleware, type Logger } from "./errors.ts";
 
@@ -98,6 +100,9 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
     }),
     chatkitEntry({ config, store: deps.store, services, publicBaseUrl }),
   );
+
+  router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config, logger));
+  registerPageRoutes(router, { config, store: deps.store, ownOrigins });
 
   app.use(errorMiddleware(logger));
   app.use(router.routes());

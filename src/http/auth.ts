@@ -14,22 +14,34 @@ function bearerToken(ctx: Context): string | undefined {
 }
 
 /**
- * Authenticates from `Authorization: Bearer <token>`, else the signed `session_id` cookie (as in
- * the seed). Unknown, revoked, expired or disabled: 401 unauthorized.
+ * Puts the caller's session on `ctx.state` from `Authorization: Bearer <token>`, else the signed
+ * `session_id` cookie (as in the seed). Returns false when neither names a live session.
  */
+export async function loadSession(ctx: Context, sessions: SessionStore): Promise<boolean> {
+  const bearer = bearerToken(ctx);
+  const token = bearer ?? ctx.cookies.get(SESSION_COOKIE, { signed: true });
+  const found = token ? await sessions.authenticate(token) : undefined;
+  if (!found) return false;
+  const state = ctx.state as AppState;
+  state.user = found.user;
+  state.session = found.session;
+  state.owner = { userId: found.user.id, accountId: found.user.account_id };
+  state.authVia = bearer ? "bearer" : "cookie";
+  return true;
+}
+
+/** Requires a session (see `loadSession`). Unknown, revoked, expired or disabled: 401 unauthorized. */
 export function authenticate(sessions: SessionStore) {
   return async function requireSession(ctx: Context, next: Next): Promise<void> {
-    const bearer = bearerToken(ctx);
-    const token = bearer ?? ctx.cookies.get(SESSION_COOKIE, { signed: true });
-    const found = token ? await sessions.authenticate(token) : undefined;
-    if (!found) throw new ChatkitError(401, "unauthorized");
-    const state = ctx.state as AppState;
-    state.user = found.user;
-    state.session = found.session;
-    state.owner = { userId: found.user.id, accountId: found.user.account_id };
-    state.authVia = bearer ? "bearer" : "cookie";
+    if (!(await loadSession(ctx, sessions))) throw new ChatkitError(401, "unauthorized");
     await next();
   };
+}
+
+/** Whether the request comes from one of our origins, judged by `Origin`, else `Sec-Fetch-Site`. */
+export function isSameOriginRequest(ctx: Context, allowedOrigins: string[]): boolean {
+  const origin = ctx.get("Origin");
+  return origin ? allowedOrigins.includes(origin) : ctx.get("Sec-Fetch-Site") !== "cross-site";
 }
 
 /**
@@ -41,10 +53,7 @@ export function sameOriginForCookies(allowedOrigins: (ctx: Context) => string[])
   return async function checkOrigin(ctx: Context, next: Next): Promise<void> {
     const state = ctx.state as AppState;
     if (state.authVia === "cookie" && ctx.method !== "GET" && ctx.method !== "HEAD") {
-      const origin = ctx.get("Origin");
-      const fetchSite = ctx.get("Sec-Fetch-Site");
-      const allowed = origin ? allowedOrigins(ctx).includes(origin) : fetchSite !== "cross-site";
-      if (!allowed) throw new ChatkitError(403, "forbidden_origin");
+      if (!isSameOriginRequest(ctx, allowedOrigins(ctx))) throw new ChatkitError(403, "forbidden_origin");
     }
     await next();
   };

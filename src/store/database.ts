@@ -3,6 +3,7 @@ import path from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from "kysely";
 import * as initial from "./migrations/0001_initial.ts";
+import * as loginLinks from "./migrations/0002_login_links.ts";
 import type { Database } from "./schema.ts";
 
 export const DATABASE_FILE = "chatkit.sqlite";
@@ -10,6 +11,7 @@ export const DATABASE_FILE = "chatkit.sqlite";
 /** Migrations in order; the import list is the provider, so no file-system scan is needed. */
 const migrations: Record<string, Migration> = {
   "0001_initial": initial,
+  "0002_login_links": loginLinks,
 };
 
 const migrationProvider: MigrationProvider = {
@@ -60,5 +62,23 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
   const failed = results?.find((r) => r.status === "Error");
   if (error) {
     throw new Error(`database migration ${failed?.migrationName ?? ""} failed: ${(error as Error).message ?? error}`);
+  }
+}
+
+/**
+ * Opens a database file and runs SQLite's quick check: "ok", or the first problem
+ * found (also when the file is not a database at all). Backup and restore vouch for files with it.
+ */
+export function checkDatabaseFile(file: string): string {
+  let sqlite: SQLite.Database | undefined;
+  try {
+    // Not read-only: a read-only connection cannot remove the -wal/-shm files it creates on a WAL database.
+    sqlite = new SQLite(file, { fileMustExist: true });
+    const rows = sqlite.pragma("quick_check") as Array<{ quick_check: string }>;
+    return rows[0]?.quick_check ?? "no answer from quick_check";
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    sqlite?.close();
   }
 }

@@ -12,6 +12,7 @@ export const ID_PREFIX = {
   account: "acct",
   user: "usr",
   session: "ses",
+  login_link: "lnk",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

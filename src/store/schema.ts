@@ -12,6 +12,7 @@ export interface Database {
   thread_items: ThreadItemsTable;
   item_feedback: ItemFeedbackTable;
   attachments: AttachmentsTable;
+  login_links: LoginLinksTable;
 }
 
 export interface AccountsTable {
@@ -87,12 +88,25 @@ export interface AttachmentsTable {
   uploaded_at: number | null;
 }
 
+export interface LoginLinksTable {
+  id: string;
+  user_id: string;
+  /** sha256 of the link's token; the token is only ever in the printed URL. */
+  token_hash: string;
+  /** The agent whose page the link opens; null opens the first configured agent. */
+  agent_id: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export type AccountRow = Selectable<AccountsTable>;
 export type UserRow = Selectable<UsersTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type ThreadRow = Selectable<ThreadsTable>;
 export type ThreadItemRow = Selectable<ThreadItemsTable>;
 export type AttachmentRow = Selectable<AttachmentsTable>;
+export type LoginLinkRow = Selectable<LoginLinksTable>;
 export type NewAttachmentRow = Insertable<AttachmentsTable>;
 // Generated is re-exported for migrations that add defaulted columns later.
 export type { Generated };

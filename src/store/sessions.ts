@@ -55,6 +55,28 @@ export class SessionStore {
     return this.db.selectFrom("sessions").selectAll().where("user_id", "=", userId).orderBy("created_at", "asc").execute();
   }
 
+  /** Every session with its user's email, oldest first: the operator's view. */
+  async listAll(): Promise<Array<SessionRow & { email: string }>> {
+    return this.db
+      .selectFrom("sessions")
+      .innerJoin("users", "users.id", "sessions.user_id")
+      .selectAll("sessions")
+      .select("users.email")
+      .orderBy("sessions.created_at", "asc")
+      .execute();
+  }
+
+  /** Revokes every live session of a user; returns how many were revoked. */
+  async revokeAllForUser(userId: string): Promise<number> {
+    const result = await this.db
+      .updateTable("sessions")
+      .set({ revoked_at: monotonicNow() })
+      .where("user_id", "=", userId)
+      .where("revoked_at", "is", null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   /** Revokes one session by id; returns whether a live session was revoked. */
   async revoke(sessionId: string): Promise<boolean> {
     const result = await this.db

@@ -1,0 +1,3 @@
+import { agentsCommand } from "../src/ops/agents.ts";
+
+await agentsCommand(process.argv.slice(2));

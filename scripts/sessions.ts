@@ -1,0 +1,3 @@
+import { sessionsCommand } from "../src/ops/sessions.ts";
+
+await sessionsCommand(process.argv.slice(2));

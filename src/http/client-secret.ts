@@ -1,0 +1,37 @@
+import type { Context } from "koa";
+import OpenAI from "openai";
+import { chatkitMode } from "../config/mode.ts";
+import type { ChatkitConfig } from "../config/schema.ts";
+import { ChatkitError, type Logger } from "./errors.ts";
+import type { AppState } from "./state.ts";
+
+/**
+ * `POST /chatkit/client_secret` (hosted mode): a client secret for the signed-in user, minted
+ * through OpenAI's ChatKit sessions API for the configured workflow, else the static secret.
+ */
+export function clientSecretRoute(config: ChatkitConfig, logger: Logger) {
+  const mode = chatkitMode(config);
+  let client: OpenAI | undefined;
+  return async function clientSecret(ctx: Context): Promise<void> {
+    ctx.set("Cache-Control", "no-store");
+    if (mode.kind === "self-hosted") throw new ChatkitError(404, "client_secret_unavailable");
+    if (mode.secret === "static") {
+      ctx.body = { client_secret: config.chatkit.clientSecret };
+      return;
+    }
+    client ??= new OpenAI({
+      apiKey: config.openai.apiKey,
+      baseURL: config.openai.baseURL,
+      timeout: config.openai.timeoutMs,
+      maxRetries: 1,
+    });
+    const state = ctx.state as AppState;
+    try {
+      const session = await client.beta.chatkit.sessions.create({ user: state.user.id, workflow: { id: mode.workflowId } });
+      ctx.body = { client_secret: session.client_secret };
+    } catch (error) {
+      logger.error(`minting a ChatKit client secret for workflow ${mode.workflowId} failed`, error);
+      throw new ChatkitError(502, "client_secret_failed");
+    }
+  };
+}

@@ -1,0 +1,23 @@
+import { agentUpstream } from "../config/mode.ts";
+import { loadConfigOrFail, parseCommandArgs, printTable, subcommand } from "./cli.ts";
+
+const help = `
+Usage: npm run --silent agents [-- list]
+
+Lists the agents the config defines: id, name, model, and where answers come from (the
+built-in local responder when no API key reaches the agent, else the model upstream).
+`;
+
+export async function agentsCommand(argv: string[]): Promise<void> {
+  const { positionals } = parseCommandArgs(help, {}, argv);
+  if (positionals.length > 0) subcommand(positionals, ["list"] as const, help);
+  const config = await loadConfigOrFail();
+  printTable(
+    ["ID", "NAME", "MODEL", "ANSWERS FROM", "PAGE"],
+    config.agents.map((agent) => {
+      const upstream = agentUpstream(config, agent);
+      const source = upstream.kind === "local" ? "local responder (no API key)" : `${upstream.baseURL} (${upstream.api})`;
+      return [agent.id, agent.name, agent.model, source, `/agents/${agent.id}/chatkit`];
+    }),
+  );
+}

@@ -1,0 +1,89 @@
+import { accessSync, constants, existsSync } from "node:fs";
+import path from "node:path";
+import { configPath } from "../config/load.ts";
+import { agentUpstream, chatkitMode } from "../config/mode.ts";
+import { COOKIE_SECRET_FILE } from "../config/secrets.ts";
+import { checkDatabaseFile, DATABASE_FILE, openStore } from "../store/index.ts";
+import { serverBaseUrl } from "./login-link.ts";
+import { loadConfigOrFail, parseCommandArgs } from "./cli.ts";
+
+const help = `
+Usage: npm run --silent check
+
+Validates the config and the data dir without starting the server, and prints what the box
+runs as: self-hosted or hosted ChatKit, and for each agent the local responder or a model
+upstream. Exits 1 when something would stop the server; warnings do not fail.
+`;
+
+const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "::1"]);
+
+export async function checkCommand(argv: string[]): Promise<void> {
+  parseCommandArgs(help, {}, argv);
+  const config = await loadConfigOrFail();
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  console.log(`config: ${configPath()} ok`);
+
+  const mode = chatkitMode(config);
+  if (mode.kind === "self-hosted") {
+    console.log(`mode: self-hosted (ChatKit talks to ${config.chatkit.apiUrl}, domain key "${config.chatkit.domainKey}")`);
+  } else {
+    console.log(`mode: hosted (${mode.secret === "workflow" ? `client secrets minted for workflow ${mode.workflowId}` : "static client secret"})`);
+  }
+  console.log(`pages: ${serverBaseUrl(config)}/agents/<id>/chatkit, web component from ${config.chatkit.scriptUrl}`);
+  for (const agent of config.agents) {
+    const upstream = agentUpstream(config, agent);
+    const source = upstream.kind === "local" ? "local responder (no API key configured)" : `model upstream ${upstream.baseURL} (${upstream.model}, ${upstream.api})`;
+    console.log(`agent ${agent.id}: ${source}`);
+  }
+
+  const dataDir = config.dataDir;
+  if (!existsSync(dataDir)) {
+    console.log(`data dir: ${dataDir} (does not exist yet; created on first start)`);
+    const parent = path.dirname(dataDir);
+    if (!isWritable(parent)) problems.push(`cannot create the data dir: ${parent} is not writable`);
+  } else if (!isWritable(dataDir)) {
+    problems.push(`the data dir ${dataDir} is not writable`);
+  } else if (!existsSync(path.join(dataDir, DATABASE_FILE))) {
+    console.log(`data dir: ${dataDir} (no database yet; created on first start)`);
+  } else {
+    const verdict = checkDatabaseFile(path.join(dataDir, DATABASE_FILE));
+    if (verdict !== "ok") {
+      problems.push(`the database ${path.join(dataDir, DATABASE_FILE)} failed SQLite's check: ${verdict}`);
+    } else {
+      const store = await openStore(dataDir);
+      const counts = await store.counts();
+      await store.close();
+      console.log(
+        `data dir: ${dataDir} (${counts.users} users, ${counts.sessions} live sessions, ${counts.threads} threads, ${counts.items} items, ${counts.attachments} attachments)`,
+      );
+    }
+  }
+  if (config.cookieKeys.length === 0 && !existsSync(path.join(dataDir, COOKIE_SECRET_FILE))) {
+    console.log("cookie keys: none yet; one is generated into the data dir on first start");
+  }
+
+  const publicHost = config.server.publicUrl ? new URL(config.server.publicUrl).hostname : config.server.host;
+  if (!LOCAL_HOSTS.has(publicHost)) {
+    if (mode.kind === "self-hosted" && config.chatkit.domainKey === "local-dev") {
+      warnings.push(`users reach the box at ${publicHost}, but the domain key is "local-dev": register the domain with OpenAI and set chatkit.domainKey (CHATKIT_DOMAIN_KEY)`);
+    }
+    if (!config.server.publicUrl?.startsWith("https:")) {
+      warnings.push("the pages are not served over https: set server.publicUrl to the https address of your reverse proxy");
+    }
+  }
+
+  for (const warning of warnings) console.error(`warning: ${warning}`);
+  for (const problem of problems) console.error(`problem: ${problem}`);
+  if (problems.length > 0) process.exit(1);
+  console.log("ok");
+}
+
+function isWritable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

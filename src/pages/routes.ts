@@ -1,0 +1,133 @@
+import type Router from "@koa/router";
+import type { Context } from "koa";
+import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
+import { isSameOriginRequest, loadSession, SESSION_COOKIE } from "../http/auth.ts";
+import type { AppState } from "../http/state.ts";
+import type { Store } from "../store/index.ts";
+import type { LoginLinkRefusal } from "../store/login-links.ts";
+import { LOGOUT_PATH, renderChatPage } from "./chat-page.ts";
+import { chatPagePolicy, MESSAGE_PAGE_POLICY } from "./csp.ts";
+import { escapeHtml, newNonce } from "./html.ts";
+import { loginLinkCommand, renderMessagePage } from "./message-page.ts";
+
+export const LOGIN_PATH_PREFIX = "/login/";
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface PageDeps {
+  config: ChatkitConfig;
+  store: Store;
+  /** Origins a same-origin form post may carry in `Origin`. */
+  ownOrigins: (ctx: Context) => string[];
+}
+
+/** The chat page's path for an agent. */
+export function chatPagePath(agentId: string): string {
+  return `/agents/${encodeURIComponent(agentId)}/chatkit`;
+}
+
+function sendHtml(ctx: Context, status: number, html: string, policy: string): void {
+  ctx.status = status;
+  ctx.type = "text/html; charset=utf-8";
+  ctx.set("Content-Security-Policy", policy);
+  ctx.set("Cache-Control", "no-store");
+  ctx.set("X-Content-Type-Options", "nosniff");
+  ctx.set("Referrer-Policy", "same-origin");
+  ctx.body = html;
+}
+
+function sendMessagePage(ctx: Context, status: number, title: string, paragraphs: string[]): void {
+  sendHtml(ctx, status, renderMessagePage(title, paragraphs), MESSAGE_PAGE_POLICY);
+}
+
+const LINK_REFUSALS: Record<LoginLinkRefusal, { status: number; title: string; text: string }> = {
+  unknown: { status: 400, title: "This sign-in link is not valid", text: "The link is incomplete or was never issued by this server." },
+  used: { status: 410, title: "This sign-in link was already used", text: "Each link signs in once." },
+  expired: { status: 410, title: "This sign-in link has expired", text: "Links are short-lived." },
+  user_disabled: { status: 403, title: "This account is disabled", text: "Ask the operator to enable it again." },
+};
+
+/**
+ * The pages a person opens: the chat pages, the login link that signs a browser in, and sign-out.
+ * They answer HTML (never the JSON errors of the API), each with its own Content-Security-Policy.
+ */
+export function registerPageRoutes(router: Router, deps: PageDeps): void {
+  const { config, store } = deps;
+  const agents = new Map(config.agents.map((agent) => [agent.id, agent]));
+
+  const chatPage = (standalone: boolean) => async (ctx: Context) => {
+    const agentId = String(ctx.params.id ?? "");
+    if (!(await loadSession(ctx, store.sessions))) {
+      sendMessagePage(ctx, 401, "Sign in to chat", [
+        "This browser is not signed in (or its session has ended).",
+        `Ask the operator of this server for a login link. They create one on the server with <code>${escapeHtml(loginLinkCommand(agents.has(agentId) ? agentId : undefined))}</code>; open the link it prints in this browser.`,
+      ]);
+      return;
+    }
+    // Every configured agent is open to every signed-in user; anything else reads as absent.
+    const agent: AgentConfig | undefined = agents.get(agentId);
+    if (!agent) {
+      sendMessagePage(ctx, 404, "No such agent", [`There is no agent <code>${escapeHtml(agentId)}</code> on this server.`]);
+      return;
+    }
+    const nonce = newNonce();
+    const state = ctx.state as AppState;
+    const policy = chatPagePolicy({ nonce, scriptUrl: config.chatkit.scriptUrl, apiUrl: config.chatkit.apiUrl, extraOrigins: config.pages.extraOrigins });
+    sendHtml(ctx, 200, renderChatPage({ config, agent, nonce, standalone, userEmail: state.user.email }), policy);
+  };
+  router.get("/agents/:id/chatkit", chatPage(false));
+  router.get("/agents/:id/chatkit_standalone", chatPage(true));
+
+  router.get(`${LOGIN_PATH_PREFIX}:token`, async (ctx) => {
+    ctx.set("Referrer-Policy", "no-referrer");
+    const consumed = await store.loginLinks.consume(String(ctx.params.token ?? ""));
+    if (!consumed.ok) {
+      const refusal = LINK_REFUSALS[consumed.reason];
+      sendMessagePage(ctx, refusal.status, refusal.title, [
+        refusal.text,
+        `Ask the operator for a new one (<code>${escapeHtml(loginLinkCommand())}</code> on the server).`,
+      ]);
+      return;
+    }
+    // A browser that was signed in as someone else gives that session up.
+    if ((await loadSession(ctx, store.sessions)) && (ctx.state as AppState).authVia === "cookie") {
+      await store.sessions.revoke((ctx.state as AppState).session.id);
+    }
+    const { token } = await store.sessions.create(consumed.user.id, config.signIn.sessionDays);
+    setSessionCookie(ctx, config, token, config.signIn.sessionDays * DAY_MS);
+    const agentId = consumed.link.agent_id && agents.has(consumed.link.agent_id) ? consumed.link.agent_id : config.agents[0]!.id;
+    ctx.status = 303;
+    ctx.redirect(chatPagePath(agentId));
+  });
+
+  router.post(LOGOUT_PATH, async (ctx) => {
+    const signedIn = await loadSession(ctx, store.sessions);
+    if (!isSameOriginRequest(ctx, deps.ownOrigins(ctx))) {
+      sendMessagePage(ctx, 403, "Refused", ["This sign-out request came from another site."]);
+      return;
+    }
+    if (signedIn) await store.sessions.revoke((ctx.state as AppState).session.id);
+    setSessionCookie(ctx, config, null, 0);
+    sendMessagePage(ctx, 200, "Signed out", [
+      "This browser is signed out. To sign in again, ask the operator for a new login link.",
+    ]);
+  });
+}
+
+/**
+ * Sets (or, with `null`, clears) the signed `session_id` cookie: HttpOnly, SameSite=Lax, and
+ * Secure when the page is served over https (directly, or per `server.publicUrl` behind a proxy).
+ */
+function setSessionCookie(ctx: Context, config: ChatkitConfig, token: string | null, maxAgeMs: number): void {
+  const secure = ctx.secure || config.server.publicUrl?.startsWith("https:") === true;
+  // Behind a TLS proxy that is not trusted for X-Forwarded-Proto, Koa thinks the link is plain http.
+  if (secure) ctx.cookies.secure = true;
+  ctx.cookies.set(SESSION_COOKIE, token, {
+    signed: true,
+    httpOnly: true,
+    sameSite: "lax",
+    secure,
+    path: "/",
+    ...(token ? { maxAge: maxAgeMs } : {}),
+    overwrite: true,
+  });
+}

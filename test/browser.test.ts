@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { startTestServer } from "./support/app.ts";
+import { loginLinkFor } from "./support/browser.ts";
+import { run } from "./support/process.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+
+/**
+ * Stands in for the CDN's web component. Like the real one it pulls in more of itself (a second
+ * script, without the page's nonce) and talks to its own origin, so the page's CSP must allow that
+ * origin for scripts and connections. The element's `setOptions` writes what it received into
+ * `<pre id="received">` (functions named rather than dropped) and the fetch's outcome into
+ * `<pre id="connect">`.
+ */
+const STAND_IN_LOADER = `
+const part = document.createElement("script");
+part.src = new URL("element.js", document.currentScript.src).href;
+document.head.append(part);
+`;
+const STAND_IN_ELEMENT = `
+const origin = new URL(document.currentScript.src).origin;
+customElements.define("openai-chatkit", class extends HTMLElement {
+  setOptions(options) {
+    const pre = document.createElement("pre");
+    pre.id = "received";
+    pre.textContent = JSON.stringify(options, (key, value) => (typeof value === "function" ? "[function " + key + "]" : value));
+    document.body.append(pre);
+    const connect = document.createElement("pre");
+    connect.id = "connect";
+    document.body.append(connect);
+    fetch(origin + "/ping").then((r) => r.text()).then((text) => (connect.textContent = text), () => (connect.textContent = "blocked"));
+  }
+});
+`;
+
+async function serveStandIn(): Promise<{ url: string; close: () => Promise<void> }> {
+  const bodies: Record<string, string> = { "/chatkit.js": STAND_IN_LOADER, "/element.js": STAND_IN_ELEMENT };
+  const server: Server = createServer((req, res) => {
+    const script = bodies[req.url ?? ""];
+    if (script) {
+      res.writeHead(200, { "content-type": "text/javascript" });
+      res.end(script);
+    } else if (req.url === "/ping") {
+      res.writeHead(200, { "content-type": "text/plain", "access-control-allow-origin": "*" });
+      res.end("pong");
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/chatkit.js`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Opens a URL in headless Chromium (fresh profile, no network but what the page asks) and returns the DOM. */
+async function dumpDom(url: string): Promise<string> {
+  const profile = mkdtempSync(path.join(tmpdir(), "chatkit-chromium-"));
+  try {
+    const result = await run(
+      CHROMIUM,
+      [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        `--user-data-dir=${profile}`,
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        url,
+      ],
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(result.code, 0, `chromium failed: ${result.stderr.slice(-2000)}`);
+    return result.stdout;
+  } finally {
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+test("a real browser signs in with a login link and the page configures the ChatKit element", async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`${CHROMIUM} is not installed (Debian: apt-get install chromium); the browser check did not run`);
+    return;
+  }
+  const standIn = await serveStandIn();
+  const server = await startTestServer({ config: { chatkit: { scriptUrl: standIn.url, domainKey: "dk_browser_check" } } });
+  try {
+    const dom = await dumpDom(await loginLinkFor(server, "browser@example.com", "assistant"));
+    assert.match(dom, /<h1>Assistant<\/h1>/, "landed on the chat page");
+    assert.match(dom, /browser@example\.com/, "signed in as the link's user");
+    const received = /<pre id="received">([^<]*)<\/pre>/.exec(dom);
+    assert.ok(received, `the element received options (blocked by the CSP or not loaded?):\n${dom.slice(0, 3000)}`);
+    const options = JSON.parse(received[1]!.replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&"));
+    assert.equal(options.api.url, "/chatkit?agent_id=assistant");
+    assert.equal(options.api.domainKey, "dk_browser_check");
+    assert.equal(options.header.title.text, "Assistant");
+    assert.match(dom, /<pre id="connect">pong<\/pre>/, "the component may call its own origin");
+  } finally {
+    await server.close({ removeData: true });
+    await standIn.close();
+  }
+});

@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { startTestServer, type TestServer } from "./support/app.ts";
+import { signIn } from "./support/browser.ts";
+
+const HOSTILE_NAME = `</script><script>alert(1)</script><img src=x onerror=alert(2)>"'&`;
+const SCRIPT_URL = "https://cdn.example.test/chatkit/chatkit.js";
+
+/** The JSON the page hands to its boot script. */
+function bootstrapOf(html: string): any {
+  const match = /<script type="application\/json" id="chatkit-bootstrap">([^<]*)<\/script>/.exec(html);
+  assert.ok(match, "the page carries the bootstrap JSON");
+  return JSON.parse(match[1]!);
+}
+
+describe("chat pages", () => {
+  let server: TestServer;
+  let cookie: string;
+  before(async () => {
+    server = await startTestServer({
+      config: {
+        agents: [
+          { id: "assistant", name: "Assistant", model: "test-model" },
+          { id: "evil", name: HOSTILE_NAME, model: "test-model" },
+        ],
+        chatkit: { scriptUrl: SCRIPT_URL, domainKey: "dk_test_123", apiUrl: "/chatkit" },
+        pages: { extraOrigins: ["https://fonts.example.test"] },
+      },
+    });
+    cookie = await signIn(server, "pages@example.com");
+  });
+  after(() => server.close({ removeData: true }));
+
+  const get = (path: string, headers: Record<string, string> = { cookie }) => fetch(`${server.url}${path}`, { headers });
+
+  test("the chat page loads the configured script and configures the element for this server and agent", async () => {
+    const response = await get("/agents/assistant/chatkit");
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-type")!, /^text\/html/);
+    assert.equal(response.headers.get("cache-control"), "no-store");
+    const html = await response.text();
+    assert.match(html, new RegExp(`<script src="${SCRIPT_URL.replace(/\./g, "\\.")}" nonce="[^"]+" async></script>`));
+    assert.match(html, /<h1>Assistant<\/h1>/);
+    assert.match(html, /pages@example\.com/);
+    assert.match(html, /<form method="post" action="\/logout">/);
+    const boot = bootstrapOf(html);
+    assert.equal(boot.mode, "self-hosted");
+    assert.deepEqual(boot.options.api, {
+      url: "/chatkit?agent_id=assistant",
+      domainKey: "dk_test_123",
+      uploadStrategy: { type: "direct", uploadUrl: "/chatkit/upload?agent_id=assistant" },
+    });
+    assert.deepEqual(boot.options.history, { enabled: true });
+  });
+
+  test("a strict CSP with a fresh nonce allows only our origin, the script's and the configured ones", async () => {
+    const first = await get("/agents/assistant/chatkit");
+    const second = await get("/agents/assistant/chatkit");
+    const policy = first.headers.get("content-security-policy")!;
+    const directives = new Map(policy.split(";").map((part) => {
+      const [name, ...sources] = part.trim().split(/\s+/);
+      return [name!, sources] as const;
+    }));
+    const nonce = /'nonce-([^']+)'/.exec(policy)![1]!;
+    assert.notEqual(nonce, /'nonce-([^']+)'/.exec(second.headers.get("content-security-policy")!)![1], "a nonce per response");
+    const html = await first.text();
+    const scriptTags = html.match(/<script[^>]*>/g)!;
+    for (const tag of scriptTags.filter((t) => !t.includes("application/json"))) assert.ok(tag.includes(`nonce="${nonce}"`), tag);
+    for (const name of ["script-src", "connect-src", "frame-src", "img-src"]) {
+      const sources = directives.get(name)!;
+      assert.ok(sources.includes("'self'"), `${name} allows us`);
+      assert.ok(sources.includes("https://cdn.example.test"), `${name} allows the script's origin`);
+      assert.ok(sources.includes("https://fonts.example.test"), `${name} allows configured origins`);
+      assert.ok(!sources.includes("*") && !sources.includes("https:"), `${name} has no wildcard`);
+    }
+    assert.ok(!directives.get("script-src")!.includes("'unsafe-inline'"));
+    assert.ok(!directives.get("script-src")!.includes("'unsafe-eval'"));
+    assert.deepEqual(directives.get("object-src"), ["'none'"]);
+    assert.deepEqual(directives.get("base-uri"), ["'none'"]);
+  });
+
+  test("a hostile agent name comes out inert in the markup and intact in the JSON", async () => {
+    const response = await get("/agents/evil/chatkit");
+    assert.equal(response.status, 200);
+    const html = await response.text();
+    assert.ok(!html.includes("<script>alert(1)"), "no injected script element");
+    assert.ok(!html.includes("<img src=x"), "no injected image element");
+    assert.equal(html.match(/<script/g)!.length, 3, "only the page's own three script elements");
+    assert.match(html, /<title>&lt;\/script&gt;&lt;script&gt;alert\(1\)/);
+    assert.match(html, /<h1>&lt;\/script&gt;/);
+    assert.equal(bootstrapOf(html).options.header.title.text, HOSTILE_NAME);
+  });
+
+  test("the standalone page is the chat alone, configured the same way", async () => {
+    const response = await get("/agents/assistant/chatkit_standalone");
+    assert.equal(response.status, 200);
+    const html = await response.text();
+    assert.ok(!html.includes("<header>"));
+    assert.match(html, /<body class="standalone">/);
+    assert.match(html, /<openai-chatkit id="chat" data-agent-id="assistant">/);
+    assert.equal(bootstrapOf(html).options.api.url, "/chatkit?agent_id=assistant");
+  });
+
+  test("an unknown agent gets a 404 page, escaped", async () => {
+    const response = await get(`/agents/${encodeURIComponent("<b>nope</b>")}/chatkit`);
+    assert.equal(response.status, 404);
+    assert.match(response.headers.get("content-type")!, /text\/html/);
+    const html = await response.text();
+    assert.match(html, /No such agent/);
+    assert.ok(!html.includes("<b>nope"));
+  });
+
+  test("without a session the page says how to get a login link", async () => {
+    for (const headers of [{}, { cookie: "session_id=forged; session_id.sig=forged" }] as Array<Record<string, string>>) {
+      const response = await get("/agents/assistant/chatkit_standalone", headers);
+      assert.equal(response.status, 401);
+      assert.match(response.headers.get("content-security-policy")!, /default-src 'none'/);
+      const html = await response.text();
+      assert.match(html, /npm run --silent login-link -- you@example\.com --agent assistant/);
+      assert.ok(!html.includes("openai-chatkit"));
+    }
+  });
+});
+
+test("in hosted mode the page asks our client secret route instead of configuring an API url", async () => {
+  const server = await startTestServer({ config: { chatkit: { clientSecret: "cs_static_secret", apiUrl: "https://api.example.test/chatkit?tenant=1" } } });
+  try {
+    const html = await (await fetch(`${server.url}/agents/assistant/chatkit`, { headers: { cookie: await signIn(server, "hosted@example.com") } })).text();
+    const boot = bootstrapOf(html);
+    assert.equal(boot.mode, "hosted");
+    assert.equal(boot.clientSecretUrl, "/chatkit/client_secret");
+    assert.equal(boot.options.api, undefined);
+    assert.ok(!html.includes("cs_static_secret"), "the secret is fetched, never embedded");
+  } finally {
+    await server.close({ removeData: true });
+  }
+});
+
+test("an absolute api url keeps its query, carries the agent id and is allowed to connect", async () => {
+  const server = await startTestServer({ config: { chatkit: { apiUrl: "https://api.example.test/chatkit?tenant=1" } } });
+  try {
+    const response = await fetch(`${server.url}/agents/assistant/chatkit`, { headers: { cookie: await signIn(server, "abs@example.com") } });
+    const boot = bootstrapOf(await response.text());
+    assert.equal(boot.options.api.url, "https://api.example.test/chatkit?tenant=1&agent_id=assistant");
+    assert.equal(boot.options.api.uploadStrategy.uploadUrl, "https://api.example.test/chatkit/upload?tenant=1&agent_id=assistant");
+    assert.match(response.headers.get("content-security-policy")!, /connect-src [^;]*https:\/\/api\.example\.test/);
+  } finally {
+    await server.close({ removeData: true });
+  }
+});
