@@ -1,7 +1,6 @@
 import type { Server } from "node:http";
 import { ConfigError, loadConfig } from "./config/load.ts";
-import { upstreamOf } from "./agents/index.ts";
-import { LOCAL_RESPONDER_NAME } from "./agents/local-responder.ts";
+import { describeUpstream, upstreamOf } from "./agents/upstream.ts";
 import { createApp } from "./http/app.ts";
 import { openStore } from "./store/index.ts";
 
@@ -19,12 +18,8 @@ async function main(): Promise<void> {
   const port = typeof address === "object" && address ? address.port : config.server.port;
   console.log(`chatkit listening on http://${config.server.host}:${port} (data: ${config.dataDir})`);
   for (const agent of config.agents) {
-    const upstream = upstreamOf(agent, config);
-    console.log(
-      upstream
-        ? `agent "${agent.id}": ${agent.model} via ${agent.api} at ${upstream.baseURL}`
-        : `agent "${agent.id}": ${LOCAL_RESPONDER_NAME} (no API key or base URL configured; set OPENAI_API_KEY to use a model)`,
-    );
+    const hint = upstreamOf(config, agent) ? "" : "; set OPENAI_API_KEY or OPENAI_BASE_URL to use a model";
+    console.log(`agent "${agent.id}": ${describeUpstream(config, agent)}${hint}`);
   }
 
   let stopping = false;

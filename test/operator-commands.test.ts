@@ -70,20 +70,22 @@ describe("operator commands", () => {
   test("agents lists the configured agents and where their answers come from", async () => {
     const local = await npm(["agents"]);
     assert.equal(local.code, 0);
-    assert.match(local.stdout, /assistant\s+Assistant\s+gpt-4\.1-mini\s+local responder/);
+    assert.match(local.stdout, /assistant\s+Assistant\s+gpt-4\.1-mini\s+built-in local responder/);
     const upstream = await npm(["agents"], { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: "http://127.0.0.1:9/v1" });
-    assert.match(upstream.stdout, /assistant\s+Assistant\s+gpt-4\.1-mini\s+http:\/\/127\.0\.0\.1:9\/v1/);
+    assert.match(upstream.stdout, /assistant\s+Assistant\s+gpt-4\.1-mini\s+gpt-4\.1-mini via responses at http:\/\/127\.0\.0\.1:9\/v1/);
+    const keyless = await npm(["agents"], { OPENAI_BASE_URL: "http://127.0.0.1:11434/v1" });
+    assert.match(keyless.stdout, /via responses at http:\/\/127\.0\.0\.1:11434\/v1/, "a local server needs no key");
   });
 
   test("check prints the mode and the data dir's contents, and fails on a broken config or database", async () => {
     const ok = await npm(["check"]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /mode: self-hosted/);
-    assert.match(ok.stdout, /agent assistant: local responder/);
+    assert.match(ok.stdout, /agent assistant: built-in local responder/);
     assert.match(ok.stdout, /data dir: .*\(\d+ users/);
     const hosted = await npm(["check"], { CHATKIT_WORKFLOW_ID: "wf_1", OPENAI_API_KEY: "sk-test" });
     assert.match(hosted.stdout, /mode: hosted \(client secrets minted for workflow wf_1\)/);
-    assert.match(hosted.stdout, /agent assistant: model upstream https:\/\/api\.openai\.com\/v1/);
+    assert.match(hosted.stdout, /agent assistant: gpt-4\.1-mini via responses at https:\/\/api\.openai\.com\/v1/);
     const badConfig = await npm(["check"], { PORT: "not-a-port" });
     assert.equal(badConfig.code, 1);
     assert.match(badConfig.stderr, /server\.port \(from PORT\)/);

@@ -1,5 +1,6 @@
 import type { Context } from "koa";
-import OpenAI from "openai";
+import type OpenAI from "openai";
+import { openaiClient, upstreamOf } from "../agents/upstream.ts";
 import { chatkitMode } from "../config/mode.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import { ChatkitError, type Logger } from "./errors.ts";
@@ -19,12 +20,9 @@ export function clientSecretRoute(config: ChatkitConfig, logger: Logger) {
       ctx.body = { client_secret: config.chatkit.clientSecret };
       return;
     }
-    client ??= new OpenAI({
-      apiKey: config.openai.apiKey,
-      baseURL: config.openai.baseURL,
-      timeout: config.openai.timeoutMs,
-      maxRetries: 1,
-    });
+    const upstream = upstreamOf(config, undefined);
+    if (!upstream) throw new ChatkitError(404, "client_secret_unavailable");
+    client ??= openaiClient(upstream, config, { maxRetries: 1 });
     const state = ctx.state as AppState;
     try {
       const session = await client.beta.chatkit.sessions.create({ user: state.user.id, workflow: { id: mode.workflowId } });

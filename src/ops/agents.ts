@@ -1,4 +1,4 @@
-import { agentUpstream } from "../config/mode.ts";
+import { describeUpstream } from "../agents/upstream.ts";
 import { loadConfigOrFail, parseCommandArgs, printTable, subcommand } from "./cli.ts";
 
 const help = `
@@ -15,9 +15,7 @@ export async function agentsCommand(argv: string[]): Promise<void> {
   printTable(
     ["ID", "NAME", "MODEL", "ANSWERS FROM", "PAGE"],
     config.agents.map((agent) => {
-      const upstream = agentUpstream(config, agent);
-      const source = upstream.kind === "local" ? "local responder (no API key)" : `${upstream.baseURL} (${upstream.api})`;
-      return [agent.id, agent.name, agent.model, source, `/agents/${agent.id}/chatkit`];
+      return [agent.id, agent.name, agent.model, describeUpstream(config, agent), `/agents/${agent.id}/chatkit`];
     }),
   );
 }

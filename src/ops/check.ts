@@ -1,7 +1,8 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import path from "node:path";
 import { configPath } from "../config/load.ts";
-import { agentUpstream, chatkitMode } from "../config/mode.ts";
+import { describeUpstream } from "../agents/upstream.ts";
+import { chatkitMode } from "../config/mode.ts";
 import { COOKIE_SECRET_FILE } from "../config/secrets.ts";
 import { checkDatabaseFile, DATABASE_FILE, openStore } from "../store/index.ts";
 import { serverBaseUrl } from "./login-link.ts";
@@ -32,9 +33,7 @@ export async function checkCommand(argv: string[]): Promise<void> {
   }
   console.log(`pages: ${serverBaseUrl(config)}/agents/<id>/chatkit, web component from ${config.chatkit.scriptUrl}`);
   for (const agent of config.agents) {
-    const upstream = agentUpstream(config, agent);
-    const source = upstream.kind === "local" ? "local responder (no API key configured)" : `model upstream ${upstream.baseURL} (${upstream.model}, ${upstream.api})`;
-    console.log(`agent ${agent.id}: ${source}`);
+    console.log(`agent ${agent.id}: ${describeUpstream(config, agent)}`);
   }
 
   const dataDir = config.dataDir;

@@ -1,25 +1,8 @@
-import OpenAI, { toFile } from "openai";
+import { toFile } from "openai";
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
+import { openaiClient, upstreamOf } from "./upstream.ts";
 import { normalizeMimeType } from "../attachments/content-types.ts";
 import { ChatkitError, type Logger } from "../http/errors.ts";
-
-/** Where voice input is sent: the agent's upstream, else the config's `openai` one. */
-export interface TranscriptionUpstream {
-  apiKey: string | undefined;
-  baseURL: string | undefined;
-  model: string;
-  timeoutMs: number;
-}
-
-export function transcriptionUpstream(config: ChatkitConfig, agent: AgentConfig | undefined): TranscriptionUpstream {
-  const chosen = agent ?? config.agents[0];
-  return {
-    apiKey: chosen?.apiKey ?? config.openai.apiKey,
-    baseURL: chosen?.baseURL ?? config.openai.baseURL,
-    model: config.openai.transcriptionModel,
-    timeoutMs: config.openai.timeoutMs,
-  };
-}
 
 /** Upstreams guess the audio format from the file name's extension, so it must match the type. */
 const EXTENSION_FOR_AUDIO_TYPE: Record<string, string> = {
@@ -56,23 +39,25 @@ export function decodeAudio(audioBase64: string, maxBytes: number): Buffer {
 
 /**
  * Sends a recording to the upstream's `/audio/transcriptions` and answers its text.
- * No API key: 422 `transcription_unavailable`. The upstream failing: 502 `transcription_failed`.
+ * No upstream configured: 422 `transcription_unavailable`. The upstream failing: 502 `transcription_failed`.
  */
 export async function transcribeAudio(
-  upstream: TranscriptionUpstream,
+  config: ChatkitConfig,
+  agent: AgentConfig | undefined,
   audio: Buffer,
   mimeType: string,
   options: { signal?: AbortSignal; logger: Logger },
 ): Promise<string> {
-  if (!upstream.apiKey) throw new ChatkitError(422, "transcription_unavailable");
-  const client = new OpenAI({ apiKey: upstream.apiKey, baseURL: upstream.baseURL ?? null, timeout: upstream.timeoutMs, maxRetries: 1 });
+  const upstream = upstreamOf(config, agent ?? config.agents[0]);
+  if (!upstream) throw new ChatkitError(422, "transcription_unavailable");
+  const client = openaiClient(upstream, config, { maxRetries: 1 });
   const file = await toFile(audio, `audio.${EXTENSION_FOR_AUDIO_TYPE[mimeType] ?? "webm"}`, { type: mimeType });
   try {
-    const result = await client.audio.transcriptions.create({ file, model: upstream.model }, { signal: options.signal ?? null });
+    const result = await client.audio.transcriptions.create({ file, model: config.openai.transcriptionModel }, { signal: options.signal ?? null });
     return result.text;
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    options.logger.error(`transcription upstream failed (${upstream.baseURL ?? "api.openai.com"})`, error);
+    options.logger.error(`transcription upstream failed (${upstream.baseURL})`, error);
     const status = (error as { status?: number }).status;
     throw new ChatkitError(502, "transcription_failed", status ? { upstream_status: status } : {});
   }

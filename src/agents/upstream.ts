@@ -1,0 +1,41 @@
+import OpenAI from "openai";
+import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
+
+export const DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1";
+
+/** An OpenAI-compatible endpoint an agent talks to. */
+export interface Upstream {
+  apiKey: string | undefined;
+  baseURL: string;
+}
+
+/**
+ * The upstream an agent (or, without one, the config's `openai` section) talks to; undefined
+ * means the built-in local responder answers. A base URL alone is enough: local servers such as
+ * Ollama need no key. The one rule for the runner, voice input, and what operators are told.
+ */
+export function upstreamOf(config: ChatkitConfig, agent: AgentConfig | undefined): Upstream | undefined {
+  const apiKey = agent?.apiKey ?? config.openai.apiKey;
+  const baseURL = agent?.baseURL ?? config.openai.baseURL;
+  if (!apiKey && !baseURL) return undefined;
+  return { apiKey, baseURL: baseURL ?? DEFAULT_OPENAI_BASE_URL };
+}
+
+/** One line for logs and operator commands: where an agent's answers come from. */
+export function describeUpstream(config: ChatkitConfig, agent: AgentConfig): string {
+  const upstream = upstreamOf(config, agent);
+  return upstream
+    ? `${agent.model} via ${agent.api} at ${upstream.baseURL}`
+    : "built-in local responder (no API key or base URL configured)";
+}
+
+/** An `openai` client for an upstream; every client of ours is built here. */
+export function openaiClient(upstream: Upstream, config: ChatkitConfig, options: { maxRetries?: number } = {}): OpenAI {
+  return new OpenAI({
+    // Keyless local servers still get a header; the client refuses to start without one.
+    apiKey: upstream.apiKey ?? "no-key",
+    baseURL: upstream.baseURL,
+    timeout: config.openai.timeoutMs,
+    maxRetries: options.maxRetries ?? config.openai.maxRetries,
+  });
+}
