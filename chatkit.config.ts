@@ -59,6 +59,8 @@ export default defineConfig({
       // temperature: 0.7,
       // maxOutputTokens: 1024,
       // models: ["gpt-4.1"],                  // extra models the composer may pick
+      // vision: true,                          // false: attached images are named in text (text-only models)
+      // historyMessages: 40,                   // latest messages of a thread sent to the model each turn
       // generateTitles: false,                // ask the model for a better title after the first turn
     },
   ],

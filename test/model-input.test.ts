@@ -60,4 +60,14 @@ describe("attachments as model input", () => {
     assert.ok(!text.includes("a".repeat(MAX_TEXT_ATTACHMENT_BYTES + 1)));
     assert.match(text, /cut at 100000 bytes/);
   });
+
+  test("images the model cannot take, or any image for a model without vision, are named in text", async () => {
+    writeFileSync(files.pathFor("atc_bmp"), Buffer.from("BM...."));
+    const bmp: Attachment = { type: "image", id: "atc_bmp", name: "scan.bmp", mime_type: "image/bmp", preview_url: "http://x/p" };
+    assert.deepEqual(await responsesInputParts(files, [bmp]), [
+      { type: "input_text", text: '[The user attached the image "scan.bmp" (image/bmp); it cannot be shown to this model.]' },
+    ]);
+    const textOnly = await chatCompletionParts(files, [attachments[0]!], { images: false });
+    assert.deepEqual(textOnly, [{ type: "text", text: '[The user attached the image "cat.png" (image/png); it cannot be shown to this model.]' }]);
+  });
 });

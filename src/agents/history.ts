@@ -6,11 +6,16 @@ export function userMessageText(item: UserMessageItem): string {
   return item.quoted_text ? `> ${item.quoted_text.replace(/\n/g, "\n> ")}\n\n${text}` : text;
 }
 
+/** Attachments are sent as files only with this many of the latest user messages; older ones are named. */
+export const INLINE_ATTACHMENT_MESSAGES = 2;
+
 /**
  * The thread as the model sees it, oldest first: user and assistant turns, plus hidden context
  * (notes for the model, such as "the user stopped the previous answer") as user-side text.
+ * At most `maxMessages` of the latest messages are kept, starting with a user one; files ride
+ * only with the latest user messages, so an old large or unreadable file cannot sink every turn.
  */
-export function historyToMessages(items: ThreadItem[]): ModelMessage[] {
+export function historyToMessages(items: ThreadItem[], options: { maxMessages?: number } = {}): ModelMessage[] {
   const messages: ModelMessage[] = [];
   for (const item of items) {
     switch (item.type) {
@@ -46,5 +51,16 @@ export function historyToMessages(items: ThreadItem[]): ModelMessage[] {
         break;
     }
   }
-  return messages;
+  let recent = messages.slice(-(options.maxMessages ?? messages.length));
+  while (recent.length > 1 && recent[0]!.role === "assistant") recent = recent.slice(1);
+  let userMessagesSeen = 0;
+  return recent
+    .reverse()
+    .map((message) => {
+      if (message.role === "user") userMessagesSeen++;
+      if (!message.attachments || userMessagesSeen <= INLINE_ATTACHMENT_MESSAGES) return message;
+      const names = message.attachments.map((a) => `"${a.name}"`).join(", ");
+      return { role: message.role, text: `${message.text}\n[Earlier in the conversation the user attached ${names}.]` };
+    })
+    .reverse();
 }

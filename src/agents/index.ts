@@ -26,6 +26,6 @@ export class RunnerRegistry {
     const upstream = upstreamOf(this.config, agent);
     if (!upstream) return new LocalResponder(agent);
     const client = openaiClient(upstream, this.config);
-    return new OpenAIRunner({ client, api: agent.api, idleTimeoutMs: this.config.openai.timeoutMs, attachmentParts: this.attachmentParts });
+    return new OpenAIRunner({ client, api: agent.api, idleTimeoutMs: this.config.openai.timeoutMs, attachmentParts: this.attachmentParts, vision: agent.vision });
   }
 }

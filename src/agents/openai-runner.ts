@@ -1,13 +1,14 @@
 import OpenAI from "openai";
 import type { ChatCompletionContentPart, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputContent, ResponseInputItem } from "openai/resources/responses/responses";
+import type { ModelInputOptions } from "../attachments/model-input.ts";
 import type { Attachment } from "../protocol/items.ts";
 import { UpstreamError, type ModelRequest, type ModelRunner } from "./runner.ts";
 
 /** Turns a message's attachments into each upstream flavour's content parts. */
 export interface AttachmentParts {
-  responses(attachments: Attachment[]): Promise<ResponseInputContent[]>;
-  chat(attachments: Attachment[]): Promise<ChatCompletionContentPart[]>;
+  responses(attachments: Attachment[], options: ModelInputOptions): Promise<ResponseInputContent[]>;
+  chat(attachments: Attachment[], options: ModelInputOptions): Promise<ChatCompletionContentPart[]>;
 }
 
 export interface OpenAIRunnerOptions {
@@ -16,6 +17,8 @@ export interface OpenAIRunnerOptions {
   /** Give up when the upstream sends nothing for this long (before or during the stream). */
   idleTimeoutMs: number;
   attachmentParts: AttachmentParts;
+  /** Whether the model takes images (the agent's `vision`). */
+  vision: boolean;
 }
 
 /**
@@ -68,7 +71,7 @@ export class OpenAIRunner implements ModelRunner {
       if (message.role === "assistant") {
         input.push({ role: "assistant", content: message.text });
       } else {
-        const files = message.attachments?.length ? await this.options.attachmentParts.responses(message.attachments) : [];
+        const files = message.attachments?.length ? await this.options.attachmentParts.responses(message.attachments, { images: this.options.vision }) : [];
         input.push({ role: "user", content: [{ type: "input_text", text: message.text }, ...files] });
       }
     }
@@ -109,7 +112,7 @@ export class OpenAIRunner implements ModelRunner {
       if (message.role === "assistant") {
         messages.push({ role: "assistant", content: message.text });
       } else if (message.attachments?.length) {
-        const files = await this.options.attachmentParts.chat(message.attachments);
+        const files = await this.options.attachmentParts.chat(message.attachments, { images: this.options.vision });
         messages.push({ role: "user", content: [{ type: "text", text: message.text }, ...files] });
       } else {
         messages.push({ role: "user", content: message.text });

@@ -46,7 +46,7 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
   const request = {
     model: turn.model,
     instructions: agent.instructions,
-    messages: historyToMessages(turn.history),
+    messages: historyToMessages(turn.history, { maxMessages: agent.historyMessages }),
     temperature: agent.temperature,
     maxOutputTokens: agent.maxOutputTokens,
   };

@@ -25,6 +25,14 @@ export function isTextLike(mimeType: string): boolean {
   return mimeType.startsWith("text/") || TEXT_LIKE_TYPES.has(mimeType) || /\+(json|xml)$/.test(mimeType);
 }
 
+/** Image formats OpenAI's vision input accepts; other images are named in text instead. */
+const MODEL_IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/webp", "image/gif"]);
+
+export interface ModelInputOptions {
+  /** Send images as images (the agent's model sees pictures); false names them in text. */
+  images: boolean;
+}
+
 /** One attachment as the model can take it, whichever API flavour carries it. */
 type ModelAttachment =
   | { kind: "image"; dataUrl: string }
@@ -58,10 +66,13 @@ async function readUpTo(path: string, maxBytes: number): Promise<{ bytes: Buffer
   }
 }
 
-async function toModelAttachment(files: AttachmentFiles, attachment: Attachment): Promise<ModelAttachment> {
+async function toModelAttachment(files: AttachmentFiles, attachment: Attachment, options: ModelInputOptions): Promise<ModelAttachment> {
   const { mime_type: mimeType, name } = attachment;
   const path = files.pathFor(attachment.id);
-  const binary = isPreviewableImage(mimeType) || mimeType === "application/pdf";
+  if (isPreviewableImage(mimeType) && !(options.images && MODEL_IMAGE_TYPES.has(mimeType))) {
+    return { kind: "text", text: `[The user attached the image ${quoted(name)} (${mimeType}); it cannot be shown to this model.]` };
+  }
+  const binary = MODEL_IMAGE_TYPES.has(mimeType) || mimeType === "application/pdf";
   if (!binary && !isTextLike(mimeType)) {
     return { kind: "text", text: `[Attachment ${quoted(name)} (${mimeType}) is a file type the model cannot read.]` };
   }
@@ -84,8 +95,12 @@ async function toModelAttachment(files: AttachmentFiles, attachment: Attachment)
  * @example
  * content: [{ type: "input_text", text }, ...(await responsesInputParts(files, item.attachments))]
  */
-export async function responsesInputParts(files: AttachmentFiles, attachments: Attachment[]): Promise<ResponseInputContent[]> {
-  const loaded = await Promise.all(attachments.map((attachment) => toModelAttachment(files, attachment)));
+export async function responsesInputParts(
+  files: AttachmentFiles,
+  attachments: Attachment[],
+  options: ModelInputOptions = { images: true },
+): Promise<ResponseInputContent[]> {
+  const loaded = await Promise.all(attachments.map((attachment) => toModelAttachment(files, attachment, options)));
   return loaded.map((part): ResponseInputContent => {
     switch (part.kind) {
       case "image":
@@ -99,8 +114,12 @@ export async function responsesInputParts(files: AttachmentFiles, attachments: A
 }
 
 /** The same for Chat Completions: `image_url`, `file` (with `file_data`) and `text` parts. */
-export async function chatCompletionParts(files: AttachmentFiles, attachments: Attachment[]): Promise<ChatCompletionContentPart[]> {
-  const loaded = await Promise.all(attachments.map((attachment) => toModelAttachment(files, attachment)));
+export async function chatCompletionParts(
+  files: AttachmentFiles,
+  attachments: Attachment[],
+  options: ModelInputOptions = { images: true },
+): Promise<ChatCompletionContentPart[]> {
+  const loaded = await Promise.all(attachments.map((attachment) => toModelAttachment(files, attachment, options)));
   return loaded.map((part): ChatCompletionContentPart => {
     switch (part.kind) {
       case "image":

@@ -25,6 +25,10 @@ export const agentSchema = z.strictObject({
   maxOutputTokens: z.number().int().positive().optional(),
   /** Models the composer may pick (`inference_options.model`); the agent's `model` is always allowed. */
   models: z.array(z.string().min(1)).default([]),
+  /** The model takes images: false names attached pictures in text instead (text-only local models). */
+  vision: z.boolean().default(true),
+  /** The most recent messages of a thread sent to the model each turn. */
+  historyMessages: z.number().int().positive().default(40),
   /** Ask the model for a better thread title after the first turn. */
   generateTitles: z.boolean().default(false),
 });

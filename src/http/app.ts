@@ -60,8 +60,8 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
     }),
     logger,
     runners: new RunnerRegistry(config, {
-      responses: (attachments) => responsesInputParts(files, attachments),
-      chat: (attachments) => chatCompletionParts(files, attachments),
+      responses: (attachments, options) => responsesInputParts(files, attachments, options),
+      chat: (attachments, options) => chatCompletionParts(files, attachments, options),
     }),
   };
   startUnsentAttachmentSweeper(deps.store.attachments, files, config.chatkit.unsentAttachmentTtlHours, logger);
