@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { eventShape, foldEvents, userInput } from "./support/client.ts";
 import { lastUserText, startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
+import { ownerOf } from "./support/fixtures.ts";
 import { readSse } from "./support/sse.ts";
 
 describe("a turn that fails or is stopped keeps the thread readable", () => {
@@ -102,6 +103,48 @@ describe("a turn that fails or is stopped keeps the thread readable", () => {
     await server.stream("threads.add_user_message", { thread_id: threadId, input: userInput("go on") });
     const history = fake.requests.at(-1)!.body.input.map((m: any) => (typeof m.content === "string" ? m.content : m.content[0].text));
     assert.deepEqual(history.slice(-2), ["The user stopped the previous answer before it finished.", "go on"]);
+
+    const visible = await threadItems(threadId);
+    const retried = await server.stream("threads.retry_after_item", { thread_id: threadId, item_id: visible[0].id });
+    const removed = retried.events.filter((e) => e.type === "thread.item.removed").map((e) => e.item_id);
+    assert.deepEqual(removed, visible.slice(1).map((i) => i.id), "only items the client has seen are announced as removed");
+  });
+
+  test("leaving after the answer is complete (while a title is made) is not a stop", async () => {
+    const titled = await startTestServer({
+      config: { agents: [{ ...TEST_AGENT, generateTitles: true }], openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 } },
+    });
+    try {
+      fake.queue.push({ text: "The full answer." }, { text: "Slow Title", firstChunkDelayMs: 600 });
+      const controller = new AbortController();
+      const response = await fetch(`${titled.url}/chatkit?agent_id=assistant`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${await titled.token()}` },
+        body: JSON.stringify({ type: "threads.create", params: { input: userInput("answer then title") } }),
+        signal: controller.signal,
+      });
+      let threadId = "";
+      try {
+        for await (const event of readSse(response)) {
+          if (event.type === "thread.created") threadId = event.thread.id;
+          if (event.type === "thread.item.done" && event.item.type === "assistant_message") controller.abort();
+        }
+      } catch (error) {
+        assert.equal((error as Error).name, "AbortError");
+      }
+      let thread: any;
+      for (let i = 0; i < 100; i++) {
+        thread = (await titled.request("threads.get_by_id", { thread_id: threadId })).body;
+        if (thread.title === "Slow Title") break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(thread.title, "Slow Title", "the title is still made and saved");
+      const owner = await ownerOf(titled, "alice@example.com");
+      const history = await titled.store.items.history(owner, threadId);
+      assert.deepEqual(history.map((i) => i.type), ["user_message", "assistant_message"], "no 'the user stopped it' note");
+    } finally {
+      await titled.close({ removeData: true });
+    }
   });
 
   test("20 concurrent streams on one server all complete with their own text", async () => {

@@ -114,3 +114,38 @@ describe("input.transcribe", () => {
     }
   });
 });
+
+describe("a JSON request whose client goes away", () => {
+  test("aborts its upstream call instead of waiting out the timeout", async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    let arrived!: () => void;
+    const requested = new Promise<void>((resolve) => (arrived = resolve));
+    const hanging: Server = createServer((req) => {
+      arrived();
+      req.socket.on("close", () => upstreamClosed());
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
+    const server = await startTestServer({
+      config: { openai: { apiKey: "sk-fake", baseURL: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/v1` } },
+    });
+    try {
+      const controller = new AbortController();
+      const pending = fetch(`${server.url}/chatkit?agent_id=${TEST_AGENT.id}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${await server.token()}` },
+        body: JSON.stringify({ type: "input.transcribe", params: { audio_base64: AUDIO.toString("base64"), mime_type: "audio/ogg" } }),
+        signal: controller.signal,
+      });
+      await requested;
+      controller.abort();
+      await assert.rejects(pending);
+      const outcome = await Promise.race([closed.then(() => "aborted"), new Promise((resolve) => setTimeout(() => resolve("still waiting"), 3000))]);
+      assert.equal(outcome, "aborted");
+    } finally {
+      await server.close({ removeData: true });
+      hanging.closeAllConnections();
+      await new Promise<void>((resolve) => hanging.close(() => resolve()));
+    }
+  });
+});

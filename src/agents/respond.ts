@@ -82,7 +82,12 @@ function isFirstTurn(history: ThreadItem[]): boolean {
   return history.filter((item) => item.type === "user_message").length === 1;
 }
 
-/** Asks the model for a better title; a failure keeps the title from the first message. */
+const TITLE_TIMEOUT_MS = 30_000;
+
+/**
+ * Asks the model for a better title; a failure keeps the title from the first message. The
+ * answer is complete by now, so a client leaving does not cancel this; a timeout bounds it.
+ */
 async function modelTitle(turn: Turn): Promise<string | null> {
   const first = turn.history.find((item) => item.type === "user_message");
   if (!first || first.type !== "user_message") return null;
@@ -90,11 +95,11 @@ async function modelTitle(turn: Turn): Promise<string | null> {
     const raw = await completeText(
       turn.runner,
       { model: turn.model, instructions: TITLE_INSTRUCTIONS, messages: [{ role: "user", text: userMessageText(first) }], maxOutputTokens: 32 },
-      turn.signal,
+      AbortSignal.timeout(TITLE_TIMEOUT_MS),
     );
     return cleanModelTitle(raw);
   } catch (error) {
-    if (!turn.signal.aborted) turn.logger.error(`title generation failed for ${turn.thread.id}`, error);
+    turn.logger.error(`title generation failed for ${turn.thread.id}`, error);
     return null;
   }
 }

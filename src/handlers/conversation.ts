@@ -3,7 +3,7 @@ import { titleFromText } from "../agents/titles.ts";
 import type { AgentConfig } from "../config/schema.ts";
 import { ChatkitError } from "../http/errors.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
-import type { InferenceOptions, ThreadItem, UserMessageItem } from "../protocol/items.ts";
+import { HIDDEN_ITEM_TYPES, type InferenceOptions, type ThreadItem, type UserMessageItem } from "../protocol/items.ts";
 import type { RequestParams, UserMessageInput } from "../protocol/requests.ts";
 import { threadToWire } from "../protocol/serialize.ts";
 import { answerStructuredInput } from "../protocol/structured-input.ts";
@@ -128,7 +128,8 @@ export async function retryAfterItem(hc: HandlerContext, params: RequestParams<"
     return errorOnly(error as ResponderError);
   }
   const removed = await hc.store.items.deleteAfter(hc.owner, thread.id, item.id);
-  return answer(hc, thread, model, removed.map((id) => ({ type: "thread.item.removed", item_id: id })));
+  const seenByClient = removed.filter((row) => !(HIDDEN_ITEM_TYPES as readonly string[]).includes(row.type));
+  return answer(hc, thread, model, seenByClient.map((row) => ({ type: "thread.item.removed", item_id: row.id })));
 }
 
 /**

@@ -74,6 +74,7 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
   const state = threadState(thread);
   let saved = JSON.stringify(state);
   const pending = new Map<string, ThreadItem>();
+  let completedVisibleItem = false;
 
   async function* threadChanges(): AsyncGenerator<ThreadStreamEvent> {
     const current = JSON.stringify(state);
@@ -96,6 +97,7 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
       case "thread.item.done":
         pending.delete(event.item.id);
         await hc.store.items.save(hc.owner, event.item);
+        if (!isHiddenItem(event.item)) completedVisibleItem = true;
         break;
       case "thread.item.replaced":
         await hc.store.items.save(hc.owner, event.item);
@@ -140,8 +142,16 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
   }
   yield* threadChanges();
 
+  /** The stop button: keep what was said; tell the next turn only if an answer was cut short. */
   async function saveCancelled(): Promise<void> {
+    const cutShort = pending.size > 0 || !completedVisibleItem;
     await savePartialAnswers();
+    if (cutShort) await addCancelledNote();
+    const current = JSON.stringify(state);
+    if (current !== saved) await hc.store.threads.update(hc.owner, state.id, { title: state.title, status: state.status });
+  }
+
+  async function addCancelledNote(): Promise<void> {
     const note: SdkHiddenContextItem = {
       id: newId("sdk_hidden_context"),
       thread_id: state.id,
@@ -150,8 +160,6 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
       content: streamMessage("cancelled_note"),
     };
     await hc.store.items.add(hc.owner, note);
-    const current = JSON.stringify(state);
-    if (current !== saved) await hc.store.threads.update(hc.owner, state.id, { title: state.title, status: state.status });
   }
 }
 

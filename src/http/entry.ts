@@ -37,7 +37,11 @@ export function chatkitEntry(deps: EntryDeps) {
     if (!parsed.success) throw invalidParams(parsed.error, ["params"]);
 
     const state = ctx.state as AppState;
+    // A client that goes away mid-request cancels it: streams save and stop, upstream calls abort.
     const clientGone = new AbortController();
+    ctx.res.once("close", () => {
+      if (!ctx.res.writableFinished) clientGone.abort();
+    });
     const hc: HandlerContext = {
       owner: state.owner,
       user: state.user,
@@ -59,7 +63,7 @@ export function chatkitEntry(deps: EntryDeps) {
     await sendEventStream(ctx, events, {
       heartbeatMs: deps.config.server.sseHeartbeatSeconds * 1000,
       logger: deps.services.logger,
-      clientGone,
+      clientGone: clientGone.signal,
     });
   };
 }

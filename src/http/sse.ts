@@ -6,8 +6,8 @@ export interface EventStreamOptions {
   /** Milliseconds of silence after which a `: keep-alive` comment is sent; 0 sends none. */
   heartbeatMs: number;
   logger: Logger;
-  /** Aborted when the client goes away (the protocol's cancel). */
-  clientGone: AbortController;
+  /** Aborted when the client goes away (the protocol's cancel); writing stops then. */
+  clientGone: AbortSignal;
 }
 
 /** One SSE frame: `data: <compact JSON>` and a blank line (protocol reference, section 1). */
@@ -16,9 +16,9 @@ export function sseFrame(event: ThreadStreamEvent): string {
 }
 
 /**
- * Streams events as Server-Sent Events, flushing each as it comes. When the client disconnects,
- * `clientGone` is aborted and the rest of the events are drained unwritten, so the producer can
- * finish its bookkeeping (saving a partial answer) before the request ends. A producer that
+ * Streams events as Server-Sent Events, flushing each as it comes. Once the client is gone the
+ * rest of the events are drained unwritten, so the producer can finish its bookkeeping (saving
+ * a partial answer) before the request ends. A producer that
  * throws ends the stream with an `error` event, never a dropped connection.
  */
 export async function sendEventStream(
@@ -37,14 +37,11 @@ export async function sendEventStream(
   });
   res.flushHeaders();
 
-  let open = true;
-  const onClose = () => {
-    if (!res.writableFinished) {
-      open = false;
-      options.clientGone.abort();
-    }
+  let open = !options.clientGone.aborted;
+  const onGone = () => {
+    open = false;
   };
-  res.on("close", onClose);
+  options.clientGone.addEventListener("abort", onGone, { once: true });
 
   const write = async (chunk: string) => {
     if (!open) return;
@@ -77,7 +74,7 @@ export async function sendEventStream(
     await write(sseFrame({ type: "error", code: "stream.error", allow_retry: true }));
   } finally {
     if (heartbeat) clearInterval(heartbeat);
-    res.off("close", onClose);
+    options.clientGone.removeEventListener("abort", onGone);
     if (open) res.end();
   }
 }

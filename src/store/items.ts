@@ -93,8 +93,8 @@ export class ItemStore {
       .execute();
   }
 
-  /** Deletes every item created after `itemId` (retry); returns the deleted ids, oldest first. */
-  async deleteAfter(owner: Owner, threadId: string, itemId: string): Promise<string[]> {
+  /** Deletes every item created after `itemId` (retry); returns the deleted items' ids and types, oldest first. */
+  async deleteAfter(owner: Owner, threadId: string, itemId: string): Promise<Array<{ id: string; type: string }>> {
     const pivot = await this.db
       .selectFrom("thread_items")
       .select(["id", "created_at"])
@@ -105,7 +105,7 @@ export class ItemStore {
     return this.db.transaction().execute(async (trx) => {
       const newer = await trx
         .selectFrom("thread_items")
-        .select("id")
+        .select(["id", "type"])
         .where("thread_id", "=", threadId)
         .where((eb) =>
           eb.or([eb("created_at", ">", pivot.created_at), eb.and([eb("created_at", "=", pivot.created_at), eb("id", ">", pivot.id)])]),
@@ -118,7 +118,7 @@ export class ItemStore {
         await trx.deleteFrom("item_feedback").where("item_id", "in", ids).execute();
         await trx.deleteFrom("thread_items").where("id", "in", ids).execute();
       }
-      return ids;
+      return newer;
     });
   }
 
