@@ -8,10 +8,11 @@ import { startFakeOpenAI } from "./support/fake-openai.ts";
 import { cleanEnv, REPO_ROOT, run } from "./support/process.ts";
 import { readSse, type ParsedEvent } from "./support/sse.ts";
 
-test("SIGTERM lets an in-flight stream finish, then closes the database and exits 0", async () => {
+test("SIGTERM to `npm start` lets an in-flight stream finish, then closes the database and exits 0", async () => {
   const fake = await startFakeOpenAI({ chunks: ["one ", "two ", "three ", "four"], delayMs: 150 });
   const dataDir = tempDataDir();
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  // Signal npm itself, as a supervisor that knows only the main pid does.
+  const child = spawn("npm", ["start"], {
     cwd: REPO_ROOT,
     env: cleanEnv({ CHATKIT_DATA_DIR: dataDir, PORT: "0", OPENAI_BASE_URL: fake.baseURL, OPENAI_API_KEY: "sk-test" }) as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
@@ -47,6 +48,7 @@ test("SIGTERM lets an in-flight stream finish, then closes the database and exit
     assert.equal(events.at(-1)!.type, "thread.item.done");
     assert.equal(events.at(-1)!.item.content[0].text, "one two three four");
     assert.equal(await exited, 0);
+    for (let i = 0; i < 50 && (await fetch(`${url}/healthz`).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 50));
     assert.match(output, /SIGTERM: finishing in-flight requests/);
     assert.match(output, /stopped/);
     await assert.rejects(fetch(`${url}/healthz`), "no longer accepting connections");
