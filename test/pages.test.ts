@@ -1,3 +1,4 @@
+import { DEFAULT_SCRIPT_URL } from "../src/config/schema.ts";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startTestServer, type TestServer } from "./support/app.ts";
@@ -77,6 +78,16 @@ describe("chat pages", () => {
     assert.ok(!directives.get("script-src")!.includes("'unsafe-eval'"));
     assert.deepEqual(directives.get("object-src"), ["'none'"]);
     assert.deepEqual(directives.get("base-uri"), ["'none'"]);
+    assert.ok(!directives.get("connect-src")!.includes("https://api.openai.com"), "OpenAI's API only when the element comes from OpenAI");
+  });
+
+  test("with the element from OpenAI's CDN, the page may also reach OpenAI's API (domain-key check)", async () => {
+    const { chatPagePolicy } = await import("../src/pages/csp.ts");
+    const policy = chatPagePolicy({ nonce: "n", scriptUrl: DEFAULT_SCRIPT_URL, apiUrl: "/chatkit", extraOrigins: [] });
+    const connect = policy.split("; ").find((d) => d.startsWith("connect-src "))!.split(" ");
+    assert.deepEqual(connect.slice(1), ["'self'", "https://cdn.platform.openai.com", "https://api.openai.com"]);
+    const script = policy.split("; ").find((d) => d.startsWith("script-src "))!;
+    assert.ok(!script.includes("api.openai.com"), "scripts still come only from the CDN and us");
   });
 
   test("a hostile agent name comes out inert in the markup and intact in the JSON", async () => {

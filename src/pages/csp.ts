@@ -4,16 +4,20 @@
  * connections, frames, images, styles and fonts may come from it, from us ('self') and from the
  * configured extra origins. Inline scripts run only with this response's nonce.
  */
+const OPENAI_API_ORIGIN = "https://api.openai.com";
+
 export function chatPagePolicy(options: { nonce: string; scriptUrl: string; apiUrl: string; extraOrigins: string[] }): string {
   const scriptOrigin = new URL(options.scriptUrl).origin;
   const extras = options.extraOrigins.map((origin) => new URL(origin).origin);
   const allowed = unique(["'self'", scriptOrigin, ...extras]);
   // An absolute api url on another host (CHATKIT_API_URL=https://api.example.com/chatkit) must be reachable.
   const apiOrigin = /^https?:\/\//i.test(options.apiUrl) ? new URL(options.apiUrl).origin : undefined;
+  // OpenAI's element checks its domain key (and in hosted mode chats) against OpenAI's API.
+  const openaiApi = new URL(options.scriptUrl).hostname.endsWith(".openai.com") ? [OPENAI_API_ORIGIN] : [];
   const directives: Record<string, string[]> = {
     "default-src": ["'self'"],
     "script-src": [...allowed, `'nonce-${options.nonce}'`],
-    "connect-src": unique([...allowed, ...(apiOrigin ? [apiOrigin] : [])]),
+    "connect-src": unique([...allowed, ...(apiOrigin ? [apiOrigin] : []), ...openaiApi]),
     "frame-src": allowed,
     "img-src": [...allowed, "data:", "blob:"],
     // The element styles its own markup; inline styles cannot run code.
