@@ -1,6 +1,7 @@
-import { DEFAULT_SCRIPT_URL } from "../src/config/schema.ts";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { DEFAULT_SCRIPT_URL } from "../src/config/schema.ts";
+import { chatPagePolicy } from "../src/pages/csp.ts";
 import { startTestServer, type TestServer } from "./support/app.ts";
 import { signIn } from "./support/browser.ts";
 
@@ -82,7 +83,6 @@ describe("chat pages", () => {
   });
 
   test("with the element from OpenAI's CDN, the page may also reach OpenAI's API (domain-key check)", async () => {
-    const { chatPagePolicy } = await import("../src/pages/csp.ts");
     const policy = chatPagePolicy({ nonce: "n", scriptUrl: DEFAULT_SCRIPT_URL, apiUrl: "/chatkit", extraOrigins: [] });
     const connect = policy.split("; ").find((d) => d.startsWith("connect-src "))!.split(" ");
     assert.deepEqual(connect.slice(1), ["'self'", "https://cdn.platform.openai.com", "https://api.openai.com"]);
