@@ -52,6 +52,8 @@ export interface StoredFile {
 export const UPLOAD_FIELD = "file";
 
 const notFound = () => new ChatkitError(404, "attachment_not_found");
+const isMultipart = (upload: IncomingUpload) => Boolean(upload.contentType && /^multipart\/form-data/i.test(upload.contentType));
+
 const tooLarge = (maxBytes: number) => new ChatkitError(413, "file_too_large", { max_bytes: maxBytes });
 
 /**
@@ -191,20 +193,27 @@ export class AttachmentService {
   async receiveUpload(owner: Owner, attachmentId: string, upload: IncomingUpload): Promise<AttachmentRow> {
     const row = await this.store.get(owner, attachmentId);
     if (!row) throw notFound();
-    if (row.status !== "pending") throw new ChatkitError(409, "already_uploaded");
     this.requireAllowedType(row.mime_type);
     const maxBytes = Math.min(this.limits.maxBytes, row.size_bytes);
-    const write = (body: AsyncIterable<Buffer>) => this.files.writeAtomically(row.id, checkedWhileStreaming(body, maxBytes, row.mime_type));
+    if (upload.contentLength !== undefined && upload.contentLength > maxBytes && !isMultipart(upload)) throw tooLarge(maxBytes);
+    if (!(await this.store.claimForUpload(owner, row.id))) throw new ChatkitError(409, "already_uploaded");
 
+    const write = (body: AsyncIterable<Buffer>) => this.files.writeAtomically(row.id, checkedWhileStreaming(body, maxBytes, row.mime_type));
     let size: number;
-    if (upload.contentType && /^multipart\/form-data/i.test(upload.contentType)) {
-      size = await consumeMultipartFile(upload.body, upload.contentType, UPLOAD_FIELD, (file) => write(file.body));
-    } else {
-      if (upload.contentLength !== undefined && upload.contentLength > maxBytes) throw tooLarge(maxBytes);
-      size = await write(upload.body);
+    try {
+      size = isMultipart(upload)
+        ? await consumeMultipartFile(upload.body, upload.contentType!, UPLOAD_FIELD, (file) => write(file.body))
+        : await write(upload.body);
+    } catch (error) {
+      await this.store.releaseUpload(owner, row.id);
+      throw error;
     }
     const ready = await this.store.markUploaded(owner, row.id, size);
-    if (!ready) throw new ChatkitError(409, "already_uploaded");
+    if (!ready) {
+      // Deleted while the bytes arrived: nothing may keep them.
+      await this.files.remove([row.id]);
+      throw notFound();
+    }
     return ready;
   }
 

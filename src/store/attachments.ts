@@ -70,12 +70,38 @@ export class AttachmentStore {
   }
 
   /** Marks a pending attachment's bytes as stored; undefined when it is not the owner's pending one. */
+  /**
+   * Claims a pending attachment for one upload (pending → uploading), atomically, so two
+   * concurrent uploads cannot both write its bytes. Returns whether this caller got it.
+   */
+  async claimForUpload(owner: Owner, attachmentId: string): Promise<boolean> {
+    return this.moveStatus(owner, attachmentId, "pending", "uploading");
+  }
+
+  /** Gives a claimed attachment back (uploading → pending) after a refused or broken upload. */
+  async releaseUpload(owner: Owner, attachmentId: string): Promise<void> {
+    await this.moveStatus(owner, attachmentId, "uploading", "pending");
+  }
+
+  private async moveStatus(owner: Owner, attachmentId: string, from: string, to: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable("attachments")
+      .set({ status: to })
+      .where("id", "=", attachmentId)
+      .where("status", "=", from)
+      .where("user_id", "=", owner.userId)
+      .where("account_id", "=", owner.accountId)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Completes a claimed upload (uploading → ready); undefined when the row is gone (deleted meanwhile). */
   async markUploaded(owner: Owner, attachmentId: string, sizeBytes: number): Promise<AttachmentRow | undefined> {
     const result = await this.db
       .updateTable("attachments")
       .set({ status: "ready", size_bytes: sizeBytes, uploaded_at: monotonicNow() })
       .where("id", "=", attachmentId)
-      .where("status", "=", "pending")
+      .where("status", "=", "uploading")
       .where("user_id", "=", owner.userId)
       .where("account_id", "=", owner.accountId)
       .executeTakeFirst();

@@ -82,7 +82,7 @@ export interface AttachmentsTable {
   mime_type: string;
   /** Declared size for two-phase uploads until the bytes arrive, then the real size. */
   size_bytes: number;
-  /** "pending" until the bytes are stored, then "ready". */
+  /** "pending" until an upload claims it, "uploading" while its bytes arrive, then "ready". */
   status: string;
   created_at: number;
   uploaded_at: number | null;
