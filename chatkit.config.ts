@@ -11,6 +11,7 @@ export default defineConfig({
     // port: 8787,
     // publicUrl: "https://chat.example.com", // how users reach the box, when behind a proxy
     // trustProxy: false,                      // trust X-Forwarded-* from that proxy
+    // accessLog: true,                        // one line per request: method, path, request type, status, duration
     // sseHeartbeatSeconds: 15,                // comment lines that keep idle proxies from closing streams; 0 = off
   },
 

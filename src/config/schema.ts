@@ -42,6 +42,8 @@ export const configSchema = z.strictObject({
       publicUrl: z.url().optional(),
       /** Trust `X-Forwarded-*` headers from a reverse proxy. */
       trustProxy: z.boolean().default(false),
+      /** Log one line per request (method, path, ChatKit request type, status, duration). */
+      accessLog: z.boolean().default(true),
       /** Seconds between SSE comment heartbeats while the model is silent; 0 turns them off. */
       sseHeartbeatSeconds: z.number().min(0).default(15),
     })

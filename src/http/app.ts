@@ -15,6 +15,7 @@ import { mountAttachmentRoutes } from "./attachment-routes.ts";
 import { registerPageRoutes } from "../pages/routes.ts";
 import { authenticate, resolveAgent, sameOriginForCookies } from "./auth.ts";
 import { clientSecretRoute } from "./client-secret.ts";
+import { accessLog } from "./access-log.ts";
 import { chatkitEntry } from "./entry.ts";
 import { ChatkitError, consoleLogger, errorMiddleware, type Logger } from "./errors.ts";
 
@@ -104,6 +105,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
   router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config, logger));
   registerPageRoutes(router, { config, store: deps.store, ownOrigins });
 
+  if (config.server.accessLog) app.use(accessLog(logger));
   app.use(errorMiddleware(logger));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));

@@ -33,6 +33,7 @@ export function chatkitEntry(deps: EntryDeps) {
     if (!envelope.success) throw invalidParams(envelope.error, []);
     const { type, params } = envelope.data;
     if (!isRequestType(type) || !routes[type]) throw new ChatkitError(422, "unsupported_request", { type });
+    (ctx.state as AppState).requestType = type;
     const parsed = requestParamSchemas[type].safeParse(params);
     if (!parsed.success) throw invalidParams(parsed.error, ["params"]);
 

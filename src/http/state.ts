@@ -11,6 +11,8 @@ export interface AppState {
   authVia: "bearer" | "cookie";
   /** The agent named by `?agent_id=`, when one was named and exists. */
   agent?: AgentConfig;
+  /** The ChatKit request type being answered, for the access log. */
+  requestType?: string;
   /** The raw `?agent_id=` value, present even when it names no agent. */
   requestedAgentId?: string;
 }

@@ -17,12 +17,14 @@ export const TEST_AGENT = {
   instructions: "You are a test assistant.",
 };
 
-/** A logger that keeps what it is told, so tests can assert on logged errors. */
-export function memoryLogger(): Logger & { lines: string[] } {
+/** A logger that keeps what it is told: `lines` holds errors, `infoLines` the rest (access log). */
+export function memoryLogger(): Logger & { lines: string[]; infoLines: string[] } {
   const lines: string[] = [];
+  const infoLines: string[] = [];
   return {
     lines,
-    info: (message) => lines.push(message),
+    infoLines,
+    info: (message) => infoLines.push(message),
     error: (message, error) => lines.push(`${message} ${error instanceof Error ? error.message : (error ?? "")}`),
   };
 }

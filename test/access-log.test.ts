@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { startTestServer } from "./support/app.ts";
+import { userInput } from "./support/client.ts";
+
+test("the access log has one line per request with its ChatKit type, and never a secret", async () => {
+  const server = await startTestServer();
+  try {
+    await server.request("threads.list", {});
+    await server.stream("threads.create", { input: userInput("hello") });
+    await fetch(`${server.url}/login/secret-one-time-token`);
+    await fetch(`${server.url}/chatkit/attachments/atc_x/preview?expires=1&sig=signature-value`);
+    await fetch(`${server.url}/healthz`);
+    for (let i = 0; i < 50 && server.logger.infoLines.length < 5; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const lines = server.logger.infoLines;
+    assert.match(lines[0]!, /^POST \/chatkit threads\.list 200 \d+\.\dms$/);
+    assert.match(lines[1]!, /^POST \/chatkit threads\.create 200 \d+\.\dms$/, "a stream is logged when it ends");
+    assert.ok(lines.some((line) => /^GET \/login\/… \d{3} /.test(line)), lines.join("\n"));
+    assert.ok(lines.some((line) => /^GET \/chatkit\/attachments\/atc_x\/preview 404 /.test(line)));
+    assert.doesNotMatch(lines.join("\n"), /secret-one-time-token|signature-value|Bearer/);
+  } finally {
+    await server.close({ removeData: true });
+  }
+});
+
+test("accessLog: false keeps the log quiet", async () => {
+  const server = await startTestServer({ config: { server: { accessLog: false } } });
+  try {
+    await server.request("threads.list", {});
+    assert.deepEqual(server.logger.infoLines, []);
+  } finally {
+    await server.close({ removeData: true });
+  }
+});
