@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { ExpressionBuilder, Kysely } from "kysely";
 import { HIDDEN_ITEM_TYPES, type FeedbackKind, type ThreadItem } from "../protocol/items.ts";
 import { monotonicNow } from "./clock.ts";
 import type { Owner } from "./owner.ts";
@@ -15,6 +15,14 @@ function rowOf(item: ThreadItem): ThreadItemRow {
  */
 export class ItemStore {
   constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * `thread_id = ? AND EXISTS (the owner's thread)`: the equality lets the planner walk the
+   * (thread_id, created_at, id) index; the uncorrelated EXISTS is checked once per query.
+   */
+  private inOwnedThread(eb: ExpressionBuilder<Database, "thread_items">, owner: Owner, threadId: string) {
+    return eb.and([eb("thread_items.thread_id", "=", threadId), eb.exists(this.ownedThread(owner, threadId))]);
+  }
 
   private ownedThread(owner: Owner, threadId: string) {
     return this.db
@@ -49,7 +57,7 @@ export class ItemStore {
       .selectFrom("thread_items")
       .select("data")
       .where("id", "=", itemId)
-      .where("thread_id", "in", this.ownedThread(owner, threadId))
+      .where((eb) => this.inOwnedThread(eb, owner, threadId))
       .executeTakeFirst();
     return row ? (JSON.parse(row.data) as ThreadItem) : undefined;
   }
@@ -59,14 +67,14 @@ export class ItemStore {
     let query = this.db
       .selectFrom("thread_items")
       .select(["id", "created_at", "data"])
-      .where("thread_id", "in", this.ownedThread(owner, threadId));
+      .where((eb) => this.inOwnedThread(eb, owner, threadId));
     if (!page.includeHidden) query = query.where("type", "not in", [...HIDDEN_ITEM_TYPES]);
     const cursor = page.after
       ? await this.db
           .selectFrom("thread_items")
           .select("created_at")
           .where("id", "=", page.after)
-          .where("thread_id", "in", this.ownedThread(owner, threadId))
+          .where((eb) => this.inOwnedThread(eb, owner, threadId))
           .executeTakeFirst()
       : undefined;
     const result = await keysetPage(query, page, cursor?.created_at);
@@ -78,7 +86,7 @@ export class ItemStore {
     const rows = await this.db
       .selectFrom("thread_items")
       .select("data")
-      .where("thread_id", "in", this.ownedThread(owner, threadId))
+      .where((eb) => this.inOwnedThread(eb, owner, threadId))
       .orderBy("created_at", "asc")
       .orderBy("id", "asc")
       .execute();
@@ -89,7 +97,7 @@ export class ItemStore {
     await this.db
       .deleteFrom("thread_items")
       .where("id", "=", itemId)
-      .where("thread_id", "in", this.ownedThread(owner, threadId))
+      .where((eb) => this.inOwnedThread(eb, owner, threadId))
       .execute();
   }
 
@@ -99,7 +107,7 @@ export class ItemStore {
       .selectFrom("thread_items")
       .select(["id", "created_at"])
       .where("id", "=", itemId)
-      .where("thread_id", "in", this.ownedThread(owner, threadId))
+      .where((eb) => this.inOwnedThread(eb, owner, threadId))
       .executeTakeFirst();
     if (!pivot) return [];
     return this.db.transaction().execute(async (trx) => {
@@ -132,7 +140,7 @@ export class ItemStore {
       .selectFrom("thread_items")
       .select("id")
       .where("id", "in", unique)
-      .where("thread_id", "in", this.ownedThread(owner, threadId))
+      .where((eb) => this.inOwnedThread(eb, owner, threadId))
       .execute();
     if (found.length !== unique.length) return false;
     const now = monotonicNow();
@@ -142,15 +150,6 @@ export class ItemStore {
       .onConflict((oc) => oc.columns(["item_id", "user_id"]).doUpdateSet((eb) => ({ kind: eb.ref("excluded.kind"), created_at: now })))
       .execute();
     return true;
-  }
-
-  async feedbackFor(owner: Owner, threadId: string): Promise<Array<{ item_id: string; kind: string }>> {
-    return this.db
-      .selectFrom("item_feedback")
-      .select(["item_id", "kind"])
-      .where("user_id", "=", owner.userId)
-      .where("thread_id", "in", this.ownedThread(owner, threadId))
-      .execute();
   }
 
   private async assertOwned(owner: Owner, threadId: string): Promise<void> {

@@ -30,12 +30,9 @@ export async function keysetPage<T>(
   let q = query;
   if (page.after && cursorCreatedAt != null) {
     const after = page.after;
-    q = q.where((eb) =>
-      eb.or([
-        eb("created_at", op, cursorCreatedAt),
-        eb.and([eb("created_at", "=", cursorCreatedAt), eb("id", op, after)]),
-      ]),
-    );
+    // A row-value comparison, (created_at, id) > (?, ?), is a range on the (…, created_at, id)
+    // index in SQLite and PostgreSQL alike; the equivalent OR of two conditions is not.
+    q = q.where((eb) => eb(eb.refTuple("created_at", "id"), op, eb.tuple(cursorCreatedAt, after)));
   }
   const rows = await q.orderBy("created_at", page.order).orderBy("id", page.order).limit(page.limit + 1).execute();
   const hasMore = rows.length > page.limit;

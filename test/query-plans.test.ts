@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import SQLite from "better-sqlite3";
+import path from "node:path";
+import { test } from "node:test";
+import { DATABASE_FILE, monotonicNow, newId, openStore, toIso } from "../src/store/index.ts";
+import { tempDataDir } from "./support/app.ts";
+
+test("every list query walks an index range: no table scan, no sort", async () => {
+  const dataDir = tempDataDir();
+  const store = await openStore(dataDir);
+  const { user } = await store.users.findOrCreate("plans@example.com");
+  const owner = { userId: user.id, accountId: user.account_id };
+  const thread = await store.threads.create(owner, "assistant");
+  const itemId = newId("message");
+  await store.items.add(owner, { id: itemId, thread_id: thread.id, created_at: toIso(monotonicNow()), type: "end_of_turn" });
+
+  const captured: Array<{ sql: string; parameters: readonly unknown[] }> = [];
+  const executor = store.db.getExecutor() as unknown as { executeQuery: (query: any, id: any) => Promise<unknown> };
+  const execute = executor.executeQuery.bind(executor);
+  executor.executeQuery = (query, id) => {
+    captured.push({ sql: query.sql, parameters: query.parameters });
+    return execute(query, id);
+  };
+  for (const order of ["asc", "desc"] as const) {
+    await store.threads.list(owner, { agentId: "assistant", limit: 20, order, after: thread.id });
+    await store.threads.list(owner, { limit: 20, order });
+    await store.items.list(owner, thread.id, { limit: 20, order, after: itemId });
+    await store.items.list(owner, thread.id, { limit: 20, order, includeHidden: true });
+  }
+  await store.items.history(owner, thread.id);
+
+  const sqlite = new SQLite(path.join(dataDir, DATABASE_FILE), { readonly: true });
+  try {
+    const listQueries = captured.filter((query) => /order by/i.test(query.sql));
+    assert.equal(listQueries.length, 9);
+    for (const { sql, parameters } of listQueries) {
+      const plan = (sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...(parameters as unknown[])) as Array<{ detail: string }>).map((row) => row.detail);
+      assert.ok(plan.some((step) => /^SEARCH (threads|thread_items) USING INDEX (threads|thread_items)_\w+_idx/.test(step)), `${sql}\n${plan.join("\n")}`);
+      assert.ok(!plan.some((step) => /^SCAN|TEMP B-TREE/.test(step)), `${sql}\n${plan.join("\n")}`);
+    }
+  } finally {
+    sqlite.close();
+    await store.close();
+  }
+});
