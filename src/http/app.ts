@@ -17,6 +17,7 @@ import { authenticate, resolveAgent, sameOriginForCookies } from "./auth.ts";
 import { clientSecretRoute } from "./client-secret.ts";
 import { chatkitEntry } from "./entry.ts";
 import { ChatkitError, consoleLogger, errorMiddleware, type Logger } from "./errors.ts";
+import { SessionCookie } from "./session-cookie.ts";
 
 export interface AppDeps {
   store: Store;
@@ -48,6 +49,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
   const app = new Koa({ proxy: config.server.trustProxy });
   const keys = new Keygrip(resolveCookieKeys(config), "sha256");
   app.keys = keys as unknown as string[];
+  const sessionCookie = new SessionCookie(config, keys);
   app.silent = true;
 
   const files = new AttachmentFiles(config.dataDir);
@@ -75,7 +77,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
     ctx.body = { ok: true };
   });
 
-  const requireSession = authenticate(deps.store.sessions);
+  const requireSession = authenticate(deps.store.sessions, sessionCookie);
   const checkOrigin = sameOriginForCookies(ownOrigins);
   mountAttachmentRoutes(router, {
     attachments: services.attachments,
@@ -102,7 +104,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
   );
 
   router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config, logger));
-  registerPageRoutes(router, { config, store: deps.store, ownOrigins });
+  registerPageRoutes(router, { config, store: deps.store, sessionCookie, ownOrigins });
 
   app.use(errorMiddleware(logger));
   app.use(router.routes());

@@ -1,7 +1,8 @@
 import type Router from "@koa/router";
 import type { Context } from "koa";
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
-import { isSameOriginRequest, loadSession, SESSION_COOKIE } from "../http/auth.ts";
+import { isSameOriginRequest, loadSession } from "../http/auth.ts";
+import type { SessionCookie } from "../http/session-cookie.ts";
 import type { AppState } from "../http/state.ts";
 import type { Store } from "../store/index.ts";
 import type { LoginLinkRefusal } from "../store/login-links.ts";
@@ -16,6 +17,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export interface PageDeps {
   config: ChatkitConfig;
   store: Store;
+  sessionCookie: SessionCookie;
   /** Origins a same-origin form post may carry in `Origin`. */
   ownOrigins: (ctx: Context) => string[];
 }
@@ -51,12 +53,12 @@ const LINK_REFUSALS: Record<LoginLinkRefusal, { status: number; title: string; t
  * They answer HTML (never the JSON errors of the API), each with its own Content-Security-Policy.
  */
 export function registerPageRoutes(router: Router, deps: PageDeps): void {
-  const { config, store } = deps;
+  const { config, store, sessionCookie } = deps;
   const agents = new Map(config.agents.map((agent) => [agent.id, agent]));
 
   const chatPage = (standalone: boolean) => async (ctx: Context) => {
     const agentId = String(ctx.params.id ?? "");
-    if (!(await loadSession(ctx, store.sessions))) {
+    if (!(await loadSession(ctx, store.sessions, sessionCookie))) {
       sendMessagePage(ctx, 401, "Sign in to chat", [
         "This browser is not signed in (or its session has ended).",
         `Ask the operator of this server for a login link. They create one on the server with <code>${escapeHtml(loginLinkCommand(agents.has(agentId) ? agentId : undefined))}</code>; open the link it prints in this browser.`,
@@ -89,45 +91,26 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
       return;
     }
     // A browser that was signed in as someone else gives that session up.
-    if ((await loadSession(ctx, store.sessions)) && (ctx.state as AppState).authVia === "cookie") {
+    if ((await loadSession(ctx, store.sessions, sessionCookie)) && (ctx.state as AppState).authVia === "cookie") {
       await store.sessions.revoke((ctx.state as AppState).session.id);
     }
     const { token } = await store.sessions.create(consumed.user.id, config.signIn.sessionDays);
-    setSessionCookie(ctx, config, token, config.signIn.sessionDays * DAY_MS);
+    sessionCookie.set(ctx, token, config.signIn.sessionDays * DAY_MS);
     const agentId = consumed.link.agent_id && agents.has(consumed.link.agent_id) ? consumed.link.agent_id : config.agents[0]!.id;
     ctx.status = 303;
     ctx.redirect(chatPagePath(agentId));
   });
 
   router.post(LOGOUT_PATH, async (ctx) => {
-    const signedIn = await loadSession(ctx, store.sessions);
+    const signedIn = await loadSession(ctx, store.sessions, sessionCookie);
     if (!isSameOriginRequest(ctx, deps.ownOrigins(ctx))) {
       sendMessagePage(ctx, 403, "Refused", ["This sign-out request came from another site."]);
       return;
     }
     if (signedIn) await store.sessions.revoke((ctx.state as AppState).session.id);
-    setSessionCookie(ctx, config, null, 0);
+    sessionCookie.clear(ctx);
     sendMessagePage(ctx, 200, "Signed out", [
       "This browser is signed out. To sign in again, ask the operator for a new login link.",
     ]);
-  });
-}
-
-/**
- * Sets (or, with `null`, clears) the signed `session_id` cookie: HttpOnly, SameSite=Lax, and
- * Secure when the page is served over https (directly, or per `server.publicUrl` behind a proxy).
- */
-function setSessionCookie(ctx: Context, config: ChatkitConfig, token: string | null, maxAgeMs: number): void {
-  const secure = ctx.secure || config.server.publicUrl?.startsWith("https:") === true;
-  // Behind a TLS proxy that is not trusted for X-Forwarded-Proto, Koa thinks the link is plain http.
-  if (secure) ctx.cookies.secure = true;
-  ctx.cookies.set(SESSION_COOKIE, token, {
-    signed: true,
-    httpOnly: true,
-    sameSite: "lax",
-    secure,
-    path: "/",
-    ...(token ? { maxAge: maxAgeMs } : {}),
-    overwrite: true,
   });
 }
