@@ -46,6 +46,11 @@ export function isSameOriginRequest(ctx: Context, allowedOrigins: string[]): boo
   return origin ? allowedOrigins.includes(origin) : ctx.get("Sec-Fetch-Site") !== "cross-site";
 }
 
+/** Stricter than `isSameOriginRequest`: `Origin` must be present and one of ours. */
+export function hasOwnOrigin(ctx: Context, allowedOrigins: string[]): boolean {
+  return allowedOrigins.includes(ctx.get("Origin"));
+}
+
 /**
  * Cookie-authenticated requests that change state must come from our own origin: browsers send
  * `Origin` on cross-site POSTs, so a foreign or opaque one is refused. Bearer requests carry
