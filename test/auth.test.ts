@@ -85,6 +85,38 @@ describe("authentication", () => {
   });
 });
 
+test("a cookie signed with an older key still works and comes back re-signed with the new key and full attributes", async () => {
+  const [newKey, oldKey] = ["the-new-cookie-key-0123456789", "the-old-cookie-key-0123456789"];
+  const server = await startTestServer({ config: { cookieKeys: [newKey, oldKey], signIn: { sessionDays: 7 } } });
+  try {
+    const { user } = await server.store.users.findOrCreate("rotated@example.com");
+    const { token, session } = await server.store.sessions.create(user.id, 7);
+    const response = await fetch(`${server.url}/agents/assistant/chatkit`, { headers: { cookie: signedCookie([oldKey], token) } });
+    assert.equal(response.status, 200, "the request itself is signed in");
+    assert.match(await response.text(), /rotated@example\.com/);
+
+    const lines = response.headers.getSetCookie();
+    const value = lines.find((line) => line.startsWith("session_id="));
+    const signature = lines.find((line) => line.startsWith("session_id.sig="));
+    assert.ok(value && signature, `both cookies are re-issued: ${lines.join(" | ")}`);
+    assert.equal(value.split(";", 1)[0], `session_id=${token}`);
+    assert.equal(signature.split(";", 1)[0], signedCookie([newKey], token).split("; ")[1], "signed with the new key");
+    for (const line of [value, signature]) {
+      assert.match(line, /; httponly/i);
+      assert.match(line, /; samesite=lax/i);
+      assert.match(line, /; path=\//i);
+      const expires = Date.parse(/; expires=([^;]+)/i.exec(line)?.[1] ?? "");
+      assert.ok(Math.abs(expires - session.expires_at!) < 60_000, `expires with the session: ${line}`);
+    }
+
+    const current = await fetch(`${server.url}/agents/assistant/chatkit`, { headers: { cookie: signedCookie([newKey], token) } });
+    assert.equal(current.status, 200);
+    assert.equal(current.headers.getSetCookie().length, 0, "a cookie signed with the current key is left alone");
+  } finally {
+    await server.close({ removeData: true });
+  }
+});
+
 describe("isolation between users", () => {
   let server: TestServer;
   before(async () => {

@@ -113,3 +113,36 @@ test("a real browser signs in with a login link and the page configures the Chat
     await standIn.close();
   }
 });
+
+/** A page on another origin that sends the browser on to `url` as soon as it loads. */
+async function serveForeignRedirect(url: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end(`<!doctype html><meta http-equiv="refresh" content="0;url=${url}"><p>elsewhere</p>`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+test("a real browser sent to a login link by another site gets the confirmation page, not a session", async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`${CHROMIUM} is not installed (Debian: apt-get install chromium); the browser check did not run`);
+    return;
+  }
+  const server = await startTestServer();
+  const link = await loginLinkFor(server, "attacker@example.com");
+  const foreign = await serveForeignRedirect(link);
+  try {
+    const dom = await dumpDom(foreign.url);
+    assert.match(dom, /<h1>Sign in\?<\/h1>/, `landed on the confirmation page:\n${dom.slice(0, 2000)}`);
+    assert.match(dom, /attacker@example\.com/, "which names the account");
+    const links = await server.store.db.selectFrom("login_links").select("used_at").execute();
+    assert.deepEqual(links, [{ used_at: null }], "the link is still unused");
+  } finally {
+    await foreign.close();
+    await server.close({ removeData: true });
+  }
+});

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startTestServer, type TestServer } from "./support/app.ts";
-import { cookieHeader, loginLinkFor, openWithoutRedirect, signIn } from "./support/browser.ts";
+import { confirmLoginLink, cookieHeader, loginLinkFor, openWithoutRedirect, signIn } from "./support/browser.ts";
 
 const SECOND_AGENT = { id: "writer", name: "Writer", model: "test-model" };
 
@@ -43,6 +43,64 @@ describe("browser sign-in with a login link", () => {
     const page = await fetch(`${server.url}/agents/assistant/chatkit`, { headers: { cookie: cookieHeader(response) } });
     assert.equal(page.status, 200);
     assert.match(await page.text(), /link@example\.com/);
+  });
+
+  test("a link opened from our own pages signs in directly too", async () => {
+    const response = await openWithoutRedirect(await loginLinkFor(server, "inside@example.com"), { "sec-fetch-site": "same-origin" });
+    assert.equal(response.status, 303);
+    assert.ok(response.headers.getSetCookie().some((line) => line.startsWith("session_id=")));
+  });
+
+  test("HEAD never uses up a link", async () => {
+    const url = await loginLinkFor(server, "scanner@example.com");
+    for (const headers of [{}, { "sec-fetch-site": "cross-site" }]) {
+      const head = await fetch(url, { method: "HEAD", redirect: "manual", headers: { "sec-fetch-site": "none", ...headers } });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers.getSetCookie().length, 0, "no session for a HEAD");
+    }
+    assert.equal((await openWithoutRedirect(url)).status, 303, "the link still signs in afterwards");
+  });
+
+  for (const [why, headers] of [
+    ["from another site (login CSRF)", { "sec-fetch-site": "cross-site" }],
+    ["from a sibling site", { "sec-fetch-site": "same-site" }],
+    ["by a client that sends no Fetch Metadata (link scanners, curl)", { "sec-fetch-site": "" }],
+  ] as const) {
+    test(`a link opened ${why} asks for confirmation and leaves the link unused`, async () => {
+      const url = await loginLinkFor(server, "victim-or-bot@example.com");
+      const page = await openWithoutRedirect(url, headers);
+      assert.equal(page.status, 200);
+      assert.equal(page.headers.getSetCookie().length, 0, "nothing signed in yet");
+      assert.match(page.headers.get("content-type")!, /text\/html/);
+      assert.equal(page.headers.get("cache-control"), "no-store");
+      assert.match(page.headers.get("content-security-policy")!, /default-src 'none'/);
+      assert.match(page.headers.get("content-security-policy")!, /form-action 'self'/);
+      assert.equal(page.headers.get("referrer-policy"), "same-origin", "so the form's POST carries our Origin");
+      const html = await page.text();
+      assert.match(html, /victim-or-bot@example\.com/, "names the account the link signs into");
+      const action = /<form method="post" action="([^"]+)">/.exec(html)?.[1];
+      assert.equal(action, new URL(url).pathname, "the button posts back to the link");
+      assert.equal((await openWithoutRedirect(url, headers)).status, 200, "asking again does not use the link up");
+    });
+  }
+
+  test("confirming from our origin signs in like opening the link directly; from elsewhere it is refused", async () => {
+    const url = await loginLinkFor(server, "confirmed@example.com", "writer");
+    for (const origin of ["https://evil.example", "null", undefined]) {
+      const refused = await confirmLoginLink(url, origin);
+      assert.equal(refused.status, 403, `origin ${origin}`);
+      assert.equal(refused.headers.getSetCookie().length, 0);
+    }
+    const response = await confirmLoginLink(url, server.url);
+    assert.equal(response.status, 303);
+    assert.equal(response.headers.get("location"), "/agents/writer/chatkit");
+    const session = response.headers.getSetCookie().find((line) => line.startsWith("session_id="));
+    assert.match(session!, /; httponly/i);
+    assert.match(session!, /; samesite=lax/i);
+    const page = await fetch(`${server.url}/agents/writer/chatkit`, { headers: { cookie: cookieHeader(response) } });
+    assert.match(await page.text(), /confirmed@example\.com/);
+    assert.equal((await confirmLoginLink(url, server.url)).status, 410, "still one time only");
+    assert.equal((await openWithoutRedirect(url, { "sec-fetch-site": "cross-site" })).status, 410, "a used link is not offered again");
   });
 
   test("a link works once; a second opening gets a 410 page", async () => {

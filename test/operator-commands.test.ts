@@ -4,7 +4,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { openStore } from "../src/store/index.ts";
 import { startTestServer, tempDataDir } from "./support/app.ts";
-import { cookieHeader } from "./support/browser.ts";
+import { cookieHeader, openWithoutRedirect } from "./support/browser.ts";
 import { cleanEnv, REPO_ROOT, run } from "./support/process.ts";
 
 const COMMANDS = ["users", "sessions", "agents", "check", "backup", "restore", "login-link"];
@@ -111,11 +111,11 @@ describe("operator commands", () => {
     const server = await startTestServer({ dataDir });
     try {
       const linkOnServer = url.replace("http://127.0.0.1:9999", server.url);
-      const opened = await fetch(linkOnServer, { redirect: "manual" });
+      const opened = await openWithoutRedirect(linkOnServer);
       assert.equal(opened.status, 303);
       const page = await fetch(`${server.url}${opened.headers.get("location")}`, { headers: { cookie: cookieHeader(opened) } });
       assert.equal(page.status, 200);
-      assert.equal((await fetch(linkOnServer, { redirect: "manual" })).status, 410);
+      assert.equal((await openWithoutRedirect(linkOnServer)).status, 410);
     } finally {
       await server.close();
     }

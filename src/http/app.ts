@@ -18,6 +18,7 @@ import { clientSecretRoute } from "./client-secret.ts";
 import { accessLog } from "./access-log.ts";
 import { chatkitEntry } from "./entry.ts";
 import { ChatkitError, consoleLogger, errorMiddleware, type Logger } from "./errors.ts";
+import { SessionCookie } from "./session-cookie.ts";
 
 export interface AppDeps {
   store: Store;
@@ -49,6 +50,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
   const app = new Koa({ proxy: config.server.trustProxy });
   const keys = new Keygrip(resolveCookieKeys(config), "sha256");
   app.keys = keys as unknown as string[];
+  const sessionCookie = new SessionCookie(config, keys);
   app.silent = true;
 
   const files = new AttachmentFiles(config.dataDir);
@@ -76,7 +78,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
     ctx.body = { ok: true };
   });
 
-  const requireSession = authenticate(deps.store.sessions);
+  const requireSession = authenticate(deps.store.sessions, sessionCookie);
   const checkOrigin = sameOriginForCookies(ownOrigins);
   mountAttachmentRoutes(router, {
     attachments: services.attachments,
@@ -103,7 +105,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
   );
 
   router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config, logger));
-  registerPageRoutes(router, { config, store: deps.store, ownOrigins });
+  registerPageRoutes(router, { config, store: deps.store, sessionCookie, ownOrigins });
 
   if (config.server.accessLog) app.use(accessLog(logger));
   app.use(errorMiddleware(logger));

@@ -2,9 +2,8 @@ import type { Context, Next } from "koa";
 import type { AgentConfig } from "../config/schema.ts";
 import type { SessionStore } from "../store/sessions.ts";
 import { ChatkitError } from "./errors.ts";
+import type { SessionCookie } from "./session-cookie.ts";
 import type { AppState } from "./state.ts";
-
-export const SESSION_COOKIE = "session_id";
 
 function bearerToken(ctx: Context): string | undefined {
   const header = ctx.get("Authorization");
@@ -16,12 +15,15 @@ function bearerToken(ctx: Context): string | undefined {
 /**
  * Puts the caller's session on `ctx.state` from `Authorization: Bearer <token>`, else the signed
  * `session_id` cookie (as in the seed). Returns false when neither names a live session.
+ * A live cookie signed with an older key (after a key rotation) is re-issued with the current one.
  */
-export async function loadSession(ctx: Context, sessions: SessionStore): Promise<boolean> {
+export async function loadSession(ctx: Context, sessions: SessionStore, sessionCookie: SessionCookie): Promise<boolean> {
   const bearer = bearerToken(ctx);
-  const token = bearer ?? ctx.cookies.get(SESSION_COOKIE, { signed: true });
+  const cookie = bearer ? undefined : sessionCookie.read(ctx);
+  const token = bearer ?? cookie?.token;
   const found = token ? await sessions.authenticate(token) : undefined;
   if (!found) return false;
+  if (cookie?.signedWithOlderKey) sessionCookie.reissue(ctx, cookie.token, found.session.expires_at);
   const state = ctx.state as AppState;
   state.user = found.user;
   state.session = found.session;
@@ -31,9 +33,9 @@ export async function loadSession(ctx: Context, sessions: SessionStore): Promise
 }
 
 /** Requires a session (see `loadSession`). Unknown, revoked, expired or disabled: 401 unauthorized. */
-export function authenticate(sessions: SessionStore) {
+export function authenticate(sessions: SessionStore, sessionCookie: SessionCookie) {
   return async function requireSession(ctx: Context, next: Next): Promise<void> {
-    if (!(await loadSession(ctx, sessions))) throw new ChatkitError(401, "unauthorized");
+    if (!(await loadSession(ctx, sessions, sessionCookie))) throw new ChatkitError(401, "unauthorized");
     await next();
   };
 }
@@ -42,6 +44,11 @@ export function authenticate(sessions: SessionStore) {
 export function isSameOriginRequest(ctx: Context, allowedOrigins: string[]): boolean {
   const origin = ctx.get("Origin");
   return origin ? allowedOrigins.includes(origin) : ctx.get("Sec-Fetch-Site") !== "cross-site";
+}
+
+/** Stricter than `isSameOriginRequest`: `Origin` must be present and one of ours. */
+export function hasOwnOrigin(ctx: Context, allowedOrigins: string[]): boolean {
+  return allowedOrigins.includes(ctx.get("Origin"));
 }
 
 /**

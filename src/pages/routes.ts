@@ -1,14 +1,15 @@
 import type Router from "@koa/router";
 import type { Context } from "koa";
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
-import { isSameOriginRequest, loadSession, SESSION_COOKIE } from "../http/auth.ts";
+import { hasOwnOrigin, isSameOriginRequest, loadSession } from "../http/auth.ts";
+import type { SessionCookie } from "../http/session-cookie.ts";
 import type { AppState } from "../http/state.ts";
 import type { Store } from "../store/index.ts";
 import type { LoginLinkRefusal } from "../store/login-links.ts";
 import { LOGOUT_PATH, renderChatPage } from "./chat-page.ts";
 import { chatPagePolicy, MESSAGE_PAGE_POLICY } from "./csp.ts";
 import { escapeHtml, newNonce } from "./html.ts";
-import { loginLinkCommand, renderMessagePage } from "./message-page.ts";
+import { loginLinkCommand, type MessagePageButton, renderMessagePage } from "./message-page.ts";
 
 export const LOGIN_PATH_PREFIX = "/login/";
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -16,6 +17,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export interface PageDeps {
   config: ChatkitConfig;
   store: Store;
+  sessionCookie: SessionCookie;
   /** Origins a same-origin form post may carry in `Origin`. */
   ownOrigins: (ctx: Context) => string[];
 }
@@ -35,8 +37,8 @@ function sendHtml(ctx: Context, status: number, html: string, policy: string): v
   ctx.body = html;
 }
 
-function sendMessagePage(ctx: Context, status: number, title: string, paragraphs: string[]): void {
-  sendHtml(ctx, status, renderMessagePage(title, paragraphs), MESSAGE_PAGE_POLICY);
+function sendMessagePage(ctx: Context, status: number, title: string, paragraphs: string[], button?: MessagePageButton): void {
+  sendHtml(ctx, status, renderMessagePage(title, paragraphs, button), MESSAGE_PAGE_POLICY);
 }
 
 const LINK_REFUSALS: Record<LoginLinkRefusal, { status: number; title: string; text: string }> = {
@@ -46,17 +48,38 @@ const LINK_REFUSALS: Record<LoginLinkRefusal, { status: number; title: string; t
   user_disabled: { status: 403, title: "This account is disabled", text: "Ask the operator to enable it again." },
 };
 
+function sendLinkRefusal(ctx: Context, reason: LoginLinkRefusal): void {
+  const refusal = LINK_REFUSALS[reason];
+  sendMessagePage(ctx, refusal.status, refusal.title, [
+    refusal.text,
+    `Ask the operator for a new one (<code>${escapeHtml(loginLinkCommand())}</code> on the server).`,
+  ]);
+}
+
+/**
+ * `Sec-Fetch-Site` values of a navigation the person started themself: typed, pasted, from a
+ * bookmark or another app (`none`), or from one of our own pages. Anything else (another site,
+ * which could be forging a login; or no Fetch Metadata at all: link scanners, unfurl bots, curl)
+ * must confirm with a same-origin POST first.
+ */
+const DIRECT_SIGN_IN_FETCH_SITES = new Set(["none", "same-origin"]);
+
+/** Only a GET signs in directly; a HEAD (scanners) is answered like a request to confirm. */
+function signsInDirectly(ctx: Context): boolean {
+  return ctx.method === "GET" && DIRECT_SIGN_IN_FETCH_SITES.has(ctx.get("Sec-Fetch-Site"));
+}
+
 /**
  * The pages a person opens: the chat pages, the login link that signs a browser in, and sign-out.
  * They answer HTML (never the JSON errors of the API), each with its own Content-Security-Policy.
  */
 export function registerPageRoutes(router: Router, deps: PageDeps): void {
-  const { config, store } = deps;
+  const { config, store, sessionCookie } = deps;
   const agents = new Map(config.agents.map((agent) => [agent.id, agent]));
 
   const chatPage = (standalone: boolean) => async (ctx: Context) => {
     const agentId = String(ctx.params.id ?? "");
-    if (!(await loadSession(ctx, store.sessions))) {
+    if (!(await loadSession(ctx, store.sessions, sessionCookie))) {
       sendMessagePage(ctx, 401, "Sign in to chat", [
         "This browser is not signed in (or its session has ended).",
         `Ask the operator of this server for a login link. They create one on the server with <code>${escapeHtml(loginLinkCommand(agents.has(agentId) ? agentId : undefined))}</code>; open the link it prints in this browser.`,
@@ -77,57 +100,67 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
   router.get("/agents/:id/chatkit", chatPage(false));
   router.get("/agents/:id/chatkit_standalone", chatPage(true));
 
-  router.get(`${LOGIN_PATH_PREFIX}:token`, async (ctx) => {
+  /** Uses the link up, puts the browser in the link's user's session and redirects to the chat. */
+  const signInWithLink = async (ctx: Context, token: string) => {
     ctx.set("Referrer-Policy", "no-referrer");
-    const consumed = await store.loginLinks.consume(String(ctx.params.token ?? ""));
+    const consumed = await store.loginLinks.consume(token);
     if (!consumed.ok) {
-      const refusal = LINK_REFUSALS[consumed.reason];
-      sendMessagePage(ctx, refusal.status, refusal.title, [
-        refusal.text,
-        `Ask the operator for a new one (<code>${escapeHtml(loginLinkCommand())}</code> on the server).`,
-      ]);
+      sendLinkRefusal(ctx, consumed.reason);
       return;
     }
     // A browser that was signed in as someone else gives that session up.
-    if ((await loadSession(ctx, store.sessions)) && (ctx.state as AppState).authVia === "cookie") {
+    if ((await loadSession(ctx, store.sessions, sessionCookie)) && (ctx.state as AppState).authVia === "cookie") {
       await store.sessions.revoke((ctx.state as AppState).session.id);
     }
-    const { token } = await store.sessions.create(consumed.user.id, config.signIn.sessionDays);
-    setSessionCookie(ctx, config, token, config.signIn.sessionDays * DAY_MS);
+    const session = await store.sessions.create(consumed.user.id, config.signIn.sessionDays);
+    sessionCookie.set(ctx, session.token, config.signIn.sessionDays * DAY_MS);
     const agentId = consumed.link.agent_id && agents.has(consumed.link.agent_id) ? consumed.link.agent_id : config.agents[0]!.id;
     ctx.status = 303;
     ctx.redirect(chatPagePath(agentId));
+  };
+
+  /** Leaves the link unused and shows who it signs in as, with a button that confirms (POST). */
+  const askToConfirmSignIn = async (ctx: Context, token: string) => {
+    const usable = await store.loginLinks.check(token);
+    if (!usable.ok) {
+      sendLinkRefusal(ctx, usable.reason);
+      return;
+    }
+    sendMessagePage(
+      ctx,
+      200,
+      "Sign in?",
+      [
+        `This link signs this browser in as <code>${escapeHtml(usable.user.email)}</code>.`,
+        "Continue only if you asked for the link yourself; it works once.",
+      ],
+      { action: `${LOGIN_PATH_PREFIX}${encodeURIComponent(token)}`, label: "Sign in" },
+    );
+  };
+
+  router.get(`${LOGIN_PATH_PREFIX}:token`, async (ctx) => {
+    const token = String(ctx.params.token ?? "");
+    await (signsInDirectly(ctx) ? signInWithLink(ctx, token) : askToConfirmSignIn(ctx, token));
+  });
+
+  router.post(`${LOGIN_PATH_PREFIX}:token`, async (ctx) => {
+    if (!hasOwnOrigin(ctx, deps.ownOrigins(ctx))) {
+      sendMessagePage(ctx, 403, "Refused", ["This sign-in request came from another site."]);
+      return;
+    }
+    await signInWithLink(ctx, String(ctx.params.token ?? ""));
   });
 
   router.post(LOGOUT_PATH, async (ctx) => {
-    const signedIn = await loadSession(ctx, store.sessions);
+    const signedIn = await loadSession(ctx, store.sessions, sessionCookie);
     if (!isSameOriginRequest(ctx, deps.ownOrigins(ctx))) {
       sendMessagePage(ctx, 403, "Refused", ["This sign-out request came from another site."]);
       return;
     }
     if (signedIn) await store.sessions.revoke((ctx.state as AppState).session.id);
-    setSessionCookie(ctx, config, null, 0);
+    sessionCookie.clear(ctx);
     sendMessagePage(ctx, 200, "Signed out", [
       "This browser is signed out. To sign in again, ask the operator for a new login link.",
     ]);
-  });
-}
-
-/**
- * Sets (or, with `null`, clears) the signed `session_id` cookie: HttpOnly, SameSite=Lax, and
- * Secure when the page is served over https (directly, or per `server.publicUrl` behind a proxy).
- */
-function setSessionCookie(ctx: Context, config: ChatkitConfig, token: string | null, maxAgeMs: number): void {
-  const secure = ctx.secure || config.server.publicUrl?.startsWith("https:") === true;
-  // Behind a TLS proxy that is not trusted for X-Forwarded-Proto, Koa thinks the link is plain http.
-  if (secure) ctx.cookies.secure = true;
-  ctx.cookies.set(SESSION_COOKIE, token, {
-    signed: true,
-    httpOnly: true,
-    sameSite: "lax",
-    secure,
-    path: "/",
-    ...(token ? { maxAge: maxAgeMs } : {}),
-    overwrite: true,
   });
 }

@@ -6,6 +6,7 @@ import type { Database, LoginLinkRow, UserRow } from "./schema.ts";
 /** Why a login link could not be used; an unknown token and a used one read the same to a guesser. */
 export type LoginLinkRefusal = "unknown" | "used" | "expired" | "user_disabled";
 
+/** A usable link with its user, or why it cannot sign in. */
 export type ConsumedLoginLink = { ok: true; link: LoginLinkRow; user: UserRow } | { ok: false; reason: LoginLinkRefusal };
 
 /** One-time sign-in links for browsers. Only the token's hash is stored, as for sessions. */
@@ -29,24 +30,36 @@ export class LoginLinkStore {
     return { link, token };
   }
 
+  /** Whether the link would sign in now, without using it up (for asking the person to confirm). */
+  async check(token: string): Promise<ConsumedLoginLink> {
+    return findUsableLink(this.db, token, Date.now());
+  }
+
   /** Marks the link used, exactly once: of two concurrent openings only one succeeds. */
   async consume(token: string): Promise<ConsumedLoginLink> {
     return this.db.transaction().execute(async (trx): Promise<ConsumedLoginLink> => {
-      const link = await trx.selectFrom("login_links").selectAll().where("token_hash", "=", hashToken(token)).executeTakeFirst();
-      if (!link) return { ok: false, reason: "unknown" };
-      if (link.used_at !== null) return { ok: false, reason: "used" };
       const now = Date.now();
-      if (link.expires_at <= now) return { ok: false, reason: "expired" };
-      const user = await trx.selectFrom("users").selectAll().where("id", "=", link.user_id).executeTakeFirst();
-      if (!user || user.disabled_at !== null) return { ok: false, reason: "user_disabled" };
+      const usable = await findUsableLink(trx, token, now);
+      if (!usable.ok) return usable;
       const marked = await trx
         .updateTable("login_links")
         .set({ used_at: now })
-        .where("id", "=", link.id)
+        .where("id", "=", usable.link.id)
         .where("used_at", "is", null)
         .executeTakeFirst();
       if (marked.numUpdatedRows === 0n) return { ok: false, reason: "used" };
-      return { ok: true, link: { ...link, used_at: now }, user };
+      return { ok: true, link: { ...usable.link, used_at: now }, user: usable.user };
     });
   }
+}
+
+/** The link and its user when the link is known, unused, unexpired at `now` and its user enabled. */
+async function findUsableLink(db: Kysely<Database>, token: string, now: number): Promise<ConsumedLoginLink> {
+  const link = await db.selectFrom("login_links").selectAll().where("token_hash", "=", hashToken(token)).executeTakeFirst();
+  if (!link) return { ok: false, reason: "unknown" };
+  if (link.used_at !== null) return { ok: false, reason: "used" };
+  if (link.expires_at <= now) return { ok: false, reason: "expired" };
+  const user = await db.selectFrom("users").selectAll().where("id", "=", link.user_id).executeTakeFirst();
+  if (!user || user.disabled_at !== null) return { ok: false, reason: "user_disabled" };
+  return { ok: true, link, user };
 }

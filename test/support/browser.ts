@@ -7,9 +7,17 @@ export async function loginLinkFor(server: TestServer, email: string, agentId: s
   return `${server.url}/login/${token}`;
 }
 
-/** Opens a URL without following redirects, as the first hop of a browser would. */
+/**
+ * Opens a URL without following redirects, as the first hop of a browser would when the URL is
+ * typed or pasted into it (`Sec-Fetch-Site: none`); `headers` add to or replace that.
+ */
 export function openWithoutRedirect(url: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { redirect: "manual", headers });
+  return fetch(url, { redirect: "manual", headers: { "sec-fetch-site": "none", ...headers } });
+}
+
+/** Submits the sign-in confirmation form of a login link, as a browser does (from `origin`). */
+export function confirmLoginLink(url: string, origin: string | undefined): Promise<Response> {
+  return fetch(url, { method: "POST", redirect: "manual", headers: origin ? { origin } : {} });
 }
 
 /** The `Cookie` request header a browser would send back for these `Set-Cookie` lines. */
