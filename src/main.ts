@@ -2,11 +2,16 @@ import type { Server } from "node:http";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { describeUpstream, upstreamOf } from "./agents/upstream.ts";
 import { createApp } from "./http/app.ts";
+import { lockDataDir } from "./store/data-dir-lock.ts";
 import { openStore } from "./store/index.ts";
 
-/** Loads the config, opens the store, serves; stops gracefully on SIGTERM/SIGINT. */
+/**
+ * Loads the config, locks the data dir (one server per data dir; restore refuses while it is held),
+ * opens the store, serves; stops gracefully on SIGTERM/SIGINT.
+ */
 async function main(): Promise<void> {
   const config = await loadConfig();
+  const releaseLock = lockDataDir(config.dataDir);
   const store = await openStore(config.dataDir);
   const app = createApp(config, { store });
   const server: Server = app.listen(config.server.port, config.server.host);
@@ -34,6 +39,7 @@ async function main(): Promise<void> {
     forceExit.unref();
     server.close(async () => {
       await store.close();
+      releaseLock();
       console.log("stopped");
       process.exit(0);
     });

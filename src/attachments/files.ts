@@ -12,7 +12,7 @@ export class AttachmentFiles {
 
   constructor(dataDir: string) {
     this.dir = path.join(dataDir, "attachments");
-    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
   pathFor(attachmentId: string): string {

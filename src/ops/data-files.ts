@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { COOKIE_SECRET_FILE } from "../config/secrets.ts";
@@ -8,10 +8,25 @@ export const ATTACHMENTS_DIR = "attachments";
 /** Everything a data dir holds that belongs to the box (the database's WAL side files included). */
 export const DATA_ENTRIES = [DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`, `${DATABASE_FILE}-journal`, ATTACHMENTS_DIR, COOKIE_SECRET_FILE];
 
-/** Whether a folder is missing or holds nothing but a placeholder like `.gitkeep`. */
-export function isEmptyDir(dir: string): boolean {
+/**
+ * Whether a folder is missing or holds nothing but a placeholder like `.gitkeep` (and the data
+ * dir's lock, which a caller that holds it, or has found stale, passes as `alsoIgnore`).
+ */
+export function isEmptyDir(dir: string, alsoIgnore: string[] = []): boolean {
   if (!existsSync(dir)) return true;
-  return readdirSync(dir).every((name) => name === ".gitkeep");
+  return readdirSync(dir).every((name) => name === ".gitkeep" || alsoIgnore.includes(name));
+}
+
+/** A folder only its owner can enter: backups and data dirs hold the database and secrets. */
+export async function makePrivateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+}
+
+/** Copies a file readable by its owner only, whatever the source's mode. */
+async function copyPrivateFile(source: string, target: string): Promise<void> {
+  await copyFile(source, target);
+  await chmod(target, 0o600);
 }
 
 /**
@@ -60,16 +75,16 @@ export async function copyAttachments(fromDataDir: string, toDataDir: string): P
   const from = path.join(fromDataDir, ATTACHMENTS_DIR);
   const to = path.join(toDataDir, ATTACHMENTS_DIR);
   const files = await listFiles(from);
-  await mkdir(to, { recursive: true });
+  await makePrivateDir(to);
   const progress = progressReporter("attachments");
   let bytes = 0;
   let copied = 0;
   const vanished: string[] = [];
   for (const relative of files) {
     const target = path.join(to, relative);
-    await mkdir(path.dirname(target), { recursive: true });
+    await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
     try {
-      await copyFile(path.join(from, relative), target);
+      await copyPrivateFile(path.join(from, relative), target);
       bytes += (await stat(target)).size;
       copied += 1;
     } catch (error) {
@@ -86,14 +101,14 @@ export async function copyAttachments(fromDataDir: string, toDataDir: string): P
 export async function copyCookieSecret(fromDataDir: string, toDataDir: string): Promise<boolean> {
   const source = path.join(fromDataDir, COOKIE_SECRET_FILE);
   if (!existsSync(source)) return false;
-  await copyFile(source, path.join(toDataDir, COOKIE_SECRET_FILE));
+  await copyPrivateFile(source, path.join(toDataDir, COOKIE_SECRET_FILE));
   return true;
 }
 
 /** Copies a file next to its destination first, then renames, so a crash never leaves half a database. */
 export async function copyFileAtomically(source: string, target: string): Promise<void> {
   const partial = `${target}.partial`;
-  await copyFile(source, partial);
+  await copyPrivateFile(source, partial);
   await rename(partial, target);
 }
 

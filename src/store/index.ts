@@ -12,7 +12,7 @@ export type { Owner } from "./owner.ts";
 export type { PageRequest, PageResult } from "./pagination.ts";
 export { monotonicNow, toIso } from "./clock.ts";
 export { newId } from "./ids.ts";
-export { DATABASE_FILE, checkDatabaseFile } from "./database.ts";
+export { DATABASE_FILE, checkDatabaseFile, deleteAttachmentRows, readyAttachmentIds } from "./database.ts";
 
 export interface Store {
   db: Kysely<Database>;
