@@ -15,18 +15,7 @@ async function main(): Promise<void> {
   const store = await openStore(config.dataDir);
   const app = createApp(config, { store });
   const server: Server = app.listen(config.server.port, config.server.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : config.server.port;
-  console.log(`chatkit listening on http://${config.server.host}:${port} (data: ${config.dataDir})`);
-  for (const agent of config.agents) {
-    const hint = upstreamOf(config, agent) ? "" : "; set OPENAI_API_KEY or OPENAI_BASE_URL to use a model";
-    console.log(`agent "${agent.id}": ${describeUpstream(config, agent)}${hint}`);
-  }
-
+  // Installed before anything is announced: a signal right after "listening" must stop gracefully too.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -47,6 +36,17 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.server.port;
+  console.log(`chatkit listening on http://${config.server.host}:${port} (data: ${config.dataDir})`);
+  for (const agent of config.agents) {
+    const hint = upstreamOf(config, agent) ? "" : "; set OPENAI_API_KEY or OPENAI_BASE_URL to use a model";
+    console.log(`agent "${agent.id}": ${describeUpstream(config, agent)}${hint}`);
+  }
 }
 
 main().catch((error: unknown) => {
