@@ -7,6 +7,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { startTestServer } from "./support/app.ts";
 import { loginLinkFor } from "./support/browser.ts";
+import { ownerOf } from "./support/fixtures.ts";
 import { run } from "./support/process.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -16,7 +17,9 @@ const CHROMIUM = "/usr/bin/chromium";
  * script, without the page's nonce) and talks to its own origin, so the page's CSP must allow that
  * origin for scripts and connections. The element's `setOptions` writes what it received into
  * `<pre id="received">` (functions named rather than dropped) and the fetch's outcome into
- * `<pre id="connect">`.
+ * `<pre id="connect">`. Then, as the real client does when the user sends a message, it POSTs
+ * `threads.create` to its `api.url` with the page's cookie, reads the event stream and writes the
+ * event types and the assistant's final text into `<pre id="chat">`.
  */
 const STAND_IN_LOADER = `
 const part = document.createElement("script");
@@ -35,6 +38,16 @@ customElements.define("openai-chatkit", class extends HTMLElement {
     connect.id = "connect";
     document.body.append(connect);
     fetch(origin + "/ping").then((r) => r.text()).then((text) => (connect.textContent = text), () => (connect.textContent = "blocked"));
+    const chat = document.createElement("pre");
+    chat.id = "chat";
+    document.body.append(chat);
+    const input = { content: [{ type: "input_text", text: "hello from a browser" }], attachments: [], inference_options: {} };
+    fetch(options.api.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "threads.create", params: { input } }) })
+      .then(async (response) => {
+        const events = (await response.text()).split("\\n\\n").filter((frame) => frame.startsWith("data: ")).map((frame) => JSON.parse(frame.slice(6)));
+        const done = events.filter((event) => event.type === "thread.item.done").at(-1);
+        chat.textContent = JSON.stringify({ status: response.status, types: [...new Set(events.map((event) => event.type))], text: done?.item?.content?.[0]?.text });
+      }, (error) => (chat.textContent = "failed: " + error));
   }
 });
 `;
@@ -108,6 +121,16 @@ test("a real browser signs in with a login link and the page configures the Chat
     assert.equal(options.api.domainKey, "dk_browser_check");
     assert.equal(options.header.title.text, "Assistant");
     assert.match(dom, /<pre id="connect">pong<\/pre>/, "the component may call its own origin");
+
+    const chat = /<pre id="chat">([^<]*)<\/pre>/.exec(dom);
+    assert.ok(chat && chat[1], `the element's message got an answer:\n${dom.slice(-2000)}`);
+    const outcome = JSON.parse(chat[1]!.replace(/&quot;/g, '"').replace(/&amp;/g, "&"));
+    assert.equal(outcome.status, 200, "the cookie session and same-origin check let the page's POST through");
+    assert.deepEqual(outcome.types.slice(0, 3), ["thread.created", "thread.item.done", "stream_options"]);
+    assert.match(outcome.text, /built-in local responder[\s\S]*You said: "hello from a browser"/);
+    const owner = await ownerOf(server, "browser@example.com");
+    const listed = await server.store.threads.list(owner, { limit: 10, order: "desc" });
+    assert.equal(listed.rows[0]?.title, "hello from a browser", "the browser's thread is stored for the signed-in user");
   } finally {
     await server.close({ removeData: true });
     await standIn.close();
