@@ -45,6 +45,7 @@ export default defineConfig({
     // apiKey: process.env.OPENAI_API_KEY,     // without a key, agents answer with the built-in local responder
     // baseURL: "http://127.0.0.1:11434/v1",   // any OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio)
     // timeoutMs: 120_000,
+    // maxRetries: 2,                         // retries of a failed upstream request before anything streamed
     // transcriptionModel: "gpt-4o-mini-transcribe", // voice input (the composer's dictation button)
   },
 
