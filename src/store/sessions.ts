@@ -68,23 +68,21 @@ export class SessionStore {
 
   /** Revokes every live session of a user; returns how many were revoked. */
   async revokeAllForUser(userId: string): Promise<number> {
-    const result = await this.db
-      .updateTable("sessions")
-      .set({ revoked_at: monotonicNow() })
-      .where("user_id", "=", userId)
-      .where("revoked_at", "is", null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
+    return this.revokeLive("user_id", userId);
   }
 
   /** Revokes one session by id; returns whether a live session was revoked. */
   async revoke(sessionId: string): Promise<boolean> {
+    return (await this.revokeLive("id", sessionId)) > 0;
+  }
+
+  private async revokeLive(column: "id" | "user_id", value: string): Promise<number> {
     const result = await this.db
       .updateTable("sessions")
       .set({ revoked_at: monotonicNow() })
-      .where("id", "=", sessionId)
+      .where(column, "=", value)
       .where("revoked_at", "is", null)
       .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    return Number(result.numUpdatedRows);
   }
 }
