@@ -156,6 +156,18 @@ describe("streaming against the built-in local responder", () => {
     assert.match(text, /You said: "ping from a newcomer"/);
   });
 
+  test("a message in an untitled thread gives it a title, announced as thread.updated", async () => {
+    const first = await server.stream("threads.create", { input: userInput("first words") });
+    const threadId = first.events[0]!.thread.id;
+    await server.request("threads.update", { thread_id: threadId, title: "" });
+    const { events } = await server.stream("threads.add_user_message", { thread_id: threadId, input: userInput("a new name") });
+    assert.deepEqual(eventShape(events).slice(0, 3), ["thread.item.done", "thread.updated", "stream_options"]);
+    assert.equal(events[1]!.thread.title, "a new name");
+    const titled = await server.stream("threads.add_user_message", { thread_id: threadId, input: userInput("no rename now") });
+    assert.ok(!titled.events.some((e) => e.type === "thread.updated"), "a titled thread keeps its title");
+    assert.equal((await server.request("threads.get_by_id", { thread_id: threadId })).body.title, "a new name");
+  });
+
   test("an unknown thread is a 404 before any byte is streamed", async () => {
     const response = await server.request("threads.add_user_message", { thread_id: "thr_missing", input: userInput("hi") });
     assert.equal(response.status, 404);

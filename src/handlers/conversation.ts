@@ -8,7 +8,7 @@ import type { RequestParams, UserMessageInput } from "../protocol/requests.ts";
 import { threadToWire } from "../protocol/serialize.ts";
 import { answerStructuredInput } from "../protocol/structured-input.ts";
 import { monotonicNow, newId, toIso } from "../store/index.ts";
-import type { ThreadRow } from "../store/schema.ts";
+import type { AttachmentRow, ThreadRow } from "../store/schema.ts";
 import { agentOfThread, requireAgent, requireThread, type HandlerContext } from "./context.ts";
 import { errorOnly, ResponderError, runPipeline } from "./pipeline.ts";
 
@@ -20,9 +20,11 @@ function chooseModel(agent: AgentConfig, options: UserMessageInput["inference_op
   throw new ResponderError("model_not_allowed");
 }
 
-/** Builds and stores the user message (before any model is called), linking its attachments. */
-async function storeUserMessage(hc: HandlerContext, thread: ThreadRow, input: UserMessageInput): Promise<UserMessageItem> {
-  const rows = await hc.services.attachments.requireReady(hc.owner, input.attachments);
+/**
+ * Builds and stores the user message (before any model is called), linking its attachments,
+ * which the caller resolved with `requireReady` before changing anything.
+ */
+async function storeUserMessage(hc: HandlerContext, thread: ThreadRow, input: UserMessageInput, rows: AttachmentRow[]): Promise<UserMessageItem> {
   const id = newId("message");
   const inferenceOptions: InferenceOptions = {};
   if (input.inference_options.model) inferenceOptions.model = input.inference_options.model;
@@ -82,9 +84,9 @@ export async function createThread(hc: HandlerContext, params: RequestParams<"th
   } catch (error) {
     return errorOnly(error as ResponderError);
   }
-  await hc.services.attachments.requireReady(hc.owner, params.input.attachments);
+  const attachments = await hc.services.attachments.requireReady(hc.owner, params.input.attachments);
   const thread = await hc.store.threads.create(hc.owner, agent.id, titleFromText(inputText(params.input)));
-  const user = await storeUserMessage(hc, thread, params.input);
+  const user = await storeUserMessage(hc, thread, params.input, attachments);
   return answer(hc, thread, model, [
     { type: "thread.created", thread: threadToWire(thread) },
     { type: "thread.item.done", item: user },
@@ -100,15 +102,14 @@ export async function addUserMessage(hc: HandlerContext, params: RequestParams<"
   } catch (error) {
     return errorOnly(error as ResponderError);
   }
-  const user = await storeUserMessage(hc, thread, params.input);
-  if (thread.title === null) {
-    const title = titleFromText(inputText(params.input));
-    if (title) await hc.store.threads.update(hc.owner, thread.id, { title });
-  }
-  const current = (await hc.store.threads.get(hc.owner, thread.id)) ?? thread;
+  const attachments = await hc.services.attachments.requireReady(hc.owner, params.input.attachments);
+  const user = await storeUserMessage(hc, thread, params.input, attachments);
   const preface: ThreadStreamEvent[] = [{ type: "thread.item.done", item: user }];
-  if (current.title !== thread.title) preface.push({ type: "thread.updated", thread: threadToWire(current) });
-  return answer(hc, current, model, preface);
+  // An untitled thread (renamed to nothing) takes its title from this message.
+  const title = thread.title === null ? titleFromText(inputText(params.input)) : null;
+  const titled = title ? await hc.store.threads.update(hc.owner, thread.id, { title }) : undefined;
+  if (titled) preface.push({ type: "thread.updated", thread: threadToWire(titled) });
+  return answer(hc, titled ?? thread, model, preface);
 }
 
 /**
