@@ -4,7 +4,6 @@ import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { eventShape, foldEvents, userInput } from "./support/client.ts";
 import { lastUserText, startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
 import { ownerOf } from "./support/fixtures.ts";
-import { readSse } from "./support/sse.ts";
 
 describe("a turn that fails or is stopped keeps the thread readable", () => {
   let fake: FakeOpenAI;
@@ -70,23 +69,9 @@ describe("a turn that fails or is stopped keeps the thread readable", () => {
 
   test("a client disconnect aborts the upstream, saves the partial answer and a hidden note", async () => {
     fake.queue.push({ chunks: ["One ", "two ", "three ", "four ", "five"], delayMs: 150 });
-    const controller = new AbortController();
-    const response = await fetch(`${server.url}/chatkit?agent_id=assistant`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${await server.token()}` },
-      body: JSON.stringify({ type: "threads.create", params: { input: userInput("count slowly") } }),
-      signal: controller.signal,
-    });
-    let threadId = "";
     const upstreamIndex = fake.requests.length;
-    try {
-      for await (const event of readSse(response)) {
-        if (event.type === "thread.created") threadId = event.thread.id;
-        if (event.update?.delta === "two ") controller.abort();
-      }
-    } catch (error) {
-      assert.equal((error as Error).name, "AbortError");
-    }
+    const seen = await server.streamUntil("threads.create", { input: userInput("count slowly") }, (event) => event.update?.delta === "two ");
+    const threadId = seen[0]!.thread.id;
     const upstream = await fake.ended(upstreamIndex);
     assert.equal(upstream.aborted, true, "the upstream request was aborted");
 
@@ -116,22 +101,12 @@ describe("a turn that fails or is stopped keeps the thread readable", () => {
     });
     try {
       fake.queue.push({ text: "The full answer." }, { text: "Slow Title", firstChunkDelayMs: 600 });
-      const controller = new AbortController();
-      const response = await fetch(`${titled.url}/chatkit?agent_id=assistant`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${await titled.token()}` },
-        body: JSON.stringify({ type: "threads.create", params: { input: userInput("answer then title") } }),
-        signal: controller.signal,
-      });
-      let threadId = "";
-      try {
-        for await (const event of readSse(response)) {
-          if (event.type === "thread.created") threadId = event.thread.id;
-          if (event.type === "thread.item.done" && event.item.type === "assistant_message") controller.abort();
-        }
-      } catch (error) {
-        assert.equal((error as Error).name, "AbortError");
-      }
+      const seen = await titled.streamUntil(
+        "threads.create",
+        { input: userInput("answer then title") },
+        (event) => event.type === "thread.item.done" && event.item.type === "assistant_message",
+      );
+      const threadId = seen[0]!.thread.id;
       let thread: any;
       for (let i = 0; i < 100; i++) {
         thread = (await titled.request("threads.get_by_id", { thread_id: threadId })).body;

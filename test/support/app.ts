@@ -8,7 +8,7 @@ import type { ChatkitConfig, ChatkitConfigInput } from "../../src/config/schema.
 import type { Logger } from "../../src/http/errors.ts";
 import { createApp } from "../../src/http/app.ts";
 import { openStore, type Store } from "../../src/store/index.ts";
-import { parseSse, type ParsedEvent } from "./sse.ts";
+import { parseSse, readSse, type ParsedEvent } from "./sse.ts";
 
 export const TEST_AGENT = {
   id: "assistant",
@@ -41,6 +41,8 @@ export interface TestServer {
   request(type: string, params?: unknown, options?: RequestOptions): Promise<{ status: number; body: any; headers: Headers }>;
   /** POSTs a streaming ChatKit request and returns every SSE event. */
   stream(type: string, params?: unknown, options?: RequestOptions): Promise<{ status: number; events: ParsedEvent[]; raw: string }>;
+  /** Streams a request and hangs up (the stop button) right after the first event `stopAt` accepts; returns the events seen. */
+  streamUntil(type: string, params: unknown, stopAt: (event: ParsedEvent) => boolean): Promise<ParsedEvent[]>;
   /** Stops the server; keeps the data dir unless `removeData`. */
   close(options?: { removeData?: boolean }): Promise<void>;
 }
@@ -111,6 +113,20 @@ export async function startTestServer(
       const response = await post(type, params, opts);
       const raw = await response.text();
       return { status: response.status, events: parseSse(raw), raw };
+    },
+    async streamUntil(type, params, stopAt) {
+      const controller = new AbortController();
+      const response = await post(type, params, { signal: controller.signal });
+      const events: ParsedEvent[] = [];
+      try {
+        for await (const event of readSse(response)) {
+          events.push(event);
+          if (stopAt(event)) controller.abort();
+        }
+      } catch (error) {
+        if ((error as Error).name !== "AbortError") throw error;
+      }
+      return events;
     },
     async close({ removeData = false } = {}) {
       server.closeAllConnections();
