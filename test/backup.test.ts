@@ -4,7 +4,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, r
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { monotonicNow, newId, openStore, toIso } from "../src/store/index.ts";
+import { openStore } from "../src/store/index.ts";
+import { monotonicNow, toIso } from "../src/core/clock.ts";
+import { newId } from "../src/core/ids.ts";
 import { startTestServer, tempDataDir } from "./support/app.ts";
 import { ownerOf, seedThread } from "./support/fixtures.ts";
 import { cleanEnv, run } from "./support/process.ts";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { ThreadItem } from "../src/protocol/items.ts";
-import { monotonicNow, newId, toIso } from "../src/store/index.ts";
+import { monotonicNow, toIso } from "../src/core/clock.ts";
+import { newId } from "../src/core/ids.ts";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { eventShape, foldEvents } from "./support/client.ts";
 import { lastUserText, startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";

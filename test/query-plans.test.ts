@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import SQLite from "better-sqlite3";
 import path from "node:path";
 import { test } from "node:test";
-import { DATABASE_FILE, monotonicNow, newId, openStore, toIso } from "../src/store/index.ts";
+import { DATABASE_FILE, openStore } from "../src/store/index.ts";
+import { monotonicNow, toIso } from "../src/core/clock.ts";
+import { newId } from "../src/core/ids.ts";
 import { tempDataDir } from "./support/app.ts";
 
 test("every list query walks an index range: no table scan, no sort", async () => {

@@ -1,8 +1,9 @@
 import type { AgentConfig } from "../config/schema.ts";
-import type { Logger } from "../http/errors.ts";
+import type { Logger } from "../core/logger.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { AssistantMessageContent, AssistantMessageItem, ThreadItem, ThreadStatus } from "../protocol/items.ts";
-import { monotonicNow, newId, toIso } from "../store/index.ts";
+import { monotonicNow, toIso } from "../core/clock.ts";
+import { newId } from "../core/ids.ts";
 import { historyToMessages, userMessageText } from "./history.ts";
 import { completeText, type ModelRunner } from "./runner.ts";
 import { cleanModelTitle, TITLE_INSTRUCTIONS } from "./titles.ts";

@@ -2,7 +2,8 @@ import { toFile } from "openai";
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
 import { openaiClient, upstreamOf } from "./upstream.ts";
 import { normalizeMimeType } from "../attachments/content-types.ts";
-import { ChatkitError, type Logger } from "../http/errors.ts";
+import { ChatkitError } from "../core/errors.ts";
+import { type Logger } from "../core/logger.ts";
 
 /** Upstreams guess the audio format from the file name's extension, so it must match the type. */
 const EXTENSION_FOR_AUDIO_TYPE: Record<string, string> = {

@@ -1,4 +1,4 @@
-import { ChatkitError } from "../http/errors.ts";
+import { ChatkitError } from "../core/errors.ts";
 
 /** One file part of a multipart body: its declared name and type, and its bytes as they arrive. */
 export interface MultipartFile {

@@ -1,8 +1,8 @@
 import type Keygrip from "keygrip";
-import { ChatkitError } from "../http/errors.ts";
+import { ChatkitError } from "../core/errors.ts";
 import type { Attachment, ThreadItem } from "../protocol/items.ts";
 import type { AttachmentStore } from "../store/attachments.ts";
-import { newId } from "../store/ids.ts";
+import { newId } from "../core/ids.ts";
 import type { Owner } from "../store/owner.ts";
 import type { AttachmentRow } from "../store/schema.ts";
 import {

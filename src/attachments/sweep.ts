@@ -1,4 +1,4 @@
-import type { Logger } from "../http/errors.ts";
+import type { Logger } from "../core/logger.ts";
 import type { AttachmentStore } from "../store/attachments.ts";
 import type { AttachmentFiles } from "./files.ts";
 

@@ -1,8 +1,9 @@
-import { ChatkitError } from "../http/errors.ts";
+import { ChatkitError } from "../core/errors.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { HiddenContextItem, ThreadItem } from "../protocol/items.ts";
 import type { RequestParams } from "../protocol/requests.ts";
-import { monotonicNow, newId, toIso } from "../store/index.ts";
+import { monotonicNow, toIso } from "../core/clock.ts";
+import { newId } from "../core/ids.ts";
 import type { ThreadRow } from "../store/schema.ts";
 import { agentOfThread, requireThread, type HandlerContext } from "./context.ts";
 import { answer, assertOpen } from "./conversation.ts";

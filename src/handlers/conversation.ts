@@ -1,13 +1,14 @@
 import { respondWithModel } from "../agents/respond.ts";
 import { titleFromText } from "../agents/titles.ts";
 import type { AgentConfig } from "../config/schema.ts";
-import { ChatkitError } from "../http/errors.ts";
+import { ChatkitError } from "../core/errors.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import { HIDDEN_ITEM_TYPES, type InferenceOptions, type ThreadItem, type UserMessageItem } from "../protocol/items.ts";
 import type { RequestParams, UserMessageInput } from "../protocol/requests.ts";
 import { threadToWire } from "../protocol/serialize.ts";
 import { answerStructuredInput } from "../protocol/structured-input.ts";
-import { monotonicNow, newId, toIso } from "../store/index.ts";
+import { monotonicNow, toIso } from "../core/clock.ts";
+import { newId } from "../core/ids.ts";
 import type { AttachmentRow, ThreadRow } from "../store/schema.ts";
 import { agentOfThread, requireAgent, requireThread, type HandlerContext } from "./context.ts";
 import { errorOnly, ResponderError, runPipeline } from "./pipeline.ts";

@@ -1,7 +1,7 @@
 import type { Page, ThreadItem } from "../protocol/items.ts";
 import { DEFAULT_PAGE_SIZE, type RequestParams } from "../protocol/requests.ts";
 import { toPage } from "../protocol/serialize.ts";
-import { ChatkitError } from "../http/errors.ts";
+import { ChatkitError } from "../core/errors.ts";
 import { requireThread, type HandlerContext } from "./context.ts";
 
 export async function listItems(hc: HandlerContext, params: RequestParams<"items.list">): Promise<Page<ThreadItem>> {

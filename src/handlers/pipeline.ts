@@ -1,10 +1,11 @@
 import { UpstreamError } from "../agents/runner.ts";
 import type { ThreadState } from "../agents/respond.ts";
-import { streamMessage } from "../http/locale.ts";
+import { streamMessage } from "../core/locale.ts";
 import type { ThreadItemUpdate, ThreadStreamEvent } from "../protocol/events.ts";
 import { isHiddenItem, type AssistantMessageItem, type SdkHiddenContextItem, type ThreadItem } from "../protocol/items.ts";
 import { threadToWire } from "../protocol/serialize.ts";
-import { monotonicNow, newId, toIso } from "../store/index.ts";
+import { monotonicNow, toIso } from "../core/clock.ts";
+import { newId } from "../core/ids.ts";
 import type { ThreadRow } from "../store/schema.ts";
 import type { HandlerContext } from "./context.ts";
 

@@ -2,7 +2,7 @@ import type { RequestParams } from "../protocol/requests.ts";
 import { DEFAULT_PAGE_SIZE } from "../protocol/requests.ts";
 import { threadToWire, toPage } from "../protocol/serialize.ts";
 import type { Page, Thread } from "../protocol/items.ts";
-import { ChatkitError } from "../http/errors.ts";
+import { ChatkitError } from "../core/errors.ts";
 import { requireAgent, requireThread, type HandlerContext } from "./context.ts";
 
 export async function getThread(hc: HandlerContext, params: RequestParams<"threads.get_by_id">): Promise<Thread> {

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Context, Next } from "koa";
-import type { Logger } from "./errors.ts";
+import type { Logger } from "../core/logger.ts";
 
 /** Paths whose last part is a secret (one-time sign-in links) are logged without it. */
 const SECRET_PATH = /^(\/login\/)[^/]+/;

@@ -17,7 +17,9 @@ import { authenticate, resolveAgent, sameOriginForCookies } from "./auth.ts";
 import { clientSecretRoute } from "./client-secret.ts";
 import { accessLog } from "./access-log.ts";
 import { chatkitEntry } from "./entry.ts";
-import { ChatkitError, consoleLogger, errorMiddleware, type Logger } from "./errors.ts";
+import { ChatkitError } from "../core/errors.ts";
+import { consoleLogger, type Logger } from "../core/logger.ts";
+import { errorMiddleware } from "./errors.ts";
 import { SessionCookie } from "./session-cookie.ts";
 
 export interface AppDeps {

@@ -1,7 +1,7 @@
 import type { Context, Next } from "koa";
 import type { AgentConfig } from "../config/schema.ts";
 import type { SessionStore } from "../store/sessions.ts";
-import { ChatkitError } from "./errors.ts";
+import { ChatkitError } from "../core/errors.ts";
 import type { SessionCookie } from "./session-cookie.ts";
 import type { AppState } from "./state.ts";
 

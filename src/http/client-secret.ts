@@ -3,7 +3,8 @@ import type OpenAI from "openai";
 import { openaiClient, upstreamOf } from "../agents/upstream.ts";
 import { chatkitMode } from "../config/mode.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
-import { ChatkitError, type Logger } from "./errors.ts";
+import { ChatkitError } from "../core/errors.ts";
+import { type Logger } from "../core/logger.ts";
 import type { AppState } from "./state.ts";
 
 /**

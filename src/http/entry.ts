@@ -6,7 +6,7 @@ import { routes, type Route } from "../handlers/index.ts";
 import { envelopeSchema, isRequestType, requestParamSchemas, type RequestType } from "../protocol/requests.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import type { Store } from "../store/index.ts";
-import { ChatkitError } from "./errors.ts";
+import { ChatkitError } from "../core/errors.ts";
 import { sendEventStream } from "./sse.ts";
 import type { AppState } from "./state.ts";
 

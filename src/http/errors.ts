@@ -1,22 +1,7 @@
 import type { Context, Next } from "koa";
-import { errorMessage } from "./locale.ts";
-
-/**
- * An error the client may see: an HTTP status and a stable key (config/locales). Anything else
- * thrown is unexpected: logged with its stack and answered as a generic 500.
- */
-export class ChatkitError extends Error {
-  constructor(
-    readonly status: number,
-    readonly key: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(key);
-    this.name = "ChatkitError";
-  }
-}
-
-export const notFound = (key: string) => new ChatkitError(404, key);
+import { ChatkitError } from "../core/errors.ts";
+import { errorMessage } from "../core/locale.ts";
+import type { Logger } from "../core/logger.ts";
 
 /** Koa's own http errors (body parser limits and the like) mapped to our keys. */
 const KEY_FOR_STATUS: Record<number, string> = {
@@ -26,16 +11,6 @@ const KEY_FOR_STATUS: Record<number, string> = {
   405: "method_not_allowed",
   413: "payload_too_large",
   415: "unsupported_content_type",
-};
-
-export interface Logger {
-  info(message: string): void;
-  error(message: string, error?: unknown): void;
-}
-
-export const consoleLogger: Logger = {
-  info: (message) => console.log(message),
-  error: (message, error) => console.error(message, error instanceof Error ? error.stack : (error ?? "")),
 };
 
 /** Turns every error into `{"error": key, "message": text, ...details}`; never a stack trace. */

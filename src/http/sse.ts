@@ -1,6 +1,6 @@
 import type { Context } from "koa";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
-import type { Logger } from "./errors.ts";
+import type { Logger } from "../core/logger.ts";
 
 export interface EventStreamOptions {
   /** Milliseconds of silence after which a `: keep-alive` comment is sent; 0 sends none. */

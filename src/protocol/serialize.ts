@@ -1,5 +1,5 @@
 import type { ThreadRow } from "../store/schema.ts";
-import { toIso } from "../store/clock.ts";
+import { toIso } from "../core/clock.ts";
 import type { Page, Thread, ThreadItem, ThreadMetadata, ThreadStatus } from "./items.ts";
 
 const EMPTY_PAGE: Page<never> = { data: [], has_more: false };

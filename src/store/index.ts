@@ -10,8 +10,6 @@ import { UserStore } from "./users.ts";
 
 export type { Owner } from "./owner.ts";
 export type { PageRequest, PageResult } from "./pagination.ts";
-export { monotonicNow, toIso } from "./clock.ts";
-export { newId } from "./ids.ts";
 export { DATABASE_FILE, checkDatabaseFile, deleteAttachmentRows, readyAttachmentIds } from "./database.ts";
 
 export interface Store {

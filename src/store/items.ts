@@ -1,6 +1,6 @@
 import type { ExpressionBuilder, Kysely } from "kysely";
 import { HIDDEN_ITEM_TYPES, type FeedbackKind, type ThreadItem } from "../protocol/items.ts";
-import { monotonicNow } from "./clock.ts";
+import { monotonicNow } from "../core/clock.ts";
 import type { Owner } from "./owner.ts";
 import { keysetPage, type PageRequest, type PageResult } from "./pagination.ts";
 import type { Database, ThreadItemRow } from "./schema.ts";

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
-import { monotonicNow } from "./clock.ts";
-import { hashToken, newId, newSessionToken } from "./ids.ts";
+import { monotonicNow } from "../core/clock.ts";
+import { hashToken, newId, newSessionToken } from "../core/ids.ts";
 import type { Database, LoginLinkRow, UserRow } from "./schema.ts";
 
 /** Why a login link could not be used; an unknown token and a used one read the same to a guesser. */

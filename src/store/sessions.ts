@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
-import { monotonicNow } from "./clock.ts";
-import { hashToken, newId, newSessionToken } from "./ids.ts";
+import { monotonicNow } from "../core/clock.ts";
+import { hashToken, newId, newSessionToken } from "../core/ids.ts";
 import type { Database, SessionRow, UserRow } from "./schema.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { ThreadStatus } from "../protocol/items.ts";
-import { monotonicNow } from "./clock.ts";
-import { newId } from "./ids.ts";
+import { monotonicNow } from "../core/clock.ts";
+import { newId } from "../core/ids.ts";
 import type { Owner } from "./owner.ts";
 import { keysetPage, type PageRequest, type PageResult } from "./pagination.ts";
 import type { Database, ThreadRow } from "./schema.ts";

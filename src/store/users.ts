@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
-import { monotonicNow } from "./clock.ts";
-import { newId } from "./ids.ts";
+import { monotonicNow } from "../core/clock.ts";
+import { newId } from "../core/ids.ts";
 import type { Database, UserRow } from "./schema.ts";
 
 export function normalizeEmail(email: string): string {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseConfig } from "../../src/config/load.ts";
 import type { ChatkitConfig, ChatkitConfigInput } from "../../src/config/schema.ts";
-import type { Logger } from "../../src/http/errors.ts";
+import type { Logger } from "../../src/core/logger.ts";
 import { createApp } from "../../src/http/app.ts";
 import { openStore, type Store } from "../../src/store/index.ts";
 import { parseSse, readSse, type ParsedEvent } from "./sse.ts";

@@ -1,5 +1,6 @@
 import type { ThreadItem } from "../../src/protocol/items.ts";
-import { monotonicNow, newId, toIso } from "../../src/store/index.ts";
+import { monotonicNow, toIso } from "../../src/core/clock.ts";
+import { newId } from "../../src/core/ids.ts";
 import type { Owner } from "../../src/store/owner.ts";
 import type { TestServer } from "./app.ts";
 
