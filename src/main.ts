@@ -1,7 +1,10 @@
 import type { Server } from "node:http";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { describeUpstream, upstreamOf } from "./agents/upstream.ts";
-import { createApp } from "./http/app.ts";
+import { AttachmentFiles } from "./attachments/files.ts";
+import { recoverInterruptedUploads } from "./attachments/sweep.ts";
+import { createLogger } from "./core/logger.ts";
+import { createApp, createHttpServer } from "./http/app.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
 import { openStore } from "./store/index.ts";
 
@@ -13,23 +16,28 @@ async function main(): Promise<void> {
   const config = await loadConfig();
   const releaseLock = lockDataDir(config.dataDir);
   const store = await openStore(config.dataDir);
-  const app = createApp(config, { store });
-  const server: Server = app.listen(config.server.port, config.server.host);
+  const logger = createLogger(config.server.logFormat);
+  const recovered = await recoverInterruptedUploads(store.attachments, new AttachmentFiles(config.dataDir));
+  if (recovered.uploads + recovered.tempFiles > 0) {
+    logger.info(`recovered from an interrupted run: ${recovered.uploads} upload(s) made retryable, ${recovered.tempFiles} temporary file(s) removed`);
+  }
+  const app = createApp(config, { store, logger });
+  const server: Server = createHttpServer(app, config).listen(config.server.port, config.server.host);
   // Installed before anything is announced: a signal right after "listening" must stop gracefully too.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: finishing in-flight requests, then closing the database`);
+    logger.info(`${signal}: finishing in-flight requests, then closing the database`);
     const forceExit = setTimeout(() => {
-      console.error("in-flight requests did not finish in 10 s; closing anyway");
+      logger.error("in-flight requests did not finish in 10 s; closing anyway");
       server.closeAllConnections();
     }, 10_000);
     forceExit.unref();
     server.close(async () => {
       await store.close();
       releaseLock();
-      console.log("stopped");
+      logger.info("stopped");
       process.exit(0);
     });
     server.closeIdleConnections();
@@ -42,10 +50,10 @@ async function main(): Promise<void> {
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.server.port;
-  console.log(`chatkit listening on http://${config.server.host}:${port} (data: ${config.dataDir})`);
+  logger.info(`chatkit listening on http://${config.server.host}:${port} (data: ${config.dataDir})`);
   for (const agent of config.agents) {
     const hint = upstreamOf(config, agent) ? "" : "; set OPENAI_API_KEY or OPENAI_BASE_URL to use a model";
-    console.log(`agent "${agent.id}": ${describeUpstream(config, agent)}${hint}`);
+    logger.info(`agent "${agent.id}": ${describeUpstream(config, agent)}${hint}`);
   }
 }
 

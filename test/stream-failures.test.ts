@@ -11,7 +11,8 @@ describe("a turn that fails or is stopped keeps the thread readable", () => {
   before(async () => {
     fake = await startFakeOpenAI({ text: "ok" });
     server = await startTestServer({
-      config: { agents: [TEST_AGENT], openai: { apiKey: "sk-test", baseURL: fake.baseURL, maxRetries: 0 } },
+      // One user opens 20 streams at once below.
+      config: { agents: [TEST_AGENT], openai: { apiKey: "sk-test", baseURL: fake.baseURL, maxRetries: 0 }, limits: { streamsPerUser: 20 } },
     });
   });
   after(async () => {

@@ -1,5 +1,6 @@
 import OpenAI from "openai";
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
+import { gatedFetch } from "../limits/upstream.ts";
 
 export const DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1";
 
@@ -37,5 +38,7 @@ export function openaiClient(upstream: Upstream, config: ChatkitConfig, options:
     baseURL: upstream.baseURL,
     timeout: config.openai.timeoutMs,
     maxRetries: options.maxRetries ?? config.openai.maxRetries,
+    // Holds one of the box's upstream slots per request (limits.upstreamConcurrency) and times it.
+    fetch: gatedFetch(config),
   });
 }

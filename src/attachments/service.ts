@@ -54,6 +54,12 @@ export const UPLOAD_FIELD = "file";
 const notFound = () => new ChatkitError(404, "attachment_not_found");
 const isMultipart = (upload: IncomingUpload) => Boolean(upload.contentType && /^multipart\/form-data/i.test(upload.contentType));
 
+/**
+ * An attachment belongs to one message: its file is deleted with that message's thread, so
+ * sending it again (to another thread, or twice) would leave the other message pointing at
+ * nothing. The client uploads the file again instead.
+ */
+const alreadySent = (attachmentId: string) => new ChatkitError(409, "attachment_already_sent", { attachment_id: attachmentId });
 const tooLarge = (maxBytes: number) => new ChatkitError(413, "file_too_large", { max_bytes: maxBytes });
 
 /**
@@ -225,19 +231,26 @@ export class AttachmentService {
 
   /**
    * The attachments a user message names, checked before anything is streamed: each must be the
-   * owner's and uploaded, else 404 `attachment_not_found` (with the first bad id).
+   * owner's and uploaded, else 404 `attachment_not_found` (with the first bad id), and not yet
+   * sent with another message, else 409 `attachment_already_sent`.
    */
   async requireReady(owner: Owner, ids: string[]): Promise<AttachmentRow[]> {
     const unique = [...new Set(ids)];
     const rows = await this.store.getMany(owner, unique);
     const missing = unique.find((id) => !rows.some((row) => row.id === id));
     if (missing !== undefined) throw new ChatkitError(404, "attachment_not_found", { attachment_id: missing });
+    const sent = rows.find((row) => row.item_id !== null);
+    if (sent) throw alreadySent(sent.id);
     return rows;
   }
 
-  /** Links checked attachments to the stored user message and answers their wire JSON (with `thread_id`). */
+  /**
+   * Links checked attachments to the stored user message and answers their wire JSON (with
+   * `thread_id`). One that another message took meanwhile is a 409, as in `requireReady`.
+   */
   async attachToMessage(owner: Owner, rows: AttachmentRow[], threadId: string, itemId: string, publicBaseUrl: string): Promise<Attachment[]> {
-    await this.store.linkToItem(owner, rows.map((row) => row.id), threadId, itemId);
+    const linked = await this.store.linkToItem(owner, rows.map((row) => row.id), threadId, itemId);
+    if (linked !== rows.length) throw alreadySent(rows[0]!.id);
     return rows.map((row) => this.toWire({ ...row, thread_id: threadId, item_id: itemId }, publicBaseUrl));
   }
 

@@ -21,6 +21,17 @@ export async function sweepUnsentAttachments(
 }
 
 /**
+ * Start-up recovery after a crash or kill mid-upload: uploads left "uploading" become pending
+ * again (a retry is accepted instead of 409), and every temporary file is removed (no upload is
+ * running yet, and the data dir lock keeps other servers out). Returns what was recovered.
+ */
+export async function recoverInterruptedUploads(store: AttachmentStore, files: AttachmentFiles): Promise<{ uploads: number; tempFiles: number }> {
+  const uploads = await store.releaseInterruptedUploads();
+  const tempFiles = await files.removeStaleTempFiles(Number.POSITIVE_INFINITY);
+  return { uploads, tempFiles };
+}
+
+/**
  * Runs the sweep every hour (or every TTL, when shorter) for as long as the process lives; the
  * timer does not keep the process alive. A TTL of 0 keeps unsent uploads forever.
  */

@@ -46,6 +46,37 @@ export const configSchema = z.strictObject({
       accessLog: z.boolean().default(true),
       /** Seconds between SSE comment heartbeats while the model is silent; 0 turns them off. */
       sseHeartbeatSeconds: z.number().min(0).default(15),
+      /** Log lines as plain text or one JSON object per line (for log shippers). */
+      logFormat: z.enum(["text", "json"]).default("text"),
+      /** A Prometheus `/metrics` endpoint: off, open to anyone who can reach the port, or behind this bearer token. */
+      metrics: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          /** When set, `/metrics` requires `Authorization: Bearer <token>`. */
+          token: z.string().min(16, "use at least 16 characters").optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  /** What one request, one user and the whole box may consume. Every refusal has its own status and error key. */
+  limits: z
+    .strictObject({
+      /** Largest JSON body of a ChatKit request, after decompression (413 payload_too_large). */
+      jsonBodyBytes: z.number().int().positive().default(1024 * 1024),
+      /** Largest JSON nesting depth of a request body (400 json_too_deep). */
+      jsonMaxDepth: z.number().int().min(4).max(1000).default(32),
+      /** Longest string anywhere in a request body other than transcription audio, in characters (400 string_too_long). */
+      jsonMaxStringLength: z.number().int().positive().default(200_000),
+      /** Streaming turns one user may have open at once (429 too_many_streams). */
+      streamsPerUser: z.number().int().positive().default(8),
+      /** Model requests in flight for the whole box (429 upstream_busy). */
+      upstreamConcurrency: z.number().int().positive().default(64),
+      /** Failed bearer tokens and sign-in links one client address may try per minute (429 too_many_failed_attempts). */
+      failedAuthPerMinute: z.number().int().positive().default(20),
+      /** Milliseconds a client may take to send a request's headers. */
+      headersTimeoutMs: z.number().int().positive().default(20_000),
+      /** Milliseconds a client may take to send a whole request, body included (not the answer: streams may last longer). */
+      requestTimeoutMs: z.number().int().positive().default(300_000),
     })
     .prefault({}),
   /** Folder holding the whole state: the SQLite database and `attachments/`. */
@@ -117,6 +148,9 @@ export const configSchema = z.strictObject({
     }),
 })
   .superRefine((config, ctx) => {
+    if (config.limits.headersTimeoutMs > config.limits.requestTimeoutMs) {
+      ctx.addIssue({ code: "custom", path: ["limits", "headersTimeoutMs"], message: "must not exceed limits.requestTimeoutMs" });
+    }
     if (config.chatkit.workflowId && !config.openai.apiKey) {
       ctx.addIssue({
         code: "custom",

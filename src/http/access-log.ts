@@ -1,28 +1,66 @@
 import { performance } from "node:perf_hooks";
 import type { Context, Next } from "koa";
 import type { Logger } from "../core/logger.ts";
+import type { Metrics } from "../metrics/index.ts";
+import { requestContext } from "../core/logger.ts";
 
 /** Paths whose last part is a secret (one-time sign-in links) are logged without it. */
 const SECRET_PATH = /^(\/login\/)[^/]+/;
 
+/** A request that has been answered (a stream: that has ended). */
+export interface FinishedRequest {
+  method: string;
+  /** The path without its query string (it can carry signatures) or secrets. */
+  path: string;
+  /** The ChatKit request type, when it was one. */
+  type: string | undefined;
+  /** The route pattern that answered (`/chatkit/attachments/:attachmentId`), when one did. */
+  route: string | undefined;
+  status: number;
+  ms: number;
+}
+
 /**
- * One line per request: method, path (no query string: it can carry signatures), the ChatKit
- * request type, status and duration. Streams are logged when they end. Never bodies or tokens.
+ * Calls `listener` once per request when its answer is complete: at once for plain answers,
+ * when the connection's response ends for streams. The status is the one the client got.
  */
-export function accessLog(logger: Logger) {
-  return async function logRequest(ctx: Context, next: Next): Promise<void> {
+export function onRequestEnd(listener: (request: FinishedRequest) => void) {
+  return async function observe(ctx: Context, next: Next): Promise<void> {
     const started = performance.now();
-    const line = () => {
-      const type = (ctx.state as { requestType?: string }).requestType;
-      const ms = (performance.now() - started).toFixed(1);
-      const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
-      logger.info(`${ctx.method} ${ctx.path.replace(SECRET_PATH, "$1…")}${type ? ` ${type}` : ""} ${status} ${ms}ms`);
+    const store = requestContext.getStore();
+    const report = () => {
+      const finished: FinishedRequest = {
+        method: ctx.method,
+        path: ctx.path.replace(SECRET_PATH, "$1…"),
+        type: (ctx.state as { requestType?: string }).requestType,
+        route: (ctx as { _matchedRoute?: string })._matchedRoute,
+        status: ctx.respond === false ? ctx.res.statusCode : ctx.status,
+        ms: performance.now() - started,
+      };
+      // A stream's end arrives outside the request's async context; its log line keeps the id.
+      if (store) requestContext.run(store, () => listener(finished));
+      else listener(finished);
     };
     try {
       await next();
     } finally {
-      if (ctx.respond === false && !ctx.res.writableEnded) ctx.res.once("close", line);
-      else line();
+      if (ctx.respond === false && !ctx.res.writableEnded) ctx.res.once("close", report);
+      else report();
     }
+  };
+}
+
+/** One line per request: method, path, the ChatKit request type, status and duration. Never bodies or tokens. */
+export function accessLogLine(logger: Logger) {
+  return (request: FinishedRequest) =>
+    logger.info(`${request.method} ${request.path}${request.type ? ` ${request.type}` : ""} ${request.status} ${request.ms.toFixed(1)}ms`);
+}
+
+/** Request counts and latency by ChatKit request type, else by route pattern (never raw paths: unbounded labels). */
+export function requestMetrics(metrics: Metrics) {
+  return (request: FinishedRequest) => {
+    const type = request.type ?? (request.route ? `${request.method} ${request.route}` : "unmatched");
+    metrics.requests.inc({ type, status: String(request.status) });
+    metrics.requestDuration.observe({ type }, request.ms / 1000);
   };
 }

@@ -1,7 +1,7 @@
+import { createServer, type Server } from "node:http";
 import Router from "@koa/router";
 import Keygrip from "keygrip";
 import Koa, { type Context } from "koa";
-import { koaBody } from "koa-body";
 import { AttachmentFiles } from "../attachments/files.ts";
 import { AttachmentService } from "../attachments/service.ts";
 import { RunnerRegistry } from "../agents/index.ts";
@@ -12,32 +12,23 @@ import type { ChatkitConfig } from "../config/schema.ts";
 import type { Services } from "../handlers/context.ts";
 import type { Store } from "../store/index.ts";
 import { mountAttachmentRoutes } from "./attachment-routes.ts";
-import { registerPageRoutes } from "../pages/routes.ts";
-import { authenticate, resolveAgent, sameOriginForCookies } from "./auth.ts";
+import { LOGIN_PATH_PREFIX, registerPageRoutes } from "../pages/routes.ts";
+import { authenticate, resolveAgent, sameOriginForCookies, throttleFailedCredentials } from "./auth.ts";
 import { clientSecretRoute } from "./client-secret.ts";
-import { accessLog } from "./access-log.ts";
+import { accessLogLine, onRequestEnd, requestMetrics } from "./access-log.ts";
+import { chatkitJsonBody } from "./body.ts";
 import { chatkitEntry } from "./entry.ts";
 import { ChatkitError } from "../core/errors.ts";
-import { consoleLogger, type Logger } from "../core/logger.ts";
-import { errorMiddleware } from "./errors.ts";
+import { createLogger, type Logger } from "../core/logger.ts";
+import { FailureThrottle } from "../limits/throttle.ts";
+import { LIMIT_KEYS, metricsFor } from "../metrics/index.ts";
+import { errorMiddleware, requestIds } from "./errors.ts";
+import { mountMetricsRoute } from "./metrics-route.ts";
 import { SessionCookie } from "./session-cookie.ts";
 
 export interface AppDeps {
   store: Store;
   logger?: Logger;
-}
-
-/** koa-body 8 rethrows JSON syntax errors bare; size errors keep their 413. */
-function rejectUnparsableBody(error: Error): never {
-  const status = (error as { status?: number }).status;
-  if (status === 413) throw new ChatkitError(413, "payload_too_large");
-  if (status === 415) throw new ChatkitError(415, "unsupported_content_type");
-  throw new ChatkitError(400, "invalid_json");
-}
-
-/** Body size for JSON requests: large enough for a transcription's base64 audio. */
-function jsonLimitFor(config: ChatkitConfig): number {
-  return Math.max(1024 * 1024, Math.ceil(config.chatkit.uploadMaxBytes * 1.4) + 64 * 1024);
 }
 
 /**
@@ -48,7 +39,8 @@ function jsonLimitFor(config: ChatkitConfig): number {
  * createApp(config, { store }).listen(config.server.port);
  */
 export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
-  const logger = deps.logger ?? consoleLogger;
+  const logger = deps.logger ?? createLogger(config.server.logFormat);
+  const metrics = metricsFor(config);
   const app = new Koa({ proxy: config.server.trustProxy });
   const keys = new Keygrip(resolveCookieKeys(config), "sha256");
   app.keys = keys as unknown as string[];
@@ -93,25 +85,49 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
     requireSession,
     checkOrigin,
     resolveAgent(config.agents),
-    koaBody({
-      json: true,
-      jsonStrict: true,
-      jsonLimit: jsonLimitFor(config),
-      jsonTypes: ["application/json", "application/*+json", "text/plain"],
-      text: false,
-      urlencoded: false,
-      multipart: false,
-      onError: rejectUnparsableBody,
-    }),
+    chatkitJsonBody({ ...config.limits, transcriptionBytes: config.chatkit.uploadMaxBytes }),
     chatkitEntry({ config, store: deps.store, services, publicBaseUrl }),
   );
 
   router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config, logger));
   registerPageRoutes(router, { config, store: deps.store, sessionCookie, ownOrigins });
 
-  if (config.server.accessLog) app.use(accessLog(logger));
-  app.use(errorMiddleware(logger));
+  if (config.server.metrics.enabled) mountMetricsRoute(router, metrics, config.server.metrics.token);
+
+  const logLine = config.server.accessLog ? accessLogLine(logger) : undefined;
+  const countRequest = requestMetrics(metrics);
+  app.use(requestIds());
+  app.use(
+    onRequestEnd((request) => {
+      logLine?.(request);
+      countRequest(request);
+    }),
+  );
+  app.use(
+    errorMiddleware(logger, (status, key) => {
+      metrics.errors.inc({ key });
+      if (LIMIT_KEYS.has(key)) metrics.limitRefusals.inc({ limit: key });
+    }),
+  );
+  app.use(throttleFailedCredentials(new FailureThrottle(config.limits.failedAuthPerMinute), LOGIN_PATH_PREFIX));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;
+}
+
+/**
+ * The HTTP server for an app, with Node's limits on slow clients (`limits.headersTimeoutMs`,
+ * `limits.requestTimeoutMs`). Both bound receiving the request only: a long event stream, once
+ * its request has arrived, is not cut. Node checks them on an interval, kept well under the
+ * headers timeout so a slow client is dropped close to it.
+ */
+export function createHttpServer(app: Koa, config: ChatkitConfig): Server {
+  return createServer(
+    {
+      headersTimeout: config.limits.headersTimeoutMs,
+      requestTimeout: config.limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.limits.headersTimeoutMs / 4))),
+    },
+    app.callback(),
+  );
 }

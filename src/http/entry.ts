@@ -9,6 +9,9 @@ import type { Store } from "../store/index.ts";
 import { ChatkitError } from "../core/errors.ts";
 import { sendEventStream } from "./sse.ts";
 import type { AppState } from "./state.ts";
+import { KeyedGate } from "../limits/gate.ts";
+import { upstreamGateFor } from "../limits/upstream.ts";
+import { metricsFor } from "../metrics/index.ts";
 
 function invalidParams(error: z.ZodError, prefix: string[]): ChatkitError {
   const issues = error.issues.map((issue) => ({ field: formatConfigPath([...prefix, ...issue.path]), message: issue.message }));
@@ -22,13 +25,18 @@ export interface EntryDeps {
   publicBaseUrl: (ctx: Context) => string;
 }
 
+/** Requests that call the model upstream: refused up front while every upstream slot is taken. */
+const CALLS_UPSTREAM = (type: RequestType, kind: "json" | "stream") => kind === "stream" || type === "input.transcribe";
+
 /**
  * `POST /chatkit`: parse the envelope, check the type, parse its params, dispatch to the
  * handler, answer JSON or an event stream. The only way a ChatKit request is answered.
  */
 export function chatkitEntry(deps: EntryDeps) {
+  const streamsPerUser = new KeyedGate(deps.config.limits.streamsPerUser);
+  const upstream = upstreamGateFor(deps.config);
+  const metrics = metricsFor(deps.config);
   return async function entry(ctx: Context): Promise<void> {
-    if (ctx.request.length && !ctx.is("json", "text/plain")) throw new ChatkitError(415, "unsupported_content_type");
     const envelope = envelopeSchema.safeParse(ctx.request.body);
     if (!envelope.success) throw invalidParams(envelope.error, []);
     const { type, params } = envelope.data;
@@ -56,15 +64,29 @@ export function chatkitEntry(deps: EntryDeps) {
     if (state.requestedAgentId && !state.agent) throw new ChatkitError(422, "agent_required");
 
     const route = routes[type] as Route<RequestType>;
+    if (CALLS_UPSTREAM(type, route.kind) && upstream.inUse >= upstream.max) throw new ChatkitError(429, "upstream_busy", { retry_after: 1 });
     if (route.kind === "json") {
       ctx.body = await route.handle(hc, parsed.data as never);
       return;
     }
-    const events = await route.handle(hc, parsed.data as never);
-    await sendEventStream(ctx, events, {
-      heartbeatMs: deps.config.server.sseHeartbeatSeconds * 1000,
-      logger: deps.services.logger,
-      clientGone: clientGone.signal,
-    });
+    // Counted before anything is stored, so a refused turn leaves no trace.
+    const releaseStream = streamsPerUser.tryAcquire(state.user.id);
+    if (!releaseStream) throw new ChatkitError(429, "too_many_streams", { retry_after: 5, max_streams: streamsPerUser.max });
+    try {
+      const events = await route.handle(hc, parsed.data as never);
+      metrics.openStreams.inc();
+      try {
+        await sendEventStream(ctx, events, {
+          heartbeatMs: deps.config.server.sseHeartbeatSeconds * 1000,
+          logger: deps.services.logger,
+          clientGone: clientGone.signal,
+          onError: () => metrics.errors.inc({ key: "stream_error" }),
+        });
+      } finally {
+        metrics.openStreams.dec();
+      }
+    } finally {
+      releaseStream();
+    }
   };
 }

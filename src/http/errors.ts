@@ -1,24 +1,57 @@
+import { randomUUID } from "node:crypto";
 import type { Context, Next } from "koa";
 import { ChatkitError } from "../core/errors.ts";
 import { errorMessage } from "../core/locale.ts";
-import type { Logger } from "../core/logger.ts";
+import { currentRequestId, requestContext, type Logger } from "../core/logger.ts";
 
-/** Koa's own http errors (body parser limits and the like) mapped to our keys. */
-const KEY_FOR_STATUS: Record<number, string> = {
-  400: "invalid_json",
-  401: "unauthorized",
-  404: "not_found",
-  405: "method_not_allowed",
-  413: "payload_too_large",
-  415: "unsupported_content_type",
+/** Koa's own http errors (router, Koa internals) mapped to our status and key. */
+const KNOWN_HTTP_ERRORS: Record<number, [number, string]> = {
+  400: [400, "invalid_json"],
+  401: [401, "unauthorized"],
+  404: [404, "not_found"],
+  405: [405, "method_not_allowed"],
+  413: [413, "payload_too_large"],
+  415: [415, "unsupported_content_type"],
+  // The router answers methods it has never heard of (PROPFIND, TRACE, …) with 501.
+  501: [405, "method_not_allowed"],
 };
 
-/** Turns every error into `{"error": key, "message": text, ...details}`; never a stack trace. */
-export function errorMiddleware(logger: Logger) {
+/** An incoming `X-Request-Id` is kept only when it is short and plain (no log or header injection). */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+/**
+ * Gives every request an id (the caller's `X-Request-Id` when sane, else a new one), answers it
+ * in `X-Request-Id`, and runs the rest of the request inside it so every log line carries it.
+ */
+export function requestIds() {
+  return async function withRequestId(ctx: Context, next: Next): Promise<void> {
+    const incoming = ctx.get("X-Request-Id");
+    const requestId = SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    ctx.set("X-Request-Id", requestId);
+    await requestContext.run({ requestId }, next);
+  };
+}
+
+const isJsonValue = (body: unknown) =>
+  body !== null && typeof body === "object" && !Buffer.isBuffer(body) && typeof (body as { pipe?: unknown }).pipe !== "function";
+
+/**
+ * Turns every error into `{"error": key, "message": text, "request_id": id, ...details}`; never
+ * a stack trace. JSON answers are serialised here, inside the try, so a value that cannot be
+ * serialised is a logged 500 with the error JSON rather than a silent failure after the
+ * access log saw 200.
+ */
+export function errorMiddleware(logger: Logger, onError?: (status: number, key: string) => void) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new ChatkitError(404, "not_found");
+      if (isJsonValue(ctx.body)) {
+        const status = ctx.status;
+        ctx.body = JSON.stringify(ctx.body);
+        ctx.type = "application/json";
+        ctx.status = status;
+      }
     } catch (error) {
       if (ctx.headerSent || !ctx.writable) {
         logger.error(`error after the response started (${ctx.method} ${ctx.path})`, error);
@@ -30,18 +63,22 @@ export function errorMiddleware(logger: Logger) {
       if (error instanceof ChatkitError) {
         ({ status, key, details } = error);
       } else {
-        const expose = (error as { expose?: boolean }).expose;
         const httpStatus = (error as { status?: number }).status;
-        if (expose && httpStatus && KEY_FOR_STATUS[httpStatus]) {
-          status = httpStatus;
-          key = KEY_FOR_STATUS[httpStatus];
+        const known = httpStatus ? KNOWN_HTTP_ERRORS[httpStatus] : undefined;
+        if (known) {
+          [status, key] = known;
+          const allow = (error as { headers?: Record<string, string> }).headers?.Allow;
+          if (allow) ctx.set("Allow", allow);
         } else {
           logger.error(`unhandled error on ${ctx.method} ${ctx.path}`, error);
         }
       }
+      onError?.(status, key);
       ctx.set("Cache-Control", "no-store");
+      if (status === 429 && typeof details.retry_after === "number") ctx.set("Retry-After", String(details.retry_after));
       ctx.status = status;
-      ctx.body = { error: key, message: errorMessage(key), ...details };
+      ctx.type = "application/json";
+      ctx.body = JSON.stringify({ error: key, message: errorMessage(key), ...details, request_id: currentRequestId() });
     }
   };
 }

@@ -8,6 +8,8 @@ export interface EventStreamOptions {
   logger: Logger;
   /** Aborted when the client goes away (the protocol's cancel); writing stops then. */
   clientGone: AbortSignal;
+  /** Called for each `error` event sent (metrics). */
+  onError?: () => void;
 }
 
 /** One SSE frame: `data: <compact JSON>` and a blank line (protocol reference, section 1). */
@@ -68,9 +70,13 @@ export async function sendEventStream(
       : undefined;
 
   try {
-    for await (const event of events) await write(sseFrame(event));
+    for await (const event of events) {
+      if (event.type === "error") options.onError?.();
+      await write(sseFrame(event));
+    }
   } catch (error) {
     options.logger.error("event stream failed", error);
+    options.onError?.();
     await write(sseFrame({ type: "error", code: "stream.error", allow_retry: true }));
   } finally {
     if (heartbeat) clearInterval(heartbeat);

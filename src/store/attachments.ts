@@ -69,7 +69,6 @@ export class AttachmentStore {
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
-  /** Marks a pending attachment's bytes as stored; undefined when it is not the owner's pending one. */
   /**
    * Claims a pending attachment for one upload (pending → uploading), atomically, so two
    * concurrent uploads cannot both write its bytes. Returns whether this caller got it.
@@ -108,15 +107,30 @@ export class AttachmentStore {
     return result.numUpdatedRows > 0n ? this.get(owner, attachmentId) : undefined;
   }
 
-  /** Links attachments (checked with `getMany` first) to the user message that carries them. */
-  async linkToItem(owner: Owner, ids: string[], threadId: string, itemId: string): Promise<void> {
-    if (ids.length === 0) return;
-    await this.db
+  /**
+   * Links attachments (checked with `getMany` first) to the user message that carries them. An
+   * attachment belongs to one message only: ones already linked are left alone. Returns how many
+   * were linked.
+   */
+  async linkToItem(owner: Owner, ids: string[], threadId: string, itemId: string): Promise<number> {
+    if (ids.length === 0) return 0;
+    const result = await this.db
       .updateTable("attachments")
       .set({ thread_id: threadId, item_id: itemId })
       .where("id", "in", ids)
+      .where("item_id", "is", null)
       .where("user_id", "=", owner.userId)
-      .execute();
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /**
+   * After a crash: uploads that were receiving bytes (claimed, never completed) go back to
+   * pending so the client can send them again. Only safe before the server takes requests.
+   */
+  async releaseInterruptedUploads(): Promise<number> {
+    const result = await this.db.updateTable("attachments").set({ status: "pending" }).where("status", "=", "uploading").executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
   /** Deletes the owner's attachment row; returns whether one was deleted. */

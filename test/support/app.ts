@@ -6,7 +6,9 @@ import path from "node:path";
 import { parseConfig } from "../../src/config/load.ts";
 import type { ChatkitConfig, ChatkitConfigInput } from "../../src/config/schema.ts";
 import type { Logger } from "../../src/core/logger.ts";
-import { createApp } from "../../src/http/app.ts";
+import { AttachmentFiles } from "../../src/attachments/files.ts";
+import { recoverInterruptedUploads } from "../../src/attachments/sweep.ts";
+import { createApp, createHttpServer } from "../../src/http/app.ts";
 import { openStore, type Store } from "../../src/store/index.ts";
 import { parseSse, readSse, type ParsedEvent } from "./sse.ts";
 
@@ -69,9 +71,10 @@ export async function startTestServer(
   const config = parseConfig({ agents: [TEST_AGENT], ...options.config, dataDir });
   const store = await openStore(dataDir);
   const logger = memoryLogger();
+  await recoverInterruptedUploads(store.attachments, new AttachmentFiles(dataDir));
   const app = createApp(config, { store, logger });
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+    const s = createHttpServer(app, config).listen(0, "127.0.0.1", () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const tokens = new Map<string, string>();

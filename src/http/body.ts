@@ -1,0 +1,178 @@
+import type { IncomingMessage } from "node:http";
+import type { Readable } from "node:stream";
+import type { Context, Next } from "koa";
+import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { ChatkitError } from "../core/errors.ts";
+
+declare module "koa" {
+  interface Request {
+    /** The parsed JSON body of `POST /chatkit` (see `chatkitJsonBody`). */
+    body?: unknown;
+  }
+}
+
+export interface JsonBodyLimits {
+  /** Largest body (after decompression) for every request. */
+  maxBytes: number;
+  /**
+   * A larger limit for bodies whose first bytes show they are allowed it (voice input's base64
+   * audio), judged on the first `maxBytes` only, so nothing larger is buffered for anyone else.
+   */
+  large?: { maxBytes: number; allows: (prefix: string) => boolean };
+}
+
+const tooLarge = (maxBytes: number) => new ChatkitError(413, "payload_too_large", { max_bytes: maxBytes });
+
+function decoded(req: IncomingMessage): Readable {
+  const encoding = (req.headers["content-encoding"] ?? "identity").trim().toLowerCase();
+  switch (encoding) {
+    case "identity":
+    case "":
+      return req;
+    case "gzip":
+    case "x-gzip":
+      return req.pipe(createGunzip());
+    case "deflate":
+      return req.pipe(createInflate());
+    case "br":
+      return req.pipe(createBrotliDecompress());
+    default:
+      throw new ChatkitError(415, "unsupported_content_encoding", { encoding });
+  }
+}
+
+/**
+ * Reads a request body, decompressing it as it streams and counting the decompressed bytes, so
+ * a small compressed body can never expand past the limit (a gzip bomb stops at the limit, not
+ * after it was inflated in memory). Answers the body as text.
+ */
+export async function readLimitedBody(req: IncomingMessage, limits: JsonBodyLimits): Promise<string> {
+  const declared = Number(req.headers["content-length"]);
+  const ceiling = limits.large?.maxBytes ?? limits.maxBytes;
+  if (!req.headers["content-encoding"] && Number.isFinite(declared) && declared > ceiling) throw tooLarge(ceiling);
+  const source = decoded(req);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let maxBytes = limits.maxBytes;
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        const prefix = Buffer.concat(chunks).toString("utf8");
+        if (maxBytes === limits.maxBytes && limits.large?.allows(prefix)) maxBytes = limits.large.maxBytes;
+        if (size > maxBytes) throw tooLarge(maxBytes);
+      }
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (source !== req) source.destroy();
+    if (error instanceof ChatkitError) throw error;
+    // zlib: the body is not what its Content-Encoding says.
+    if ((error as NodeJS.ErrnoException).code?.startsWith("Z_")) throw new ChatkitError(400, "invalid_json", { reason: "bad_compression" });
+    throw error;
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export interface JsonShapeLimits {
+  maxDepth: number;
+  maxStringLength: number;
+  /** Paths (dotted) whose strings may be longer, e.g. `params.audio_base64`. */
+  longStringPaths?: ReadonlySet<string>;
+}
+
+interface Frame {
+  value: unknown;
+  depth: number;
+  key: string | number;
+  parent: Frame | undefined;
+}
+
+function pathOf(frame: Frame): string {
+  const parts: Array<string | number> = [];
+  for (let at: Frame | undefined = frame; at?.parent; at = at.parent) parts.unshift(at.key);
+  return parts.map((part, i) => (typeof part === "number" ? `[${part}]` : i === 0 ? part : `.${part}`)).join("") || "(root)";
+}
+
+/**
+ * Checks a parsed body's nesting depth and string lengths (keys included) without recursion, so
+ * a body nested a million levels deep is refused with a 400 instead of overflowing the stack
+ * when it is later stored or serialised.
+ */
+export function checkJsonShape(value: unknown, limits: JsonShapeLimits): void {
+  const stack: Frame[] = [{ value, depth: 1, key: "", parent: undefined }];
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    const current = frame.value;
+    if (typeof current === "string") {
+      if (current.length > limits.maxStringLength && !limits.longStringPaths?.has(pathOf(frame))) {
+        throw new ChatkitError(400, "string_too_long", { field: pathOf(frame), max_length: limits.maxStringLength });
+      }
+      continue;
+    }
+    if (current === null || typeof current !== "object") continue;
+    if (frame.depth > limits.maxDepth) throw new ChatkitError(400, "json_too_deep", { field: pathOf(frame), max_depth: limits.maxDepth });
+    if (Array.isArray(current)) {
+      current.forEach((element, index) => stack.push({ value: element, depth: frame.depth + 1, key: index, parent: frame }));
+      continue;
+    }
+    for (const [key, element] of Object.entries(current)) {
+      if (key.length > limits.maxStringLength) throw new ChatkitError(400, "string_too_long", { field: pathOf(frame), max_length: limits.maxStringLength });
+      stack.push({ value: element, depth: frame.depth + 1, key, parent: frame });
+    }
+  }
+}
+
+/** Parses a JSON body; anything but an object or array is not a ChatKit request. */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === "") return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ChatkitError(400, "invalid_json");
+  }
+  if (value === null || typeof value !== "object") throw new ChatkitError(400, "invalid_json");
+  return value;
+}
+
+/** Whether a request carries a body at all (a length, or chunked). */
+export function hasBody(req: IncomingMessage): boolean {
+  return Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+}
+
+export interface ChatkitBodyLimits {
+  jsonBodyBytes: number;
+  jsonMaxDepth: number;
+  jsonMaxStringLength: number;
+  /** The largest audio `input.transcribe` may carry, in bytes (before base64). */
+  transcriptionBytes: number;
+}
+
+const TRANSCRIBE_PREFIX = /^\s*\{\s*"type"\s*:\s*"input\.transcribe"/;
+const AUDIO_PATH = new Set(["params.audio_base64"]);
+
+/**
+ * The body of `POST /chatkit`: JSON (or text/plain holding JSON, as the seed accepted), at most
+ * `jsonBodyBytes` after decompression. Only `input.transcribe` may be larger (its base64 audio),
+ * and only when its `"type"` comes first, as the ChatKit client sends it: the limit is decided
+ * before the rest is read. Depth and string lengths are checked before any handler sees it.
+ */
+export function chatkitJsonBody(limits: ChatkitBodyLimits) {
+  const transcribeBytes = Math.ceil((limits.transcriptionBytes * 4) / 3) + 64 * 1024;
+  return async function jsonBody(ctx: Context, next: Next): Promise<void> {
+    let text = "";
+    if (hasBody(ctx.req)) {
+      if (!ctx.is("json", "+json", "text/plain")) throw new ChatkitError(415, "unsupported_content_type");
+      text = await readLimitedBody(ctx.req, {
+        maxBytes: limits.jsonBodyBytes,
+        large: { maxBytes: Math.max(transcribeBytes, limits.jsonBodyBytes), allows: (prefix) => TRANSCRIBE_PREFIX.test(prefix) },
+      });
+    }
+    const body = parseJsonBody(text);
+    const transcribing = (body as { type?: unknown }).type === "input.transcribe";
+    checkJsonShape(body, { maxDepth: limits.jsonMaxDepth, maxStringLength: limits.jsonMaxStringLength, ...(transcribing ? { longStringPaths: AUDIO_PATH } : {}) });
+    ctx.request.body = body;
+    await next();
+  };
+}
