@@ -1,4 +1,5 @@
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
+import { metricsFor } from "../metrics/index.ts";
 import { LocalResponder } from "./local-responder.ts";
 import { OpenAIRunner, type AttachmentParts } from "./openai-runner.ts";
 import type { ModelRunner } from "./runner.ts";
@@ -26,6 +27,7 @@ export class RunnerRegistry {
     const upstream = upstreamOf(this.config, agent);
     if (!upstream) return new LocalResponder(agent);
     const client = openaiClient(upstream, this.config);
-    return new OpenAIRunner({ client, api: agent.api, idleTimeoutMs: this.config.openai.timeoutMs, attachmentParts: this.attachmentParts, vision: agent.vision });
+    const metrics = metricsFor(this.config);
+    return new OpenAIRunner({ client, api: agent.api, idleTimeoutMs: this.config.openai.timeoutMs, attachmentParts: this.attachmentParts, vision: agent.vision, onUsage: (usage) => metrics.recordUsage(usage) });
   }
 }

@@ -19,6 +19,8 @@ export interface OpenAIRunnerOptions {
   attachmentParts: AttachmentParts;
   /** Whether the model takes images (the agent's `vision`). */
   vision: boolean;
+  /** Told the tokens an answer used, when the upstream reports them (metrics). */
+  onUsage?: (usage: { input: number; output: number }) => void;
 }
 
 /**
@@ -96,6 +98,7 @@ export class OpenAIRunner implements ModelRunner {
         case "response.completed":
         case "response.incomplete":
           finished = true;
+          if (event.response.usage) this.options.onUsage?.({ input: event.response.usage.input_tokens, output: event.response.usage.output_tokens });
           break;
         case "response.failed":
           throw new UpstreamError(`the model failed: ${event.response.error?.message ?? "no reason given"}`);
@@ -133,6 +136,7 @@ export class OpenAIRunner implements ModelRunner {
       const choice = chunk.choices[0];
       if (choice?.delta?.content) yield choice.delta.content;
       if (choice?.finish_reason) finished = true;
+      if (chunk.usage) this.options.onUsage?.({ input: chunk.usage.prompt_tokens, output: chunk.usage.completion_tokens });
     }
     if (!finished) throw new UpstreamError("the model stream ended before a finish reason");
   }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseConfig } from "../../src/config/load.ts";
 import type { ChatkitConfig, ChatkitConfigInput } from "../../src/config/schema.ts";
-import type { Logger } from "../../src/core/logger.ts";
+import { formatLogLine, type Logger } from "../../src/core/logger.ts";
 import { AttachmentFiles } from "../../src/attachments/files.ts";
 import { recoverInterruptedUploads } from "../../src/attachments/sweep.ts";
 import { createApp, createHttpServer } from "../../src/http/app.ts";
@@ -19,15 +19,26 @@ export const TEST_AGENT = {
   instructions: "You are a test assistant.",
 };
 
-/** A logger that keeps what it is told: `lines` holds errors, `infoLines` the rest (access log). */
-export function memoryLogger(): Logger & { lines: string[]; infoLines: string[] } {
+/**
+ * A logger that keeps what it is told: `lines` holds errors, `infoLines` the rest (access log),
+ * `jsonLines` every line as `server.logFormat: "json"` writes it (with its request id).
+ */
+export function memoryLogger(): Logger & { lines: string[]; infoLines: string[]; jsonLines: string[] } {
   const lines: string[] = [];
   const infoLines: string[] = [];
+  const jsonLines: string[] = [];
   return {
     lines,
     infoLines,
-    info: (message) => infoLines.push(message),
-    error: (message, error) => lines.push(`${message} ${error instanceof Error ? error.message : (error ?? "")}`),
+    jsonLines,
+    info: (message) => {
+      infoLines.push(message);
+      jsonLines.push(formatLogLine("json", "info", message));
+    },
+    error: (message, error) => {
+      lines.push(`${message} ${error instanceof Error ? error.message : (error ?? "")}`);
+      jsonLines.push(formatLogLine("json", "error", message, error));
+    },
   };
 }
 

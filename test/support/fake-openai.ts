@@ -134,7 +134,8 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
     sseEvent(res, { type: "response.content_part.done", sequence_number: seq(), item_id: itemId, output_index: 0, content_index: 0, part });
     const done: ResponseOutputMessage = { ...message, status: "completed", content: [part] };
     sseEvent(res, { type: "response.output_item.done", sequence_number: seq(), output_index: 0, item: done });
-    sseEvent(res, { type: "response.completed", sequence_number: seq(), response: responseObject(id, body.model, "completed", [done]) });
+    const usage = { input_tokens: 10, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 }, output_tokens: chunks.length, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 10 + chunks.length };
+    sseEvent(res, { type: "response.completed", sequence_number: seq(), response: { ...responseObject(id, body.model, "completed", [done]), usage } });
     return true;
   }
 
