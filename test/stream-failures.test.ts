@@ -4,6 +4,7 @@ import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { eventShape, foldEvents, userInput } from "./support/client.ts";
 import { lastUserText, startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
 import { ownerOf } from "./support/fixtures.ts";
+import { upstreamGateFor } from "../src/limits/upstream.ts";
 
 describe("a turn that fails or is stopped keeps the thread readable", () => {
   let fake: FakeOpenAI;
@@ -120,6 +121,61 @@ describe("a turn that fails or is stopped keeps the thread readable", () => {
       assert.deepEqual(history.map((i) => i.type), ["user_message", "assistant_message"], "no 'the user stopped it' note");
     } finally {
       await titled.close({ removeData: true });
+    }
+  });
+
+  /** Each failure ends the turn with a retryable error event, keeps the user message, and the server stays healthy. */
+  async function assertFailedTurn(on: TestServer, text: string) {
+    const { status, events } = await on.stream("threads.create", { input: userInput(text) });
+    assert.equal(status, 200);
+    assert.equal(events.at(-1)!.type, "error", eventShape(events).join(","));
+    assert.equal(events.at(-1)!.allow_retry, true);
+    const stored = (await on.request("items.list", { thread_id: events[0]!.thread.id, order: "asc" })).body.data;
+    assert.equal(stored[0].type, "user_message");
+    assert.equal((await fetch(`${on.url}/healthz`)).status, 200);
+    const gate = upstreamGateFor(on.config);
+    for (let i = 0; i < 50 && gate.inUse > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(gate.inUse, 0, "the failed call gave its upstream slot back");
+  }
+
+  test("a refused connection, a 429 with Retry-After and malformed JSON each end with an error event", async () => {
+    const closed = await startFakeOpenAI();
+    const deadBaseURL = closed.baseURL;
+    await closed.close();
+    const refused = await startTestServer({ config: { agents: [TEST_AGENT], openai: { apiKey: "k", baseURL: deadBaseURL, maxRetries: 0 } } });
+    try {
+      await assertFailedTurn(refused, "nobody listens");
+    } finally {
+      await refused.close({ removeData: true });
+    }
+
+    fake.queue.push({ status: 429, retryAfterSeconds: 1 });
+    await assertFailedTurn(server, "rate limited");
+    fake.queue.push({ chunks: ["Half ", "an ", "answer"], malformedAfterChunks: 1 });
+    await assertFailedTurn(server, "garbled");
+
+    const chat = await startTestServer({
+      config: { agents: [{ ...TEST_AGENT, api: "chat_completions" }], openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 } },
+    });
+    try {
+      fake.queue.push({ chunks: ["Half ", "an ", "answer"], malformedAfterChunks: 1 });
+      await assertFailedTurn(chat, "garbled chat");
+    } finally {
+      await chat.close({ removeData: true });
+    }
+  });
+
+  test("a 429 with Retry-After is waited out and retried when retries are allowed", async () => {
+    const patient = await startTestServer({ config: { agents: [TEST_AGENT], openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 1 } } });
+    try {
+      const first = fake.requests.length;
+      fake.queue.push({ status: 429, retryAfterSeconds: 1 }, { text: "after the wait" });
+      const { events } = await patient.stream("threads.create", { input: userInput("retry me") });
+      assert.equal(events.at(-1)!.item.content[0].text, "after the wait");
+      const gap = fake.requests[first + 1]!.receivedAt - fake.requests[first]!.receivedAt;
+      assert.ok(gap >= 900, `retried after ${gap.toFixed(0)} ms`);
+    } finally {
+      await patient.close({ removeData: true });
     }
   });
 

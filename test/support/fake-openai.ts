@@ -21,6 +21,10 @@ export interface Script {
   cutAfterChunks?: number;
   /** Stop sending after this many chunks and keep the connection open. */
   hangAfterChunks?: number;
+  /** With `status`: a `retry-after` header, in seconds. */
+  retryAfterSeconds?: number;
+  /** Send an event whose data is not JSON after this many chunks. */
+  malformedAfterChunks?: number;
 }
 
 export interface RecordedRequest {
@@ -123,6 +127,7 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
     for (const [index, delta] of chunks.entries()) {
       if (index === script.cutAfterChunks) return false;
       if (index === script.hangAfterChunks) return await new Promise<boolean>(() => {});
+      if (index === script.malformedAfterChunks) res.write("event: response.output_text.delta\ndata: {\"type\": \"response.output_text.delta\", \"delta\": \n\n");
       await sleep(index === 0 ? (script.firstChunkDelayMs ?? script.delayMs ?? 0) : (script.delayMs ?? 0));
       if (!alive()) return false;
       text += delta;
@@ -148,6 +153,7 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
     for (const [index, content] of chunks.entries()) {
       if (index === script.cutAfterChunks) return false;
       if (index === script.hangAfterChunks) return await new Promise<boolean>(() => {});
+      if (index === script.malformedAfterChunks) res.write("data: {\"choices\": [\n\n");
       await sleep(index === 0 ? (script.firstChunkDelayMs ?? script.delayMs ?? 0) : (script.delayMs ?? 0));
       if (!alive()) return false;
       send({ ...base, choices: [{ index: 0, delta: { content }, finish_reason: null }] });
@@ -182,7 +188,10 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
     const script = fake.queue.shift() ?? fake.fallback;
 
     if (script.status) {
-      res.writeHead(script.status, { "content-type": "application/json" });
+      res.writeHead(script.status, {
+        "content-type": "application/json",
+        ...(script.retryAfterSeconds !== undefined ? { "retry-after": String(script.retryAfterSeconds) } : {}),
+      });
       res.end(JSON.stringify({ error: { message: `scripted failure ${script.status}`, type: "server_error", code: null, param: null } }));
       record.finished = true;
       return;
