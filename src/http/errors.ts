@@ -16,6 +16,13 @@ const KNOWN_HTTP_ERRORS: Record<number, [number, string]> = {
   501: [405, "method_not_allowed"],
 };
 
+/** The disk is full, a file may not grow (quota, `ulimit -f`), or the data dir is read-only. */
+function isStorageFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string") return false;
+  return ["ENOSPC", "EFBIG", "EDQUOT", "EROFS", "SQLITE_FULL", "SQLITE_READONLY"].includes(code) || code.startsWith("SQLITE_IOERR") || code.startsWith("SQLITE_READONLY_");
+}
+
 /** An incoming `X-Request-Id` is kept only when it is short and plain (no log or header injection). */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
@@ -65,7 +72,11 @@ export function errorMiddleware(logger: Logger, onError?: (status: number, key: 
       } else {
         const httpStatus = (error as { status?: number }).status;
         const known = httpStatus ? KNOWN_HTTP_ERRORS[httpStatus] : undefined;
-        if (known) {
+        if (isStorageFailure(error)) {
+          // The operator must act (free space, fix permissions); the client gets a clear, retryable answer.
+          logger.error(`storage failure on ${ctx.method} ${ctx.path}`, error);
+          [status, key] = [507, "insufficient_storage"];
+        } else if (known) {
           [status, key] = known;
           const allow = (error as { headers?: Record<string, string> }).headers?.Allow;
           if (allow) ctx.set("Allow", allow);

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
@@ -37,4 +37,47 @@ export function cleanEnv(extra: Record<string, string>): Record<string, string |
     }
   }
   return env;
+}
+
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited: Promise<number | string | null>;
+}
+
+/**
+ * Starts the real server (`node --import tsx src/main.ts`, no npm in between, so signals reach it)
+ * on an ephemeral port; `ulimitFileKb` caps the size of any file it writes (a full disk).
+ */
+export async function startServerProcess(env: Record<string, string>, options: { ulimitFileKb?: number } = {}): Promise<ServerProcess> {
+  const node = `exec ${JSON.stringify(process.execPath)} --import tsx src/main.ts`;
+  const script = options.ulimitFileKb ? `ulimit -f ${options.ulimitFileKb}; ${node}` : node;
+  const child = spawn("bash", ["-c", script], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...cleanEnv({ PORT: "0", ...env }) } as NodeJS.ProcessEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<number | string | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 30_000);
+    const check = () => {
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on("data", check);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`server exited before listening: ${output}`));
+    });
+  });
+  return { url, child, output: () => output, exited };
 }
