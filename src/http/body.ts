@@ -67,10 +67,10 @@ export async function readLimitedBody(req: IncomingMessage, limits: JsonBodyLimi
   } catch (error) {
     if (source !== req) source.destroy();
     if (error instanceof ChatkitError) throw error;
-    // zlib: the body is not what its Content-Encoding says.
-    if ((error as NodeJS.ErrnoException).code?.startsWith("Z_")) throw new ChatkitError(400, "invalid_json", { reason: "bad_compression" });
     // The client hung up or was cut off (limits.requestTimeoutMs) before the body was complete.
     if (req.destroyed || (error as NodeJS.ErrnoException).code === "ECONNRESET") throw new ChatkitError(400, "request_incomplete");
+    // The decompressor (gzip, deflate, brotli): the body is not what its Content-Encoding says.
+    if (source !== req) throw new ChatkitError(400, "invalid_json", { reason: "bad_compression" });
     throw error;
   }
   return Buffer.concat(chunks).toString("utf8");

@@ -61,7 +61,9 @@ export function errorMiddleware(logger: Logger, onError?: (status: number, key: 
       }
     } catch (error) {
       if (ctx.headerSent || !ctx.writable) {
-        logger.error(`error after the response started (${ctx.method} ${ctx.path})`, error);
+        // Nobody is left to answer; a refusal (the client went away meanwhile) is not worth a log line.
+        const expected = error instanceof ChatkitError || Boolean(KNOWN_HTTP_ERRORS[(error as { status?: number }).status ?? 0]);
+        if (!expected) logger.error(`error after the response started (${ctx.method} ${ctx.path})`, error);
         return;
       }
       let status = 500;

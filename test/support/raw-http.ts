@@ -15,7 +15,9 @@ export function rawRequest(
   options: { method?: string; headers?: Record<string, string>; body?: Buffer | string; timeoutMs?: number } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? "GET", headers: options.headers, agent: false }, (res) => {
+    // node:http frames a body for DELETE or OPTIONS only with an explicit length.
+    const length = options.body !== undefined && !options.headers?.["transfer-encoding"] ? { "content-length": String(Buffer.byteLength(options.body)) } : {};
+    const req = request(url, { method: options.method ?? "GET", headers: { ...length, ...options.headers }, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
