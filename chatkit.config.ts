@@ -13,6 +13,19 @@ export default defineConfig({
     // trustProxy: false,                      // trust X-Forwarded-* from that proxy
     // accessLog: true,                        // one line per request: method, path, request type, status, duration
     // sseHeartbeatSeconds: 15,                // comment lines that keep idle proxies from closing streams; 0 = off
+    // logFormat: "text",                      // or "json": one JSON object per line, with the request id
+    // metrics: { enabled: false, token: undefined }, // Prometheus at GET /metrics; a token makes it bearer-only
+  },
+
+  limits: {
+    // jsonBodyBytes: 1024 * 1024,             // largest POST /chatkit body, after decompression (413)
+    // jsonMaxDepth: 32,                       // deepest JSON nesting in a request (400 json_too_deep)
+    // jsonMaxStringLength: 200_000,           // longest string in a request, transcription audio aside (400)
+    // streamsPerUser: 8,                      // streaming turns one user may have open (429 too_many_streams)
+    // upstreamConcurrency: 64,                // model requests in flight for the whole box (429 upstream_busy)
+    // failedAuthPerMinute: 20,                // bad bearer tokens / sign-in links per client address (429)
+    // headersTimeoutMs: 20_000,               // slow request headers are cut
+    // requestTimeoutMs: 300_000,              // slow request bodies are cut (answers and streams are not)
   },
 
   // dataDir: "./data", // the whole state: SQLite database + attachments/. Back it up by copying it.
