@@ -145,7 +145,8 @@ describe("concurrency limits", () => {
   }
 
   test("a user's streams beyond limits.streamsPerUser get 429 too_many_streams with Retry-After; others are unaffected", async () => {
-    fake.fallback = { chunks: ["slow ", "answer ", "here"], delayMs: 300 };
+    // Long enough that the first stream is still open when the third asks, even on a loaded machine.
+    fake.fallback = { chunks: ["slow ", "answer ", "taking ", "its ", "time ", "here"], delayMs: 400 };
     try {
       const alice = await server.token("alice@example.com");
       const open = [await openStream(alice, "one"), await openStream(alice, "two")];
@@ -163,14 +164,14 @@ describe("concurrency limits", () => {
 
       await Promise.all(open.map((stream) => stream.finish()));
       const again = await server.stream("threads.create", { input: userInput("after") }, { token: alice });
-      assert.equal(again.events.at(-1)!.item.content[0].text, "slow answer here");
+      assert.equal(again.events.at(-1)!.item.content[0].text, "slow answer taking its time here");
     } finally {
       fake.fallback = { text: "ok" };
     }
   });
 
   test("model calls beyond limits.upstreamConcurrency for the box get 429 upstream_busy up front", async () => {
-    fake.fallback = { chunks: ["slow ", "answer ", "taking ", "its ", "time ", "here"], delayMs: 300 };
+    fake.fallback = { chunks: ["slow ", "answer ", "taking ", "its ", "time ", "here"], delayMs: 400 };
     try {
       const open = [];
       for (const email of ["u1@example.com", "u2@example.com", "u3@example.com"]) open.push(await openStream(await server.token(email), "hi"));

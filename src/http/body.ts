@@ -23,19 +23,41 @@ export interface JsonBodyLimits {
 
 const tooLarge = (maxBytes: number) => new ChatkitError(413, "payload_too_large", { max_bytes: maxBytes });
 
-function decoded(req: IncomingMessage): Readable {
+type Decompressor = ReturnType<typeof createGunzip>;
+
+/**
+ * The body's bytes as its Content-Encoding says to read them, and how to stop reading. Not
+ * stream.pipeline: refusing a body must stop decompressing without destroying the request,
+ * whose socket still has to carry the 413.
+ */
+function decoded(req: IncomingMessage): { body: Readable; stop: () => void; decompressing: boolean } {
   const encoding = (req.headers["content-encoding"] ?? "identity").trim().toLowerCase();
+  const through = (decompressor: Decompressor) => {
+    const cut = () => {
+      if (!req.complete) decompressor.destroy(Object.assign(new Error("the request body was cut off"), { code: "ECONNRESET" }));
+    };
+    req.once("error", cut);
+    req.once("close", cut);
+    return {
+      body: req.pipe(decompressor),
+      stop: () => {
+        req.unpipe(decompressor);
+        decompressor.destroy();
+      },
+      decompressing: true,
+    };
+  };
   switch (encoding) {
     case "identity":
     case "":
-      return req;
+      return { body: req, stop: () => undefined, decompressing: false };
     case "gzip":
     case "x-gzip":
-      return req.pipe(createGunzip());
+      return through(createGunzip());
     case "deflate":
-      return req.pipe(createInflate());
+      return through(createInflate());
     case "br":
-      return req.pipe(createBrotliDecompress());
+      return through(createBrotliDecompress() as unknown as Decompressor);
     default:
       throw new ChatkitError(415, "unsupported_content_encoding", { encoding });
   }
@@ -55,7 +77,7 @@ export async function readLimitedBody(req: IncomingMessage, limits: JsonBodyLimi
   let size = 0;
   let maxBytes = limits.maxBytes;
   try {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
+    for await (const chunk of source.body as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > maxBytes) {
         const prefix = Buffer.concat(chunks).toString("utf8");
@@ -65,12 +87,13 @@ export async function readLimitedBody(req: IncomingMessage, limits: JsonBodyLimi
       chunks.push(chunk);
     }
   } catch (error) {
-    if (source !== req) source.destroy();
+    source.stop();
     if (error instanceof ChatkitError) throw error;
     // The client hung up or was cut off (limits.requestTimeoutMs) before the body was complete.
-    if (req.destroyed || (error as NodeJS.ErrnoException).code === "ECONNRESET") throw new ChatkitError(400, "request_incomplete");
+    const code = (error as NodeJS.ErrnoException).code;
+    if (req.readableAborted || code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE") throw new ChatkitError(400, "request_incomplete");
     // The decompressor (gzip, deflate, brotli): the body is not what its Content-Encoding says.
-    if (source !== req) throw new ChatkitError(400, "invalid_json", { reason: "bad_compression" });
+    if (source.decompressing) throw new ChatkitError(400, "invalid_json", { reason: "bad_compression" });
     throw error;
   }
   return Buffer.concat(chunks).toString("utf8");
