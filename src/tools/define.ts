@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { Source, StructuredInputField, WidgetItem } from "../protocol/items.ts";
-import type { WidgetRoot } from "../widgets/builder.ts";
+import type { WidgetComponent, WidgetRoot } from "../widgets/builder.ts";
 
 /** Who and where a tool or action runs for. */
 export interface RunScope {
@@ -17,6 +17,8 @@ export interface WidgetHandle {
   readonly itemId: string;
   /** Sends only what changed (streamed text deltas, or the whole tree), as `thread.item.updated`. */
   update(next: WidgetRoot): void;
+  /** Replaces the one component with this `id` (`widget.component.updated`). */
+  updateComponent(componentId: string, component: WidgetComponent): void;
   /** Marks the widget finished and stores its final state. */
   done(): void;
 }
