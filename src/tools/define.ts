@@ -1,3 +1,4 @@
+import type { ChatKitIcon } from "@openai/chatkit";
 import type { z } from "zod";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { Source, StructuredInputField, WidgetItem } from "../protocol/items.ts";
@@ -81,7 +82,7 @@ interface ToolBase<P extends z.ZodType> {
    * Offer the tool in the composer's tool menu, so the user can make the model use it
    * (`inference_options.tool_choice`).
    */
-  composer?: { label: string; icon?: string; shortLabel?: string; placeholderOverride?: string; pinned?: boolean };
+  composer?: { label: string; icon?: ChatKitIcon; shortLabel?: string; placeholderOverride?: string; pinned?: boolean };
 }
 
 /** A tool that runs on this server. */
