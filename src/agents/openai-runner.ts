@@ -78,7 +78,8 @@ export class OpenAIRunner implements ModelRunner {
         input.push({ role: "user", content: [{ type: "input_text", text: message.text }, ...files] });
       }
     }
-    const tools = request.tools?.length && request.toolChoice !== "none" ? request.tools : undefined;
+    // Tools stay declared on a round that forbids them ("none"): the history may hold calls to them.
+    const tools = request.tools?.length ? request.tools : undefined;
     const stream = await this.options.client.responses.create(
       {
         model: request.model,
@@ -91,7 +92,7 @@ export class OpenAIRunner implements ModelRunner {
         ...(tools
           ? {
               tools: tools.map((tool) => ({ type: "function" as const, name: tool.name, description: tool.description, parameters: tool.parameters, strict: false })),
-              tool_choice: typeof request.toolChoice === "object" ? { type: "function" as const, name: request.toolChoice.name } : "auto",
+              tool_choice: typeof request.toolChoice === "object" ? { type: "function" as const, name: request.toolChoice.name } : (request.toolChoice ?? "auto"),
             }
           : {}),
       },
@@ -158,7 +159,7 @@ export class OpenAIRunner implements ModelRunner {
         messages.push({ role: "user", content: message.text });
       }
     }
-    const tools = request.tools?.length && request.toolChoice !== "none" ? request.tools : undefined;
+    const tools = request.tools?.length ? request.tools : undefined;
     const stream = await this.options.client.chat.completions.create(
       {
         model: request.model,
@@ -169,7 +170,7 @@ export class OpenAIRunner implements ModelRunner {
         ...(tools
           ? {
               tools: tools.map((tool) => ({ type: "function" as const, function: { name: tool.name, description: tool.description, parameters: tool.parameters } })),
-              tool_choice: typeof request.toolChoice === "object" ? { type: "function" as const, function: { name: request.toolChoice.name } } : "auto",
+              tool_choice: typeof request.toolChoice === "object" ? { type: "function" as const, function: { name: request.toolChoice.name } } : (request.toolChoice ?? "auto"),
             }
           : {}),
       },
