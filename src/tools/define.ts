@@ -78,6 +78,8 @@ interface ToolBase<P extends z.ZodType> {
   /** What the user sees while it runs, e.g. "Looking up the order…"; defaults to the tool's name. */
   title?: string | ((args: z.output<P>) => string);
   display?: ToolDisplay;
+  /** Milliseconds the handler may run (60 000); then its signal aborts and the model is told it timed out. */
+  timeoutMs?: number;
   /**
    * Offer the tool in the composer's tool menu, so the user can make the model use it
    * (`inference_options.tool_choice`).
@@ -132,6 +134,8 @@ export interface ActionContext extends StreamingContext {
 export interface ActionDefinition<P extends z.ZodType = z.ZodType> {
   /** Checks the payload; an invalid one ends the stream with an error and runs nothing. */
   payload?: P;
+  /** Milliseconds the handler may run (60 000); then its signal aborts and the user sees an error. */
+  timeoutMs?: number;
   handler: (action: { type: string; payload: z.output<P> }, context: ActionContext) => unknown;
 }
 
