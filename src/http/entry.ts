@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { formatConfigPath } from "../config/load.ts";
 import type { HandlerContext, Services } from "../handlers/context.ts";
 import { routes, type Route } from "../handlers/index.ts";
+import { errorOnly } from "../handlers/pipeline.ts";
 import { envelopeSchema, isRequestType, requestParamSchemas, type RequestType } from "../protocol/requests.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import type { Store } from "../store/index.ts";
@@ -73,7 +74,10 @@ export function chatkitEntry(deps: EntryDeps) {
     const releaseStream = streamsPerUser.tryAcquire(state.user.id);
     if (!releaseStream) throw new ChatkitError(429, "too_many_streams", { retry_after: 5, max_streams: streamsPerUser.max });
     try {
-      const events = await route.handle(hc, parsed.data as never);
+      const events = await route.handle(hc, parsed.data as never).catch((error: unknown) => {
+        if (error instanceof ChatkitError && error.inChat) return errorOnly(error);
+        throw error;
+      });
       metrics.openStreams.inc();
       try {
         await sendEventStream(ctx, events, {
