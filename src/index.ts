@@ -2,7 +2,9 @@
 export { defineConfig } from "./config/schema.ts";
 export type { ChatkitConfig, ChatkitConfigInput, AgentConfig } from "./config/schema.ts";
 export { loadConfig, parseConfig, ConfigError } from "./config/load.ts";
-export { createApp, type AppDeps } from "./http/app.ts";
+export { createApp, createHttpServer, type AppDeps } from "./http/app.ts";
+export { recoverInterruptedUploads } from "./attachments/sweep.ts";
+export { AttachmentFiles } from "./attachments/files.ts";
 export { openStore, type Store } from "./store/index.ts";
 // Tools, actions and widgets for `chatkit.config.ts`.
 export { defineTool, defineAction } from "./tools/define.ts";

@@ -18,7 +18,6 @@ import { clientSecretRoute } from "./client-secret.ts";
 import { accessLogLine, onRequestEnd, requestMetrics } from "./access-log.ts";
 import { chatkitJsonBody } from "./body.ts";
 import { chatkitEntry } from "./entry.ts";
-import { ChatkitError } from "../core/errors.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
 import { FailureThrottle } from "../limits/throttle.ts";
 import { LIMIT_KEYS, metricsFor } from "../metrics/index.ts";
@@ -36,7 +35,8 @@ export interface AppDeps {
  *
  * @example
  * const store = await openStore(config.dataDir);
- * createApp(config, { store }).listen(config.server.port);
+ * await recoverInterruptedUploads(store.attachments, new AttachmentFiles(config.dataDir));
+ * createHttpServer(createApp(config, { store }), config).listen(config.server.port);
  */
 export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
   const logger = deps.logger ?? createLogger(config.server.logFormat);
