@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { brotliCompressSync, gzipSync } from "node:zlib";
+import { FailureThrottle } from "../src/limits/throttle.ts";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { userInput } from "./support/client.ts";
 import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
@@ -278,4 +279,22 @@ describe("slow clients", () => {
     assert.ok(Date.now() - started > 1200, "the stream outlived requestTimeoutMs");
     assert.equal(events.at(-1)!.item.content[0].text, "one two three four five");
   });
+});
+
+test("the failed-credential throttle forgets failures after its window and never tracks more than its client cap", () => {
+  let now = 1_000_000;
+  const throttle = new FailureThrottle(2, 60_000, 3, () => now);
+  throttle.recordFailure("a");
+  throttle.recordFailure("a");
+  assert.equal(throttle.retryAfterSeconds("a"), 60);
+  now += 30_000;
+  assert.equal(throttle.retryAfterSeconds("a"), 30);
+  now += 30_001;
+  assert.equal(throttle.retryAfterSeconds("a"), 0, "a minute later the client may try again");
+  for (const client of ["b", "c", "d", "e"]) {
+    throttle.recordFailure(client);
+    throttle.recordFailure(client);
+  }
+  assert.equal(throttle.retryAfterSeconds("b"), 0, "the oldest client was forgotten to keep memory bounded");
+  assert.ok(throttle.retryAfterSeconds("e") > 0);
 });
