@@ -298,3 +298,17 @@ test("the failed-credential throttle forgets failures after its window and never
   assert.equal(throttle.retryAfterSeconds("b"), 0, "the oldest client was forgotten to keep memory bounded");
   assert.ok(throttle.retryAfterSeconds("e") > 0);
 });
+
+test("behind a trusted proxy the throttle counts the address the proxy added, which a client cannot rotate", async () => {
+  const server = await startTestServer({ config: { server: { trustProxy: true }, limits: { failedAuthPerMinute: 2 } } });
+  try {
+    const guess = (spoofed: string, real: string) =>
+      server.request("threads.list", {}, { token: "guess", headers: { "x-forwarded-for": `${spoofed}, ${real}` } });
+    assert.equal((await guess("1.1.1.1", "203.0.113.5")).status, 401);
+    assert.equal((await guess("2.2.2.2", "203.0.113.5")).status, 401);
+    assert.equal((await guess("3.3.3.3", "203.0.113.5")).status, 429, "a new spoofed first entry does not help");
+    assert.equal((await guess("3.3.3.3", "203.0.113.6")).status, 401, "another visitor is not locked out");
+  } finally {
+    await server.close({ removeData: true });
+  }
+});

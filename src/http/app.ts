@@ -41,7 +41,9 @@ export interface AppDeps {
 export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
   const logger = deps.logger ?? createLogger(config.server.logFormat);
   const metrics = metricsFor(config);
-  const app = new Koa({ proxy: config.server.trustProxy });
+  // One trusted proxy: the client's address is the last X-Forwarded-For entry (the one the proxy
+  // added), not the first, which the client itself can write (the sign-in throttle counts by it).
+  const app = new Koa({ proxy: config.server.trustProxy, maxIpsCount: 1 });
   const keys = new Keygrip(resolveCookieKeys(config), "sha256");
   app.keys = keys as unknown as string[];
   const sessionCookie = new SessionCookie(config, keys);
