@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -248,5 +249,59 @@ describe("a full disk", () => {
     }
     assert.equal(integrityCheck(dataDir), "ok");
     rmSync(dataDir, { recursive: true, force: true });
+  });
+});
+
+describe("a full tmpfs", () => {
+  /** A small tmpfs of our own, when this machine lets us mount one (root with CAP_SYS_ADMIN). */
+  function mountTmpfs(): string | undefined {
+    const dir = tempDataDir();
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", dir]);
+    if (mounted.status === 0) return dir;
+    rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+
+  test("with no space left, uploads and turns answer 507 insufficient_storage, and work again once space is freed", async (t) => {
+    const dir = mountTmpfs();
+    if (!dir) {
+      t.skip("mounting a tmpfs is not permitted here (needs root with CAP_SYS_ADMIN); the ulimit -f test covers a full disk");
+      return;
+    }
+    // A read-only data dir cannot be simulated the same way: a tmpfs with open files refuses remount,ro.
+    let server: TestServer | undefined;
+    const filler = path.join(dir, "filler");
+    try {
+      server = await startTestServer({ dataDir: dir });
+      const before = await server.stream("threads.create", { input: userInput("written") });
+      assert.equal(before.events.at(-1)!.type, "thread.item.done");
+      // Fill what is left of the disk.
+      spawnSync("dd", ["if=/dev/zero", `of=${filler}`, "bs=64k"]);
+      let turn: { status: number; body: any } = { status: 200, body: undefined };
+      for (let i = 0; i < 20 && turn.status === 200; i++) {
+        const response = await post(server.url, await server.token(), { type: "threads.create", params: { input: userInput(`no room ${i} ${"y".repeat(100_000)}`) } });
+        const text = await response.text();
+        turn = { status: response.status, body: response.status === 200 ? undefined : JSON.parse(text) };
+      }
+      assert.equal(turn.status, 507);
+      assert.equal(turn.body.error, "insufficient_storage");
+      const form = new FormData();
+      form.append("file", new Blob([Buffer.alloc(256 * 1024, 1)], { type: "application/octet-stream" }), "a.bin");
+      const upload = await fetch(`${server.url}/chatkit/upload`, { method: "POST", headers: { authorization: `Bearer ${await server.token()}` }, body: form });
+      assert.equal(upload.status, 507);
+      assert.deepEqual(readdirSync(path.join(dir, "attachments")), [], "no partial upload left");
+      assert.equal((await server.request("threads.get_by_id", { thread_id: before.events[0]!.thread.id })).status, 200, "reading still works");
+
+      rmSync(filler);
+      const after = await server.stream("threads.create", { input: userInput("room again") });
+      assert.equal(after.events.at(-1)!.type, "thread.item.done");
+      await server.close();
+      server = undefined;
+      assert.equal(integrityCheck(dir), "ok");
+    } finally {
+      await server?.close();
+      spawnSync("umount", [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
