@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startTestServer, type TestServer } from "./support/app.ts";
+import { ownerOf } from "./support/fixtures.ts";
 import { attachmentDirEntries, fetchBytes } from "./support/uploads.ts";
 
 /** A request body that sends `first`, waits until `release` resolves, then sends `rest`. */
@@ -30,6 +31,16 @@ describe("two-phase uploads racing", () => {
     return created.body as { id: string; upload_descriptor: { url: string } };
   }
 
+  /** Waits until an upload has claimed the attachment (on a loaded machine that can take a while). */
+  async function claimed(attachmentId: string): Promise<void> {
+    const owner = await ownerOf(server, "alice@example.com");
+    for (let i = 0; i < 500; i++) {
+      if ((await server.store.attachments.get(owner, attachmentId))?.status === "uploading") return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.fail("the upload never claimed the attachment");
+  }
+
   const put = (url: string, body: string | ReadableStream<Uint8Array>) =>
     fetch(url, { method: "PUT", headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" }, body, duplex: "half" } as RequestInit);
 
@@ -38,7 +49,7 @@ describe("two-phase uploads racing", () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     const slow = put(attachment.upload_descriptor.url, slowBody(Buffer.from("slow upload, "), Buffer.from("finished last"), released));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await claimed(attachment.id);
     const fast = await put(attachment.upload_descriptor.url, "fast");
     assert.equal(fast.status, 409);
     release();
@@ -63,7 +74,7 @@ describe("two-phase uploads racing", () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     const upload = put(attachment.upload_descriptor.url, slowBody(Buffer.from("half "), Buffer.from("and the rest"), released));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await claimed(attachment.id);
     const deleted = await server.request("attachments.delete", { attachment_id: attachment.id }, { token });
     assert.equal(deleted.status, 200);
     release();
