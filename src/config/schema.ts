@@ -41,6 +41,38 @@ const actionShape = z.strictObject({
   handler: z.custom((value) => isFunction(value), "must be a function"),
 });
 
+const mcpCommon = {
+  /** Only these of the server's tools are offered (its own tool names); all when left out. */
+  tools: z.array(z.string().min(1)).optional(),
+  /** Ask the user before each call: every tool (`true`) or these tool names. */
+  requireApproval: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
+  /** Milliseconds a connection or a single call may take before it counts as failed. */
+  timeoutMs: z.number().int().positive().default(30_000),
+};
+
+/** An MCP server over stdio: a local command this box starts (and restarts when it dies). */
+const mcpStdioServer = z.strictObject({
+  command: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  /** Added to a minimal environment (PATH, HOME, ...); the box's own secrets are not passed on. */
+  env: z.record(z.string(), z.string()).default({}),
+  cwd: z.string().min(1).optional(),
+  ...mcpCommon,
+});
+
+/** A remote MCP server over Streamable HTTP. */
+const mcpHttpServer = z.strictObject({
+  url: z.url(),
+  /** Sent with every request, e.g. `{ Authorization: "Bearer " + process.env.MCP_TOKEN }`. */
+  headers: z.record(z.string(), z.string()).default({}),
+  ...mcpCommon,
+});
+
+export const mcpServerSchema = z.union([mcpStdioServer, mcpHttpServer], { error: "needs either `command` (stdio) or `url` (Streamable HTTP), and only the keys those take" });
+
+/** MCP servers by name; the name prefixes their tools (`<name>__<tool>`). */
+const mcpServersSchema = z.record(z.string().regex(/^[A-Za-z0-9_-]{1,24}$/, "letters, digits, '_' and '-' only (at most 24)"), mcpServerSchema).default({});
+
 export const agentSchema = z.strictObject({
   /** Stable id used in `?agent_id=` and page URLs. */
   id: z.string().regex(agentIdPattern, "letters, digits, '-' and '_' only (at most 64)"),
@@ -81,6 +113,8 @@ export const agentSchema = z.strictObject({
   actions: z.record(z.string().min(1), checkShape<ActionDefinition>(actionShape)).default({}),
   /** Most model calls in one turn while it keeps calling tools; the last one may only answer in text. */
   maxToolRounds: z.number().int().min(1).max(50).default(8),
+  /** MCP servers only this agent uses (besides the box-wide `mcpServers`). */
+  mcpServers: mcpServersSchema,
 });
 
 export const configSchema = z.strictObject({
@@ -153,6 +187,8 @@ export const configSchema = z.strictObject({
       transcriptionModel: z.string().min(1).default("gpt-4o-mini-transcribe"),
     })
     .prefault({}),
+  /** MCP servers every agent uses; their tools are offered as `<name>__<tool>`. */
+  mcpServers: mcpServersSchema,
   agents: z
     .array(agentSchema)
     .min(1, "define at least one agent")
@@ -167,6 +203,11 @@ export const configSchema = z.strictObject({
     }),
 })
   .superRefine((config, ctx) => {
+    config.agents.forEach((agent, index) => {
+      for (const name of Object.keys(agent.mcpServers)) {
+        if (name in config.mcpServers) ctx.addIssue({ code: "custom", path: ["agents", index, "mcpServers", name], message: `"${name}" is already a box-wide MCP server` });
+      }
+    });
     if (config.chatkit.workflowId && !config.openai.apiKey) {
       ctx.addIssue({
         code: "custom",
@@ -181,6 +222,7 @@ export type ChatkitConfigInput = z.input<typeof configSchema>;
 /** The validated config with every default filled in. */
 export type ChatkitConfig = z.output<typeof configSchema>;
 export type AgentConfig = z.output<typeof agentSchema>;
+export type McpServerConfig = z.output<typeof mcpServerSchema>;
 
 /**
  * Types a config file so editors complete and check its keys.

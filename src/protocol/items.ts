@@ -151,7 +151,15 @@ export type SdkHiddenContextItem = ItemBase & { type: "sdk_hidden_context"; cont
  * tool-result roles) and never sent to the client. One item holds both, so trimming history
  * cannot separate them.
  */
-export type SdkToolCallItem = ItemBase & { type: "sdk_tool_call"; call_id: string; name: string; arguments: string; output: string };
+export type SdkToolCallItem = ItemBase & {
+  type: "sdk_tool_call";
+  call_id: string;
+  name: string;
+  arguments: string;
+  output: string;
+  /** For a tool that needs the user's approval: waiting for it, or what the user decided. */
+  approval?: "pending" | "approved" | "denied";
+};
 
 export type ThreadItem =
   | UserMessageItem
