@@ -3,7 +3,10 @@
 // CHATKIT_PK / CHATKIT_DOMAIN_KEY, CHATKIT_CLIENT_SECRET, CHATKIT_WORKFLOW_ID, CHATKIT_SCRIPT_URL,
 // CHATKIT_UPLOAD_MAX_BYTES, CHATKIT_ALLOWED_MIME_TYPES, OPENAI_API_KEY, OPENAI_BASE_URL.
 // Point CHATKIT_CONFIG at another file to use that one instead.
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "./src/index.ts";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
 
 export default defineConfig({
   server: {
@@ -47,6 +50,28 @@ export default defineConfig({
     // timeoutMs: 120_000,
     // maxRetries: 2,                         // retries of a failed upstream request before anything streamed
     // transcriptionModel: "gpt-4o-mini-transcribe", // voice input (the composer's dictation button)
+  },
+
+  // MCP servers every agent uses (an agent can also list its own under `mcpServers`). Their tools
+  // are offered to any model, local ones included, as `<server>__<tool>`; each call is a workflow task.
+  mcpServers: {
+    // The small server the tests use, started over stdio on first use. With no model configured, the
+    // local responder calls a tool you name: try "demo echo".
+    demo: {
+      command: process.execPath,
+      args: ["--import", "tsx", "test/support/mcp-server.ts"],
+      cwd: here,
+      // env: { API_TOKEN: process.env.DEMO_TOKEN ?? "" }, // added to a minimal environment (PATH, HOME, ...)
+      tools: ["echo", "add"],                  // allow-list; all of the server's tools when left out
+      // requireApproval: ["add"],             // or true: the user approves each call in the thread first
+      // timeoutMs: 30_000,                    // per connection attempt and per call
+    },
+    // A remote server over Streamable HTTP:
+    // docs: {
+    //   url: "https://mcp.example.com/mcp",
+    //   headers: { Authorization: `Bearer ${process.env.DOCS_MCP_TOKEN}` },
+    //   requireApproval: true,
+    // },
   },
 
   agents: [

@@ -266,3 +266,20 @@ describe("MCP lifecycle", () => {
     );
   });
 });
+
+describe("MCP with no model configured", () => {
+  test("the local responder calls the bundled server's tool a message names, and shows task and result", async () => {
+    const server = await startTestServer({ config: { mcpServers: { demo: stdioServer({ tools: ["echo", "add"] }) } } });
+    try {
+      const { events } = await server.stream("threads.create", { input: { content: [{ type: "input_text", text: "Please run demo echo" }], attachments: [], inference_options: {} } });
+      const state = foldEvents(events);
+      const workflow = state.items.find((item) => item.type === "workflow");
+      assert.deepEqual(workflow.workflow.tasks.map((task: any) => [task.title, task.status_indicator]), [["Echo (demo)", "complete"]]);
+      const answer = state.items.at(-1);
+      assert.equal(answer.type, "assistant_message");
+      assert.match(answer.content[0].text, /I called the tool `demo__echo` and it returned:\s+echo: hello/);
+    } finally {
+      await server.close({ removeData: true });
+    }
+  });
+});
