@@ -62,6 +62,9 @@ export function historyToMessages(items: ThreadItem[], options: { maxMessages?: 
       case "sdk_hidden_context":
         messages.push({ role: "user", text: item.content });
         break;
+      case "sdk_hosted_call":
+        messages.push({ role: "hosted", item: item.call });
+        break;
       default:
         break;
     }

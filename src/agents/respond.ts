@@ -24,6 +24,7 @@ import { historyToMessages, toolOutputText, userMessageText } from "./history.ts
 import { completeText, type ModelEvent, type ModelMessage, type ModelRequest, type ModelRunner } from "./runner.ts";
 import { cleanModelTitle, TITLE_INSTRUCTIONS } from "./titles.ts";
 import { WorkflowTracker } from "./workflow.ts";
+import { HostedDisplay, type SaveImage } from "./hosted-display.ts";
 
 /** The thread fields a responder may change; the pipeline saves and announces changes. */
 export interface ThreadState {
@@ -42,6 +43,8 @@ export interface Turn {
   user: { id: string; email: string };
   /** Every tool the agent offers this turn: its config tools and its MCP servers' tools. */
   tools: ResolvedTool[];
+  /** Stores a generated image for the thread's owner (hosted `image_generation`). */
+  saveImage?: SaveImage;
   /** A tool the user picked in the composer (`inference_options.tool_choice`), already checked. */
   forcedTool?: string | undefined;
   signal: AbortSignal;
@@ -100,6 +103,7 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
   const history = resumed ? turn.history.map((item) => resumed.records.get(item.id) ?? item) : turn.history;
   const messages = historyToMessages(history, { maxMessages: agent.historyMessages });
   const specs = turn.tools.map(toolSpec);
+  const hosted = new HostedDisplay(thread.id, workflow, turn.saveImage);
 
   for (let round = 0; ; round++) {
     const request: ModelRequest = {
@@ -108,7 +112,8 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
       messages: [...messages],
       temperature: agent.temperature,
       maxOutputTokens: agent.maxOutputTokens,
-      ...(specs.length
+      ...(agent.hostedTools.length ? { hostedTools: agent.hostedTools } : {}),
+      ...(specs.length || agent.hostedTools.length
         ? { tools: specs, toolChoice: round >= agent.maxToolRounds ? "none" : round === 0 && turn.forcedTool ? { name: turn.forcedTool } : "auto" }
         : {}),
     };
@@ -120,6 +125,7 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
         case "text.delta":
           if (!message) {
             yield* workflow.end();
+            hosted.workflowEnded();
             message = { id: newId("message"), thread_id: thread.id, created_at: now(), type: "assistant_message", content: [] };
             yield { type: "thread.item.added", item: message };
             yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.added", content_index: 0, content: textPart("") } };
@@ -135,6 +141,15 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
           break;
         case "tool_call":
           calls.push(event);
+          break;
+        case "citation":
+          citations.push(event.source);
+          break;
+        case "hosted_call":
+          yield* hosted.call(event);
+          break;
+        case "image":
+          visibleItems += yield* hosted.image(event);
           break;
       }
     }

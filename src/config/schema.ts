@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ActionDefinition, ToolDefinition } from "../tools/define.ts";
+import { HOSTED_TOOL_TYPES, type HostedTool } from "../agents/hosted.ts";
 
 /** The seed's default CDN location of the ChatKit web component. */
 export const DEFAULT_SCRIPT_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js";
@@ -113,6 +114,15 @@ export const agentSchema = z.strictObject({
   actions: z.record(z.string().min(1), checkShape<ActionDefinition>(actionShape)).default({}),
   /** Most model calls in one turn while it keeps calling tools; the last one may only answer in text. */
   maxToolRounds: z.number().int().min(1).max(50).default(8),
+  /**
+   * OpenAI's hosted tools, in the Responses API's own shape (`api: "responses"` only), e.g.
+   * `{ type: "web_search" }`, `{ type: "file_search", vector_store_ids: ["vs_..."] }`,
+   * `{ type: "image_generation", partial_images: 2 }`, `{ type: "code_interpreter", container: { type: "auto" } }`,
+   * `{ type: "mcp", server_label: "docs", server_url: "https://...", require_approval: "never" }`.
+   */
+  hostedTools: z
+    .array(z.custom<HostedTool>((value) => (HOSTED_TOOL_TYPES as readonly unknown[]).includes((value as { type?: unknown } | null)?.type), `type must be one of ${HOSTED_TOOL_TYPES.join(", ")}`))
+    .default([]),
   /** MCP servers only this agent uses (besides the box-wide `mcpServers`). */
   mcpServers: mcpServersSchema,
 });
@@ -204,6 +214,9 @@ export const configSchema = z.strictObject({
 })
   .superRefine((config, ctx) => {
     config.agents.forEach((agent, index) => {
+      if (agent.hostedTools.length && agent.api !== "responses") {
+        ctx.addIssue({ code: "custom", path: ["agents", index, "hostedTools"], message: 'hosted tools need the Responses API (api: "responses")' });
+      }
       for (const name of Object.keys(agent.mcpServers)) {
         if (name in config.mcpServers) ctx.addIssue({ code: "custom", path: ["agents", index, "mcpServers", name], message: `"${name}" is already a box-wide MCP server` });
       }

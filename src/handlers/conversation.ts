@@ -88,6 +88,7 @@ export async function* modelTurn(hc: HandlerContext, thread: ThreadRow, state: T
   const tools = [...agent.tools.map(resolveDefinedTool), ...(await hc.services.mcp.toolsFor(agent))];
   yield* respondWithModel({
     tools,
+    saveImage: (itemId, base64) => hc.services.attachments.saveGeneratedImage(hc.owner, { threadId: thread.id, itemId, base64, publicBaseUrl: hc.publicBaseUrl }),
     thread: state,
     agent,
     model: options.model,
