@@ -89,6 +89,14 @@ export default defineConfig({
       // vision: true,                          // false: attached images are named in text (text-only models)
       // historyMessages: 40,                   // latest messages of a thread sent to the model each turn
       // generateTitles: false,                // ask the model for a better title after the first turn
+      // hostedTools: [                         // OpenAI's hosted tools (Responses API and an OpenAI key)
+      //   { type: "web_search" },
+      //   { type: "file_search", vector_store_ids: ["vs_..."] },
+      //   { type: "code_interpreter", container: { type: "auto" } },
+      //   { type: "image_generation", partial_images: 2 },
+      //   { type: "mcp", server_label: "docs", server_url: "https://mcp.example.com/mcp", require_approval: "never" },
+      // ],
+      // mcpServers: { ... },                   // MCP servers only this agent uses
     },
   ],
 });

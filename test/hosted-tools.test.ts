@@ -87,6 +87,13 @@ describe("OpenAI's hosted tools", () => {
     assert.match(task.content, /print\(6 \* 7\)[\s\S]*42/);
   });
 
+  test("a call through OpenAI-hosted remote MCP is a task with its output", async () => {
+    fake.queue.push({ hosted: [{ type: "mcp", server_label: "docs", name: "lookup", arguments: { q: "x" }, output: "found x" }], text: "ok" });
+    const { state } = await ask("look it up");
+    const [task] = state.items.find((item) => item.type === "workflow").workflow.tasks;
+    assert.deepEqual(task, { type: "custom", title: "Called docs: lookup", content: "found x", status_indicator: "complete" });
+  });
+
   test("a generated image streams its partial image, is saved as a file and is downloadable by its owner only", async () => {
     fake.queue.push({ hosted: [{ type: "image_generation", images: [PARTIAL_PNG, FINAL_PNG] }], text: "Here it is." });
     const { events, state, threadId } = await ask("draw");
@@ -134,5 +141,9 @@ describe("OpenAI's hosted tools", () => {
       /agents\[0\]\.hostedTools: hosted tools need the Responses API/,
     );
     assert.throws(() => parseConfig({ agents: [{ ...TEST_AGENT, hostedTools: [{ type: "computer_use_preview" }] }] }), /agents\[0\]\.hostedTools\[0\]: type must be one of/);
+    assert.throws(
+      () => parseConfig({ agents: [{ ...TEST_AGENT, hostedTools: [{ type: "mcp", server_label: "docs", server_url: "https://mcp.example.com" }] }] }),
+      /agents\[0\]\.hostedTools\[0\]: .*require_approval: "never"/,
+    );
   });
 });

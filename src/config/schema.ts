@@ -217,6 +217,12 @@ export const configSchema = z.strictObject({
       if (agent.hostedTools.length && agent.api !== "responses") {
         ctx.addIssue({ code: "custom", path: ["agents", index, "hostedTools"], message: 'hosted tools need the Responses API (api: "responses")' });
       }
+      agent.hostedTools.forEach((tool, toolIndex) => {
+        // The upstream's approval requests would need a reply we do not send: ask through `mcpServers` instead.
+        if (tool.type === "mcp" && tool.require_approval !== "never") {
+          ctx.addIssue({ code: "custom", path: ["agents", index, "hostedTools", toolIndex], message: 'a hosted MCP server needs require_approval: "never" (for approval in the thread, list it under mcpServers)' });
+        }
+      });
       for (const name of Object.keys(agent.mcpServers)) {
         if (name in config.mcpServers) ctx.addIssue({ code: "custom", path: ["agents", index, "mcpServers", name], message: `"${name}" is already a box-wide MCP server` });
       }

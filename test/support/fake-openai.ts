@@ -46,6 +46,8 @@ export type ScriptedHostedCall =
   | { type: "web_search"; query: string; sources: string[] }
   | { type: "file_search"; queries: string[]; results: Array<{ file_id: string; filename: string; text: string }> }
   | { type: "code_interpreter"; code: string; logs: string }
+  /** OpenAI-hosted remote MCP: a call the upstream made itself. */
+  | { type: "mcp"; server_label: string; name: string; arguments: Record<string, unknown>; output: string }
   /** Base64 images: every one but the last is a partial image. */
   | { type: "image_generation"; images: string[] };
 
@@ -162,6 +164,16 @@ function streamHostedCall(res: ServerResponse, hosted: ScriptedHostedCall, key: 
       sseEvent(res, { type: "response.code_interpreter_call.interpreting", sequence_number: seq(), item_id: id, ...at });
       sseEvent(res, { type: "response.code_interpreter_call.completed", sequence_number: seq(), item_id: id, ...at });
       return done({ ...item, status: "completed", code: hosted.code, outputs: [{ type: "logs", logs: hosted.logs }] });
+    }
+    case "mcp": {
+      const id = `mcp_fake_${key}`;
+      const args = JSON.stringify(hosted.arguments);
+      const item: ResponseOutputItem = { id, type: "mcp_call", status: "in_progress", server_label: hosted.server_label, name: hosted.name, arguments: "" };
+      added(item);
+      sseEvent(res, { type: "response.mcp_call.in_progress", sequence_number: seq(), item_id: id, ...at });
+      sseEvent(res, { type: "response.mcp_call_arguments.done", sequence_number: seq(), item_id: id, ...at, arguments: args });
+      sseEvent(res, { type: "response.mcp_call.completed", sequence_number: seq(), item_id: id, ...at });
+      return done({ ...item, status: "completed", arguments: args, output: hosted.output });
     }
     case "image_generation": {
       const id = `ig_fake_${key}`;
