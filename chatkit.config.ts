@@ -64,7 +64,8 @@ export default defineConfig({
       // env: { API_TOKEN: process.env.DEMO_TOKEN ?? "" }, // added to a minimal environment (PATH, HOME, ...)
       tools: ["echo", "add"],                  // allow-list; all of the server's tools when left out
       // requireApproval: ["add"],             // or true: the user approves each call in the thread first
-      // timeoutMs: 30_000,                    // per connection attempt and per call
+      // timeoutMs: 30_000,                    // per call
+      // connectTimeoutMs: 30_000,             // to connect (and start a stdio server)
     },
     // A remote server over Streamable HTTP:
     // docs: {

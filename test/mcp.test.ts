@@ -27,7 +27,7 @@ const isAlive = (pid: number) => {
   }
 };
 
-async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+async function waitFor(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -54,7 +54,7 @@ describe("MCP servers", () => {
     server = await startTestServer({
       config: {
         openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 },
-        mcpServers: { demo: stdioServer({ timeoutMs: 4_000 }) },
+        mcpServers: { demo: stdioServer({ timeoutMs: 6_000 }) },
         agents: [
           { ...TEST_AGENT },
           {

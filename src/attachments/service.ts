@@ -143,7 +143,9 @@ export class AttachmentService {
 
   /** A stored item as it may leave the server: a user message's image previews and a generated image's link are re-signed. */
   withFreshPreviewUrls(item: ThreadItem, publicBaseUrl: string): ThreadItem {
-    if (item.type === "generated_image" && item.image) return { ...item, image: { id: item.image.id, url: this.previews.urlFor(item.image.id, publicBaseUrl) } };
+    if (item.type === "generated_image" && item.image?.url.includes(`/chatkit/attachments/${item.image.id}/preview?`)) {
+      return { ...item, image: { id: item.image.id, url: this.previews.urlFor(item.image.id, publicBaseUrl) } };
+    }
     if (item.type !== "user_message" || !item.attachments.some((a) => a.type === "image")) return item;
     const attachments = item.attachments.map((attachment) =>
       attachment.type === "image" ? { ...attachment, preview_url: this.previews.urlFor(attachment.id, publicBaseUrl) } : attachment,

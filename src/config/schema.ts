@@ -47,8 +47,10 @@ const mcpCommon = {
   tools: z.array(z.string().min(1)).optional(),
   /** Ask the user before each call: every tool (`true`) or these tool names. */
   requireApproval: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
-  /** Milliseconds a connection or a single call may take before it counts as failed. */
+  /** Milliseconds one call (or the tool listing) may take before it counts as failed. */
   timeoutMs: z.number().int().positive().default(30_000),
+  /** Milliseconds to connect (a stdio server's start included) before the server counts as down. */
+  connectTimeoutMs: z.number().int().positive().default(30_000),
 };
 
 /** An MCP server over stdio: a local command this box starts (and restarts when it dies). */

@@ -85,7 +85,7 @@ export class McpConnection {
     };
     client.onerror = (error) => this.logger.error(`MCP server "${this.name}": ${error.message}`);
     try {
-      await client.connect(transport, { timeout: this.config.timeoutMs });
+      await client.connect(transport, { timeout: this.config.connectTimeoutMs });
     } catch (error) {
       await client.close().catch(() => {});
       throw new Error(`could not connect to MCP server "${this.name}": ${(error as Error).message}`, { cause: error });
