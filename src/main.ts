@@ -30,7 +30,8 @@ async function main(): Promise<void> {
     }, 10_000);
     forceExit.unref();
     server.close(async () => {
-      await mcp.close();
+      // An MCP server that will not stop cannot hold the shutdown (stdio ones are killed by then).
+      await Promise.race([mcp.close(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       await store.close();
       releaseLock();
       console.log("stopped");

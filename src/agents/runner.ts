@@ -32,6 +32,8 @@ export interface ModelRequest {
   toolChoice?: ModelToolChoice;
   /** OpenAI's hosted tools, passed through (Responses API only). */
   hostedTools?: HostedTool[];
+  /** Reasoning models only: effort, and whether summaries of the reasoning stream. */
+  reasoning?: { effort?: "minimal" | "low" | "medium" | "high" | undefined; summary?: "auto" | "concise" | "detailed" | undefined } | undefined;
 }
 
 /** What a model streams, whichever upstream flavour it speaks. */

@@ -36,7 +36,6 @@ export function resolveDefinedTool(tool: ToolDefinition): ResolvedTool {
   if (entry) return entry;
   // `io: "input"`: fields with defaults are optional for the model, as they are for the parser.
   const { $schema: _ignored, ...parameters } = z.toJSONSchema(tool.parameters, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
-  const handler = tool.handler;
   entry = {
     name: tool.name,
     description: tool.description,
@@ -56,7 +55,7 @@ export function resolveDefinedTool(tool: ToolDefinition): ResolvedTool {
     },
     display: tool.display ?? "workflow",
     requireApproval: false,
-    ...(handler ? { run: (args: unknown, context: ToolContext) => runHandler(() => handler(args as never, context), context.signal) } : {}),
+    ...(tool.handler ? { run: (args: unknown, context: ToolContext) => runToolHandler(tool, args, context) } : {}),
   };
   resolved.set(tool, entry);
   return entry;
@@ -77,12 +76,42 @@ export function parseToolArguments(tool: ResolvedTool, raw: string): ParsedArgum
   return tool.validate(json);
 }
 
-/** Runs a handler; a throw becomes a failed outcome the model is told about (unless the turn was stopped). */
-export async function runHandler(handler: () => unknown, signal: AbortSignal): Promise<ToolOutcome> {
+/** How long a handler may run unless its definition says otherwise. */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 60_000;
+
+/** A handler ran past its time limit; its signal was aborted. */
+export class HandlerTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`it did not finish within ${Math.round(timeoutMs / 1000)} s`);
+    this.name = "HandlerTimeoutError";
+  }
+}
+
+/**
+ * Runs `work` with a signal that aborts when `signal` does or after `timeoutMs`. A handler that
+ * ignores its signal cannot hold the stream: the timeout rejects with HandlerTimeoutError.
+ */
+export async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T> | T, signal: AbortSignal, timeoutMs: number): Promise<T> {
+  const timer = new AbortController();
+  const handle = setTimeout(() => timer.abort(new HandlerTimeoutError(timeoutMs)), timeoutMs);
+  const combined = AbortSignal.any([signal, timer.signal]);
+  const timedOut = new Promise<never>((_, reject) => timer.signal.addEventListener("abort", () => reject(timer.signal.reason), { once: true }));
   try {
-    return { ok: true, output: await handler() };
+    return await Promise.race([Promise.resolve().then(() => work(combined)), timedOut]);
+  } finally {
+    clearTimeout(handle);
+  }
+}
+
+/** Runs a config tool's handler; a throw or a timeout becomes a failed outcome the model is told about. */
+export async function runToolHandler(tool: ToolDefinition, args: unknown, context: ToolContext): Promise<ToolOutcome> {
+  const handler = tool.handler;
+  if (!handler) return { ok: false, error: `${tool.name} runs in the browser, not on the server` };
+  try {
+    const output = await withTimeout((signal) => handler(args as never, { ...context, signal }), context.signal, tool.timeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS);
+    return { ok: true, output };
   } catch (error) {
-    if (signal.aborted) throw error;
+    if (context.signal.aborted) throw error;
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
   }
 }

@@ -56,9 +56,18 @@ export function diffWidget(before: WidgetNode, after: WidgetNode): ThreadItemUpd
   return updates;
 }
 
-/** Replaces the component with `id` in a widget tree; the tree is copied, not changed. */
+/**
+ * Replaces the component with `id` in a widget tree. The tree is copied along the changed path;
+ * when no component has that id, the same tree comes back.
+ */
 export function replaceComponent(root: WidgetNode, id: string, component: WidgetNode): WidgetNode {
   if (root.id === id) return component;
   if (!Array.isArray(root.children)) return root;
-  return { ...root, children: root.children.map((child) => (isNode(child) ? replaceComponent(child as WidgetNode, id, component) : child)) };
+  let changed = false;
+  const children = root.children.map((child) => {
+    const next = isNode(child) ? replaceComponent(child as WidgetNode, id, component) : child;
+    if (next !== child) changed = true;
+    return next;
+  });
+  return changed ? { ...root, children } : root;
 }
