@@ -249,7 +249,9 @@ describe("MCP lifecycle", () => {
     const config = parseConfig({ agents: [TEST_AGENT], mcpServers: { broken: { command: process.execPath, args: ["-e", "process.exit(1)"], timeoutMs: 5_000 } } });
     const registry = new McpRegistry(config, memoryLogger());
     try {
+      assert.equal(registry.needsConnecting(config.agents[0]!), true);
       assert.deepEqual(await registry.toolsFor(config.agents[0]!), []);
+      assert.equal(registry.needsConnecting(config.agents[0]!), false, "a server that just failed is not waited on by the next turns");
       const [status] = await registry.status(config.agents[0]!);
       assert.equal(status!.ok, false);
       assert.match(status!.error!, /could not connect to MCP server "broken"/);

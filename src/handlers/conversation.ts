@@ -85,6 +85,7 @@ export async function* modelTurn(hc: HandlerContext, thread: ThreadRow, state: T
   yield* lead;
   const agent = agentOfThread(hc, thread);
   const history: ThreadItem[] = await hc.store.items.history(hc.owner, thread.id);
+  if (hc.services.mcp.needsConnecting(agent)) yield { type: "progress_update", text: "Connecting to tools…" };
   const tools = [...agent.tools.map(resolveDefinedTool), ...(await hc.services.mcp.toolsFor(agent))];
   yield* respondWithModel({
     tools,

@@ -1,13 +1,13 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { ErrorCode, McpError, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { McpServerConfig } from "../config/schema.ts";
 import type { Logger } from "../core/logger.ts";
 
 const CLIENT_INFO = { name: "chatkit-box", version: "0.1.0" };
 const STDERR_LINE_LIMIT = 500;
+/** After a failed connection attempt, turns skip the server this long instead of waiting on it again. */
+export const RETRY_AFTER_MS = 5_000;
 
 /**
  * One MCP server as this box uses it: connected on first use, kept across turns, and dropped
@@ -19,6 +19,7 @@ export class McpConnection {
   private connecting: Promise<Client> | undefined;
   private tools: Tool[] | undefined;
   private closed = false;
+  private lastFailure: { at: number; error: Error } | undefined;
   /** How many times a connection was made; for tests and `check`. */
   connects = 0;
 
@@ -30,6 +31,15 @@ export class McpConnection {
 
   get isConnected(): boolean {
     return this.client !== undefined;
+  }
+
+  /** Whether using it now waits for a connection to be made. */
+  get needsConnecting(): boolean {
+    return !this.client && !this.closed && !this.recentFailure();
+  }
+
+  private recentFailure(): Error | undefined {
+    return this.lastFailure && Date.now() - this.lastFailure.at < RETRY_AFTER_MS ? this.lastFailure.error : undefined;
   }
 
   /** The server's tools; listed once per connection. */
@@ -70,13 +80,17 @@ export class McpConnection {
   private connect(): Promise<Client> {
     if (this.closed) return Promise.reject(new Error(`MCP server "${this.name}" is shut down`));
     if (this.client) return Promise.resolve(this.client);
+    const failure = this.recentFailure();
+    if (failure) return Promise.reject(failure);
     this.connecting ??= this.open().finally(() => (this.connecting = undefined));
     return this.connecting;
   }
 
   private async open(): Promise<Client> {
+    // Loaded on first use, so a box that never connects to an MCP server does not load the client.
+    const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
     const client = new Client(CLIENT_INFO);
-    const transport = this.transport();
+    const transport = await this.transport();
     client.onclose = () => {
       if (this.client === client) {
         this.client = undefined;
@@ -88,20 +102,27 @@ export class McpConnection {
       await client.connect(transport, { timeout: this.config.connectTimeoutMs });
     } catch (error) {
       await client.close().catch(() => {});
-      throw new Error(`could not connect to MCP server "${this.name}": ${(error as Error).message}`, { cause: error });
+      const failure = new Error(`could not connect to MCP server "${this.name}": ${(error as Error).message}`, { cause: error });
+      this.lastFailure = { at: Date.now(), error: failure };
+      throw failure;
     }
     if (this.closed) {
       await client.close().catch(() => {});
       throw new Error(`MCP server "${this.name}" is shut down`);
     }
     this.connects++;
+    this.lastFailure = undefined;
     this.client = client;
     return client;
   }
 
-  private transport(): Transport {
+  private async transport(): Promise<Transport> {
     const config = this.config;
-    if ("url" in config) return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } });
+    if ("url" in config) {
+      const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
+      return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } });
+    }
+    const { getDefaultEnvironment, StdioClientTransport } = await import("@modelcontextprotocol/sdk/client/stdio.js");
     const transport = new StdioClientTransport({
       command: config.command,
       args: config.args,
@@ -124,6 +145,7 @@ export class McpConnection {
     try {
       return await request();
     } catch (error) {
+      const { ErrorCode, McpError } = await import("@modelcontextprotocol/sdk/types.js");
       const answered = error instanceof McpError && error.code !== ErrorCode.RequestTimeout && error.code !== ErrorCode.ConnectionClosed;
       // A user who stops the answer is not the server's failure.
       if (!answered && !signal?.aborted && this.client === client) await this.drop();

@@ -1,13 +1,16 @@
 import { createHash } from "node:crypto";
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation";
 import type { AgentConfig, ChatkitConfig, McpServerConfig } from "../config/schema.ts";
 import type { Logger } from "../core/logger.ts";
 import type { ResolvedTool, ToolOutcome } from "../tools/run.ts";
 import { McpConnection } from "./connection.ts";
 
 const NAME_LIMIT = 64;
-const validators = new AjvJsonSchemaValidator();
+let validators: Promise<jsonSchemaValidator> | undefined;
+/** The SDK's ajv-backed validator, loaded with the first listing rather than at start-up. */
+const schemaValidators = () => (validators ??= import("@modelcontextprotocol/sdk/validation/ajv").then(({ AjvJsonSchemaValidator }) => new AjvJsonSchemaValidator()));
+
 /** Resolved once per listing (schemas compiled once), not once per turn. */
 const resolvedLists = new WeakMap<Tool[], ResolvedTool[]>();
 
@@ -79,7 +82,7 @@ export class McpRegistry {
     const lists = await Promise.all(
       this.serversOf(agent).map(async (connection) => {
         try {
-          return this.offered(connection, await connection.listTools());
+          return await this.offered(connection, await connection.listTools());
         } catch (error) {
           this.logger.error(`MCP server "${connection.name}" did not list its tools`, error);
           return [];
@@ -90,13 +93,18 @@ export class McpRegistry {
     return lists.flat().filter((tool) => !seen.has(tool.name) && seen.add(tool.name));
   }
 
+  /** Whether listing the agent's tools now waits for a server to connect (or start). */
+  needsConnecting(agent: AgentConfig): boolean {
+    return this.serversOf(agent).some((connection) => connection.needsConnecting);
+  }
+
   /** Each server of the agent: does it answer, and with which tools. */
   async status(agent: AgentConfig): Promise<McpServerStatus[]> {
     return Promise.all(
       this.serversOf(agent).map(async (connection): Promise<McpServerStatus> => {
         const transport = "url" in connection.config ? "http" : "stdio";
         try {
-          const tools = this.offered(connection, await connection.listTools()).map((tool) => tool.name);
+          const tools = (await this.offered(connection, await connection.listTools())).map((tool) => tool.name);
           return { name: connection.name, transport, ok: true, tools };
         } catch (error) {
           return { name: connection.name, transport, ok: false, error: (error as Error).message };
@@ -109,17 +117,18 @@ export class McpRegistry {
     await Promise.all([...this.connections.values()].map((connection) => connection.close()));
   }
 
-  private offered(connection: McpConnection, tools: Tool[]): ResolvedTool[] {
+  private async offered(connection: McpConnection, tools: Tool[]): Promise<ResolvedTool[]> {
     let resolved = resolvedLists.get(tools);
     if (!resolved) {
       const allowed = connection.config.tools;
-      resolved = tools.filter((tool) => !allowed || allowed.includes(tool.name)).map((tool) => this.resolve(connection, tool));
+      const validators = await schemaValidators();
+      resolved = tools.filter((tool) => !allowed || allowed.includes(tool.name)).map((tool) => this.resolve(connection, tool, validators));
       resolvedLists.set(tools, resolved);
     }
     return resolved;
   }
 
-  private resolve(connection: McpConnection, tool: Tool): ResolvedTool {
+  private resolve(connection: McpConnection, tool: Tool, validators: jsonSchemaValidator): ResolvedTool {
     const { $schema: _ignored, ...parameters } = tool.inputSchema as Record<string, unknown>;
     const validate = validators.getValidator<Record<string, unknown>>(tool.inputSchema as never);
     const title = tool.annotations?.title ?? tool.title ?? tool.name;
