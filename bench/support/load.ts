@@ -121,6 +121,9 @@ export const expectedAnswer = (message: string) => `Echo: ${message}`;
 export interface TurnsSummary {
   turns: number;
   exact: number;
+  /** Turns whose connection the server's side reset (e.g. never accepted from a full listen queue). */
+  resets: number;
+  /** The first few failures, described. */
   failures: string[];
   firstDelta: { p50: number; p99: number };
   wallMs: number;
@@ -146,14 +149,21 @@ export async function runTurns(
   const firstDeltas: number[] = [];
   const failures: string[] = [];
   let exact = 0;
+  let resets = 0;
   const worker = async (index: number) => {
     if (options.staggerMs) await new Promise((resolve) => setTimeout(resolve, (index * options.staggerMs!) / options.concurrency));
     while (next < limit && performance.now() < deadline) {
       const { call, expected } = makeCall(next++);
       const turn = await streamTurn(target.url, call, options.timeoutMs);
       if (!Number.isNaN(turn.firstDeltaMs)) firstDeltas.push(turn.firstDeltaMs);
-      if (!turn.error && turn.streamed === expected && turn.done === expected) exact++;
-      else if (failures.length < 5) failures.push(turn.error ?? `text differs: streamed ${JSON.stringify(turn.streamed.slice(0, 60))}…, done ${JSON.stringify(turn.done?.slice(0, 60))}…`);
+      if (!turn.error && turn.streamed === expected && turn.done === expected) {
+        exact++;
+        continue;
+      }
+      if (turn.error?.includes("ECONNRESET")) resets++;
+      if (failures.length < 5) {
+        failures.push(turn.error ? `${turn.error} after ${turn.totalMs.toFixed(0)} ms` : `text differs: streamed ${JSON.stringify(turn.streamed.slice(0, 60))}…, done ${JSON.stringify(turn.done?.slice(0, 60))}…`);
+      }
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, (_, i) => worker(i)));
@@ -163,6 +173,7 @@ export async function runTurns(
   return {
     turns: next,
     exact,
+    resets,
     failures,
     firstDelta: { p50: percentile(firstDeltas, 50), p99: percentile(firstDeltas, 99) },
     wallMs,

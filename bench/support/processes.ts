@@ -54,6 +54,8 @@ export interface Launched {
   stats(): Promise<ProbeStats>;
   /** Starts a new event-loop delay window and returns the stats at that moment. */
   resetStats(): Promise<ProbeStats>;
+  /** What the process printed (the first 64 kB). */
+  output(): string;
   /** Sends a message over IPC and waits for the process's `{ ok: true }`. */
   tell(message: object): Promise<void>;
   stop(): Promise<void>;
@@ -115,6 +117,7 @@ export async function launch(kind: Kind, options: LaunchOptions = {}): Promise<L
     startMs,
     stats: () => ask("stats"),
     resetStats: () => ask("reset"),
+    output: () => output,
     tell: (message) =>
       new Promise<void>((resolve) => {
         const onMessage = (reply: { ok?: boolean }) => {
