@@ -109,6 +109,7 @@ export default defineConfig({
       // vision: true,                          // false: attached images are named in text (text-only models)
       // historyMessages: 40,                   // latest messages of a thread sent to the model each turn
       // generateTitles: false,                // ask the model for a better title after the first turn
+      // reasoning: { effort: "low", summary: "auto" }, // reasoning models: effort, and thought summaries shown as a workflow
       tools: [rollDice],                        // functions the model may call (defineTool); see the README
       actions: { "dice.roll": rollAgain },      // widget button handlers by action type (defineAction)
       // maxToolRounds: 8,                      // tool rounds per turn before the model must answer in text
