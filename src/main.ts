@@ -7,6 +7,7 @@ import { createLogger } from "./core/logger.ts";
 import { createApp, createHttpServer } from "./http/app.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
 import { openStore } from "./store/index.ts";
+import { McpRegistry } from "./mcp/registry.ts";
 
 /**
  * Loads the config, locks the data dir (one server per data dir; restore refuses while it is held),
@@ -21,7 +22,8 @@ async function main(): Promise<void> {
   if (recovered.uploads + recovered.tempFiles > 0) {
     logger.info(`recovered from an interrupted run: ${recovered.uploads} upload(s) made retryable, ${recovered.tempFiles} temporary file(s) removed`);
   }
-  const app = createApp(config, { store, logger });
+  const mcp = new McpRegistry(config, logger);
+  const app = createApp(config, { store, logger, mcp });
   const server: Server = createHttpServer(app, config).listen(config.server.port, config.server.host);
   // Installed before anything is announced: a signal right after "listening" must stop gracefully too.
   let stopping = false;
@@ -35,6 +37,8 @@ async function main(): Promise<void> {
     }, 10_000);
     forceExit.unref();
     server.close(async () => {
+      // An MCP server that will not stop cannot hold the shutdown (stdio ones are killed by then).
+      await Promise.race([mcp.close(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       await store.close();
       releaseLock();
       logger.info("stopped");

@@ -24,10 +24,13 @@ import { LIMIT_KEYS, metricsFor } from "../metrics/index.ts";
 import { errorMiddleware, requestIds } from "./errors.ts";
 import { mountMetricsRoute } from "./metrics-route.ts";
 import { SessionCookie } from "./session-cookie.ts";
+import { McpRegistry } from "../mcp/registry.ts";
 
 export interface AppDeps {
   store: Store;
   logger?: Logger;
+  /** The MCP connections; whoever passes it in closes it at shutdown (one is made otherwise). */
+  mcp?: McpRegistry;
 }
 
 /**
@@ -62,6 +65,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
       responses: (attachments, options) => responsesInputParts(files, attachments, options),
       chat: (attachments, options) => chatCompletionParts(files, attachments, options),
     }),
+    mcp: deps.mcp ?? new McpRegistry(config, logger),
   };
   startUnsentAttachmentSweeper(deps.store.attachments, files, config.chatkit.unsentAttachmentTtlHours, logger);
   // Koa 3's ctx.origin is the Origin request header; our own origin is protocol and host.

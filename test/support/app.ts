@@ -9,6 +9,7 @@ import { formatLogLine, type Logger } from "../../src/core/logger.ts";
 import { AttachmentFiles } from "../../src/attachments/files.ts";
 import { recoverInterruptedUploads } from "../../src/attachments/sweep.ts";
 import { createApp, createHttpServer } from "../../src/http/app.ts";
+import { McpRegistry } from "../../src/mcp/registry.ts";
 import { openStore, type Store } from "../../src/store/index.ts";
 import { parseSse, readSse, type ParsedEvent } from "./sse.ts";
 
@@ -48,6 +49,8 @@ export interface TestServer {
   store: Store;
   dataDir: string;
   logger: ReturnType<typeof memoryLogger>;
+  /** The app's MCP connections (closed by `close`). */
+  mcp: McpRegistry;
   /** Mints a bearer token for this email, creating the user if needed. */
   token(email?: string): Promise<string>;
   /** POSTs a ChatKit request as JSON and returns the status and parsed body. */
@@ -83,7 +86,8 @@ export async function startTestServer(
   const store = await openStore(dataDir);
   const logger = memoryLogger();
   await recoverInterruptedUploads(store.attachments, new AttachmentFiles(dataDir));
-  const app = createApp(config, { store, logger });
+  const mcp = new McpRegistry(config, logger);
+  const app = createApp(config, { store, logger, mcp });
   const server: Server = await new Promise((resolve) => {
     const s = createHttpServer(app, config).listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -117,6 +121,7 @@ export async function startTestServer(
     store,
     dataDir,
     logger,
+    mcp,
     token,
     async request(type, params, opts = {}) {
       const response = await post(type, params, opts);
@@ -145,6 +150,7 @@ export async function startTestServer(
     async close({ removeData = false } = {}) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await mcp.close();
       await store.close();
       if (removeData) rmSync(dataDir, { recursive: true, force: true });
     },
