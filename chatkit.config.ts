@@ -70,7 +70,7 @@ export default defineConfig({
     // jsonMaxDepth: 32,                       // deepest JSON nesting in a request (400 json_too_deep)
     // jsonMaxStringLength: 200_000,           // longest string in a request, transcription audio aside (400)
     // streamsPerUser: 8,                      // streaming turns one user may have open (429 too_many_streams)
-    // upstreamConcurrency: 64,                // model requests in flight for the whole box (429 upstream_busy)
+    // upstreamConcurrency: 512,               // model requests in flight for the whole box (429 upstream_busy)
     // failedAuthPerMinute: 20,                // bad bearer tokens / sign-in links per client address (429)
     // headersTimeoutMs: 20_000,               // slow request headers are cut
     // requestTimeoutMs: 300_000,              // slow request bodies are cut (answers and streams are not)

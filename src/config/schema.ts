@@ -189,7 +189,7 @@ export const configSchema = z.strictObject({
       /** Streaming turns one user may have open at once (429 too_many_streams). */
       streamsPerUser: z.number().int().positive().default(8),
       /** Model requests in flight for the whole box (429 upstream_busy). */
-      upstreamConcurrency: z.number().int().positive().default(64),
+      upstreamConcurrency: z.number().int().positive().default(512),
       /** Failed bearer tokens and sign-in links one client address may try per minute (429 too_many_failed_attempts). */
       failedAuthPerMinute: z.number().int().positive().default(20),
       /** Milliseconds a client may take to send a request's headers. */
