@@ -1,3 +1,4 @@
+import { Icon } from "./icons.tsx";
 import type { JSX } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { ThreadStreamEvent } from "../../protocol/events.ts";
@@ -244,7 +245,6 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
           hasMore={threadsCursor !== undefined}
           onMore={() => void loadThreads(threadsCursor)}
           onOpen={(id) => void openThread(id)}
-          onNew={newThread}
           onRename={(t, title) => void rename(t, title)}
           onDelete={(t) => void remove(t)}
           showRename={options.history?.showRename !== false}
@@ -255,7 +255,7 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
         <div class="ck-topbar">
           {historyEnabled && (
             <button type="button" class="ck-icon-button ck-history-toggle" aria-label="Conversations" aria-expanded={historyOpen} onClick={() => setHistoryOpen(!historyOpen)}>
-              ☰
+              <Icon name="menu" />
             </button>
           )}
           <h2 class="ck-thread-title">{title}</h2>
@@ -267,7 +267,7 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
           <div class="ck-banner" role="alert">
             <span>{banner}</span>
             <button type="button" class="ck-icon-button" aria-label="Dismiss" onClick={() => setBanner(null)}>
-              ×
+              <Icon name="close" />
             </button>
           </div>
         )}
@@ -360,7 +360,6 @@ function HistoryPanel(props: {
   showDelete: boolean;
   onMore: () => void;
   onOpen: (id: string) => void;
-  onNew: () => void;
   onRename: (thread: ThreadMetadata, title: string) => void;
   onDelete: (thread: ThreadMetadata) => void;
 }): JSX.Element {
@@ -370,9 +369,6 @@ function HistoryPanel(props: {
     <nav class="ck-history" aria-label="Conversations">
       <div class="ck-history-head">
         <h2>Conversations</h2>
-        <button type="button" class="ck-button" onClick={props.onNew}>
-          New
-        </button>
       </div>
       {props.threads.length === 0 && <p class="ck-muted">No conversations yet.</p>}
       <ul>
@@ -415,12 +411,12 @@ function HistoryPanel(props: {
                   </button>
                   {props.showRename && (
                     <button type="button" class="ck-icon-button" aria-label={`Rename ${name}`} title="Rename" onClick={() => setEditing(thread.id)}>
-                      ✎
+                      <Icon name="edit" />
                     </button>
                   )}
                   {props.showDelete && (
                     <button type="button" class="ck-icon-button" aria-label={`Delete ${name}`} title="Delete" onClick={() => setConfirming(thread.id)}>
-                      🗑
+                      <Icon name="trash" />
                     </button>
                   )}
                 </div>

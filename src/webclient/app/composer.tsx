@@ -1,3 +1,4 @@
+import { Icon } from "./icons.tsx";
 import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Attachment } from "../../protocol/items.ts";
@@ -186,12 +187,12 @@ export function Composer(props: {
         <ul class="ck-pending" aria-label="Attachments">
           {pending.map((item) => (
             <li class={item.error ? "failed" : item.attachment ? "ready" : "uploading"} title={item.error ?? item.name}>
-              {item.preview ? <img src={item.preview} alt="" /> : <span aria-hidden="true">📄</span>}
+              {item.preview ? <img src={item.preview} alt="" /> : <Icon name="file" />}
               <span class="ck-pending-name">{item.name}</span>
               {!item.attachment && !item.error && <span class="ck-spinner" aria-label="Uploading" />}
               {item.error && <span class="ck-pending-error">{item.error}</span>}
               <button type="button" class="ck-icon-button" aria-label={`Remove ${item.name}`} onClick={() => removePending(item)}>
-                ×
+                <Icon name="close" size={14} />
               </button>
             </li>
           ))}
@@ -217,7 +218,7 @@ export function Composer(props: {
               }}
             />
             <button type="button" class="ck-icon-button" aria-label="Attach files" title={`Attach files${limits ? ` (${limits})` : ""}`} onClick={() => fileInput.current?.click()}>
-              📎
+              <Icon name="attach" />
             </button>
           </>
         )}
@@ -245,16 +246,16 @@ export function Composer(props: {
         />
         {options.dictation?.enabled && typeof MediaRecorder !== "undefined" && (
           <button type="button" class={`ck-icon-button${recording ? " recording" : ""}`} aria-label={recording ? "Stop dictation" : "Dictate"} aria-pressed={recording !== null} onClick={() => void dictate()}>
-            🎤
+            <Icon name="mic" />
           </button>
         )}
         {props.streaming ? (
           <button type="button" class="ck-send stop" aria-label="Stop" title="Stop" disabled={!props.canStop} onClick={props.onStop}>
-            ■
+            <Icon name="stop" />
           </button>
         ) : (
           <button type="submit" class="ck-send" aria-label="Send" title="Send" disabled={!canSend}>
-            ↑
+            <Icon name="send" />
           </button>
         )}
       </div>

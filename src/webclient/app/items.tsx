@@ -1,3 +1,4 @@
+import { Icon } from "./icons.tsx";
 import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import type { Annotation, Attachment, Task, ThreadItem, WidgetItem } from "../../protocol/items.ts";
@@ -23,7 +24,7 @@ function AttachmentView({ attachment }: { attachment: Attachment }): JSX.Element
     </a>
   ) : (
     <a class="ck-attachment file" href={href} target="_blank" rel="noopener noreferrer" download={attachment.name}>
-      📄 {attachment.name}
+      <Icon name="file" /> {attachment.name}
     </a>
   );
 }
@@ -165,21 +166,21 @@ export function ItemView(props: ItemProps): JSX.Element | null {
           {!props.streaming && text && (
             <div class="ck-item-actions">
               <button type="button" class="ck-icon-button" aria-label="Copy" title="Copy" onClick={() => void navigator.clipboard?.writeText(text)}>
-                ⧉
+                <Icon name="copy" />
               </button>
               {props.feedback !== undefined && (
                 <>
                   <button type="button" class="ck-icon-button" aria-label="Good answer" title="Good answer" aria-pressed={props.feedback === "positive"} onClick={() => props.onFeedback("positive")}>
-                    👍
+                    <Icon name="up" />
                   </button>
                   <button type="button" class="ck-icon-button" aria-label="Bad answer" title="Bad answer" aria-pressed={props.feedback === "negative"} onClick={() => props.onFeedback("negative")}>
-                    👎
+                    <Icon name="down" />
                   </button>
                 </>
               )}
               {props.onRetry && (
                 <button type="button" class="ck-icon-button" aria-label="Retry" title="Retry" onClick={props.onRetry}>
-                  ↻
+                  <Icon name="retry" />
                 </button>
               )}
             </div>

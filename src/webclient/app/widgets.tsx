@@ -164,7 +164,7 @@ function Node({ node, ctx }: { node: WidgetNode; ctx: RenderContext }): JSX.Elem
     case "Transition":
       return <div style={boxStyle(node, "column")}>{children(node.children)}</div>;
     case "Row":
-      return <div style={{ ...boxStyle(node, "row"), alignItems: ALIGN[text(node.align)] ?? "center" }}>{children(node.children)}</div>;
+      return <div style={{ gap: "8px", ...boxStyle(node, "row"), alignItems: ALIGN[text(node.align)] ?? "center" }}>{children(node.children)}</div>;
     case "Col":
       return <div style={boxStyle(node, "column")}>{children(node.children)}</div>;
     case "Form":

@@ -1,0 +1,314 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { Page } from "playwright-core";
+import type { WidgetItem } from "../src/protocol/items.ts";
+import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
+import { loginLinkFor } from "./support/browser.ts";
+import { chromiumMissing, ensureWebClientBuilt, openBrowser, solidPng, type Browser } from "./support/chromium.ts";
+import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
+import { ownerOf } from "./support/fixtures.ts";
+
+const skip = chromiumMissing();
+const EMAIL = "web@example.com";
+
+/** Types into the composer and sends with Enter, as a person at a keyboard does. */
+async function sendMessage(page: Page, text: string): Promise<void> {
+  const box = page.getByRole("textbox", { name: "Message" });
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+/** The last assistant message's rendered HTML once the stream is over (the send button is back). */
+async function lastAnswer(page: Page): Promise<string> {
+  await page.getByRole("button", { name: "Send" }).waitFor();
+  return page.locator(".ck-assistant .markdown").last().innerHTML();
+}
+
+describe("the built-in web client in a real browser", { skip }, () => {
+  let fake: FakeOpenAI;
+  let server: TestServer;
+  let browser: Browser;
+
+  before(async () => {
+    await ensureWebClientBuilt();
+    fake = await startFakeOpenAI({ echo: true });
+    server = await startTestServer({
+      config: {
+        pages: { ui: "builtin" },
+        agents: [{ ...TEST_AGENT, baseURL: fake.baseURL, apiKey: "sk-test", models: ["other-model"] }],
+        chatkit: { uploadMaxBytes: 200_000, allowedMimeTypes: ["image/png", "text/plain"] },
+      },
+    });
+    browser = await openBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close({ removeData: true });
+    await fake?.close();
+  });
+
+  test("signs in with a login link, sends a message with the keyboard and renders the streamed answer", async () => {
+    const { page } = browser;
+    await page.goto(await loginLinkFor(server, EMAIL, "assistant"));
+    assert.equal(new URL(page.url()).pathname, "/agents/assistant/chatkit");
+    await page.getByRole("textbox", { name: "Message" }).waitFor();
+    fake.queue.push({ text: "Hello **there**, a `snippet` and a [link](https://example.com/docs).", delayMs: 30 });
+    await sendMessage(page, "Hi from the browser");
+    await page.locator(".ck-user .ck-bubble", { hasText: "Hi from the browser" }).waitFor();
+    const html = await lastAnswer(page);
+    assert.match(html, /Hello <strong>there<\/strong>/);
+    assert.match(html, /<code>snippet<\/code>/);
+    assert.match(html, /<a href="https:\/\/example\.com\/docs" target="_blank" rel="noopener noreferrer nofollow">link<\/a>/);
+    await page.locator(".ck-history li", { hasText: "Hi from the browser" }).waitFor();
+    const owner = await ownerOf(server, EMAIL);
+    const threads = await server.store.threads.list(owner, { limit: 5, order: "desc" });
+    assert.equal(threads.rows.length, 1, "one thread stored for the signed-in user");
+    await browser.screenshot("builtin-conversation-light");
+  });
+
+  test("Markdown is sanitised: a script or an onerror payload in an answer never runs", async () => {
+    const { page } = browser;
+    fake.queue.push({
+      text: [
+        "Look: <script>window.__pwned = 'script'</script>",
+        '<img src="/nothing.png" onerror="window.__pwned = \'onerror\'">',
+        "[click](javascript:window.__pwned='link') and <a href=\"x\" onclick=\"window.__pwned='click'\">x</a>",
+        "\n\n```js\nconst answer = 42;\n```\n",
+      ].join(" "),
+    });
+    await sendMessage(page, "<img src=/x.png onerror=\"window.__pwned='user'\"> **not bold in a user message**");
+    const html = await lastAnswer(page);
+    assert.match(html, /<pre><code class="language-js">const answer = 42;/);
+    assert.ok(!/<script|onerror|onclick|javascript:/i.test(html), `nothing executable is left: ${html}`);
+    await page.locator(".ck-assistant a", { hasText: "click" }).first().click();
+    await page.waitForTimeout(300);
+    assert.equal(await page.evaluate("window.__pwned"), undefined);
+    const bubble = await page.locator(".ck-user .ck-bubble").last().innerHTML();
+    assert.ok(bubble.includes("&lt;img") && !bubble.includes("<strong>"), "a user's text is shown as text");
+  });
+
+  test("the stop button aborts the stream and keeps the partial answer; retry answers again", async () => {
+    const { page } = browser;
+    fake.queue.push({ chunks: Array.from({ length: 60 }, (_, i) => `part${i} `), delayMs: 150 });
+    await sendMessage(page, "Tell me a long story");
+    await page.locator(".ck-assistant .markdown", { hasText: "part2" }).waitFor();
+    await page.getByRole("button", { name: "Stop" }).click();
+    await page.getByRole("button", { name: "Send" }).waitFor();
+    const request = await fake.ended(fake.requests.length - 1);
+    assert.ok(request.aborted, "closing the stream aborted the upstream request");
+    const partial = await page.locator(".ck-assistant .markdown").last().textContent();
+    assert.match(partial!, /^part0 part1 part2/);
+    assert.ok(!partial!.includes("part59"), "stopped before the end");
+    const owner = await ownerOf(server, EMAIL);
+    const [thread] = (await server.store.threads.list(owner, { limit: 1, order: "desc" })).rows;
+    const stored = await server.store.items.list(owner, thread!.id, { limit: 10, order: "desc" });
+    const saved = stored.rows.find((item) => item.type === "assistant_message");
+    assert.ok(saved && saved.type === "assistant_message" && saved.content[0]!.text.startsWith("part0 part1 part2"), "the partial answer is stored");
+    await browser.screenshot("builtin-stopped");
+
+    fake.queue.push({ text: "A complete answer this time." });
+    await page.getByRole("button", { name: "Retry" }).last().click();
+    await page.locator(".ck-assistant .markdown", { hasText: "A complete answer this time." }).waitFor();
+    assert.equal(await page.locator(".ck-assistant .markdown", { hasText: "part0" }).count(), 0, "the retried answer replaced the partial one");
+    assert.equal(await page.locator(".ck-user .ck-bubble", { hasText: "Tell me a long story" }).count(), 1, "retry adds no new user message");
+  });
+
+  test("feedback and the model picker reach the server", async () => {
+    const { page } = browser;
+    await page.getByRole("button", { name: "Good answer" }).last().click();
+    await page.locator('[aria-label="Good answer"][aria-pressed="true"]').waitFor();
+    const answerId = await page.locator(".ck-assistant").last().getAttribute("data-item-id");
+    const feedback = await server.store.db.selectFrom("item_feedback").selectAll().execute();
+    assert.deepEqual(feedback.map((row) => [row.item_id, row.kind]), [[answerId, "positive"]]);
+    await page.getByRole("combobox", { name: "Model" }).selectOption("other-model");
+    await sendMessage(page, "Which model?");
+    await lastAnswer(page);
+    assert.equal(fake.requests.at(-1)!.body.model, "other-model");
+  });
+
+  test("the history lists threads newest first in pages; an older one opens, is renamed and deleted", async () => {
+    const { page } = browser;
+    const owner = await ownerOf(server, EMAIL);
+    for (let i = 0; i < 22; i++) {
+      const thread = await server.store.threads.create(owner, "assistant", `Seeded thread ${i}`);
+      const base = { thread_id: thread.id, created_at: new Date().toISOString() };
+      await server.store.items.add(owner, { ...base, id: `msg_seed_q${i}`, type: "user_message", content: [{ type: "input_text", text: `seeded question ${i}` }], attachments: [], inference_options: {} });
+      await server.store.items.add(owner, { ...base, id: `msg_seed_a${i}`, type: "assistant_message", content: [{ type: "output_text", text: `seeded *answer* ${i}`, annotations: [] }] });
+    }
+    await page.reload();
+    const rows = page.locator(".ck-history li");
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 20, "the first page");
+    assert.equal(await rows.first().locator(".ck-thread-name").textContent(), "Seeded thread 21", "newest first");
+    await page.getByRole("button", { name: "Show older" }).click();
+    await page.locator(".ck-history li", { hasText: "Hi from the browser" }).waitFor();
+    assert.equal(await rows.count(), 23);
+
+    await page.locator(".ck-thread-link", { hasText: "Seeded thread 0" }).click();
+    await page.locator(".ck-assistant em", { hasText: "answer" }).waitFor();
+    assert.equal(await page.locator(".ck-thread-title").textContent(), "Seeded thread 0");
+    assert.equal(await page.locator(".ck-user .ck-bubble").textContent(), "seeded question 0");
+
+    await page.getByRole("button", { name: "Rename Seeded thread 0" }).click();
+    const title = page.getByRole("textbox", { name: "New title" });
+    await title.fill("Renamed in the browser");
+    await title.press("Enter");
+    await page.locator(".ck-thread-title", { hasText: "Renamed in the browser" }).waitFor();
+    const renamed = (await server.store.threads.list(owner, { limit: 50, order: "asc" })).rows[1]!;
+    assert.equal(renamed.title, "Renamed in the browser");
+
+    await page.getByRole("button", { name: "Delete Renamed in the browser" }).click();
+    await page.getByRole("button", { name: "Delete", exact: true }).click();
+    await page.locator(".ck-history li", { hasText: "Renamed in the browser" }).waitFor({ state: "detached" });
+    assert.equal(await server.store.threads.get(owner, renamed.id), undefined, "deleted on the server");
+    await page.locator(".ck-start").waitFor();
+  });
+
+  test("attachments: limits are shown and enforced before upload; a picture and a file are uploaded and sent", async () => {
+    const { page } = browser;
+    await page.getByRole("button", { name: "New chat" }).click();
+    assert.match((await page.locator(".ck-limits").textContent())!, /up to 195 KB each; image\/png, text\/plain/);
+    const uploadsBefore = browser.requests.filter((url) => url.includes("/chatkit/upload")).length;
+    await page.locator('input[type="file"]').setInputFiles([{ name: "big.png", mimeType: "image/png", buffer: Buffer.alloc(300_000) }]);
+    await page.getByText("files may be at most 195 KB").waitFor();
+    await page.locator('input[type="file"]').setInputFiles([{ name: "doc.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4") }]);
+    await page.getByText("doc.pdf: this type of file is not accepted.").waitFor();
+    assert.equal(browser.requests.filter((url) => url.includes("/chatkit/upload")).length, uploadsBefore, "refused files are never sent");
+
+    await page.locator('input[type="file"]').setInputFiles([
+      { name: "square.png", mimeType: "image/png", buffer: solidPng(48, 48, [30, 120, 220]) },
+      { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("some notes") },
+    ]);
+    await page.locator(".ck-pending li.ready").nth(1).waitFor();
+    await sendMessage(page, "Here are two files");
+    await page.locator(".ck-user .ck-attachment.image img").waitFor();
+    await page.locator(".ck-user .ck-attachment.file", { hasText: "notes.txt" }).waitFor();
+    await lastAnswer(page);
+    await page.waitForFunction(`(() => {
+      const img = document.querySelector(".ck-user .ck-attachment.image img");
+      return img !== null && img.complete && img.naturalWidth === 48;
+    })()`);
+    const owner = await ownerOf(server, EMAIL);
+    const [thread] = (await server.store.threads.list(owner, { limit: 1, order: "desc" })).rows;
+    const items = await server.store.items.list(owner, thread!.id, { limit: 10, order: "asc" });
+    const message = items.rows.find((item) => item.type === "user_message");
+    assert.ok(message?.type === "user_message");
+    assert.deepEqual(message.attachments.map((a) => [a.type, a.name]), [["image", "square.png"], ["file", "notes.txt"]]);
+    await browser.screenshot("builtin-attachments-light");
+  });
+
+  test("widgets render with the common components; their actions go back as custom actions, streamed or sync", async () => {
+    const { page } = browser;
+    const owner = await ownerOf(server, EMAIL);
+    const thread = await server.store.threads.create(owner, "assistant", "A widget thread");
+    const at = () => new Date().toISOString();
+    await server.store.items.add(owner, { id: "msg_w_q", thread_id: thread.id, created_at: at(), type: "user_message", content: [{ type: "input_text", text: "Book me a room" }], attachments: [], inference_options: {} });
+    const widget: WidgetItem = {
+      id: "msg_w_card",
+      thread_id: thread.id,
+      created_at: at(),
+      type: "widget",
+      widget: {
+        type: "Card",
+        size: "md",
+        asForm: true,
+        children: [
+          { type: "Row", gap: 2, children: [{ type: "Title", value: "Hotel Roma" }, { type: "Spacer" }, { type: "Badge", id: "status", label: "Available", color: "success" }] },
+          { type: "Text", id: "desc", value: "Rome, 3 nights", streaming: false },
+          { type: "Markdown", value: "**Total**: 300 EUR <script>window.__pwned='widget'</script>" },
+          { type: "Image", src: `data:image/png;base64,${solidPng(16, 16, [200, 60, 60]).toString("base64")}`, alt: "A red square", size: 32 },
+          { type: "Image", src: "https://images.example.com/hotel.jpg", alt: "Hotel photo" },
+          { type: "Divider" },
+          { type: "Input", name: "guest.name", placeholder: "Your name" },
+          { type: "Select", name: "room", placeholder: "Room", options: [{ value: "single", label: "Single" }, { value: "double", label: "Double" }] },
+          { type: "Caption", value: "Free cancellation" },
+          {
+            type: "Row",
+            children: [
+              { type: "Button", label: "Save for later", onClickAction: { type: "save", payload: { hotel: "h_1" }, streaming: false } },
+              { type: "Button", label: "Refresh", onClickAction: { type: "refresh" } },
+              { type: "Button", label: "Book", style: "primary", onClickAction: { type: "book", payload: { hotel: "h_1" } } },
+            ],
+          },
+        ],
+      },
+    };
+    await server.store.items.add(owner, widget);
+    await page.reload();
+    await page.locator(".ck-thread-link", { hasText: "A widget thread" }).click();
+    const card = page.locator(".widget .w-card");
+    await card.waitFor();
+    assert.equal(await card.locator(".w-title").textContent(), "Hotel Roma");
+    assert.equal(await card.locator(".w-badge").textContent(), "Available");
+    assert.equal(await card.locator(".w-text").textContent(), "Rome, 3 nights");
+    assert.match(await card.locator(".w-markdown").innerHTML(), /<strong>Total<\/strong>: 300 EUR/);
+    assert.ok(!(await card.locator(".w-markdown").innerHTML()).includes("<script"));
+    assert.equal(await card.locator("img.w-image").count(), 1, "only the inline picture loads; the foreign one is named instead");
+    await card.getByText("Hotel photo").waitFor();
+    await card.locator("hr.w-divider").waitFor();
+    await browser.screenshot("builtin-widget-light");
+
+    await page.getByRole("textbox", { name: "Your name" }).fill("Ada");
+    await page.getByRole("combobox", { name: "Room" }).selectOption("double");
+    const posted: any[] = [];
+    page.on("request", (request) => {
+      if (request.method() === "POST" && new URL(request.url()).pathname === "/chatkit") posted.push(request.postDataJSON());
+    });
+    const synced = page.waitForResponse((response) => response.request().postDataJSON()?.type === "threads.sync_custom_action");
+    await page.getByRole("button", { name: "Save for later" }).click();
+    assert.equal((await synced).status(), 200);
+    await page.getByRole("button", { name: "Book" }).click();
+    await page.locator(".ck-assistant").last().waitFor();
+    await lastAnswer(page);
+    const sync = posted.find((body) => body.type === "threads.sync_custom_action");
+    assert.deepEqual(sync.params, { thread_id: thread.id, item_id: "msg_w_card", action: { type: "save", payload: { hotel: "h_1", guest: { name: "Ada" }, room: "double" } } });
+    const streamed = posted.find((body) => body.type === "threads.custom_action");
+    assert.deepEqual(streamed.params.action, { type: "book", payload: { hotel: "h_1", guest: { name: "Ada" }, room: "double" } });
+    const stored = await server.store.items.list(owner, thread.id, { limit: 20, order: "asc", includeHidden: true });
+    const recorded = stored.rows.filter((item) => item.type === "hidden_context_item").map((item) => (item as { content: any }).content.action.type);
+    assert.deepEqual(recorded, ["save", "book"], "the server received both actions");
+
+    // The server's widget updates (protocol 4.1) as a stream, folded into the widget in place.
+    await page.route("**/chatkit?agent_id=assistant", async (route) => {
+      if (route.request().postDataJSON()?.params?.action?.type !== "refresh") return route.continue();
+      const events = [
+        { type: "stream_options", stream_options: { allow_cancel: true } },
+        { type: "thread.item.updated", item_id: "msg_w_card", update: { type: "widget.streaming_text.value_delta", component_id: "desc", delta: ", breakfast included", done: true } },
+        { type: "thread.item.updated", item_id: "msg_w_card", update: { type: "widget.component.updated", component_id: "status", component: { type: "Badge", id: "status", label: "Booked", color: "info" } } },
+      ];
+      await route.fulfill({ status: 200, contentType: "text/event-stream", body: events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join("") });
+    });
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await card.locator(".w-badge", { hasText: "Booked" }).waitFor();
+    assert.equal(await card.locator(".w-text").textContent(), "Rome, 3 nights, breakfast included");
+    await page.unroute("**/chatkit?agent_id=assistant");
+    assert.equal(await page.evaluate("window.__pwned"), undefined);
+  });
+
+  test("phone width, light and dark: the history is a drawer, the chat stays readable", async () => {
+    const { page } = browser;
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.emulateMedia({ colorScheme: "light" });
+    await browser.screenshot("builtin-phone-light");
+    await page.emulateMedia({ colorScheme: "dark" });
+    const background = await page.locator("#chatkit-app").evaluate((el) => (globalThis as any).getComputedStyle(el).backgroundColor);
+    assert.equal(background, "rgb(23, 23, 26)", "dark colours follow the system");
+    await browser.screenshot("builtin-phone-dark");
+    assert.equal(await page.locator(".ck-history").isVisible(), false, "the history is hidden on a phone");
+    await page.getByRole("button", { name: "Conversations" }).click();
+    await page.locator(".ck-history").waitFor({ state: "visible" });
+    await page.waitForTimeout(300);
+    await browser.screenshot("builtin-phone-dark-history");
+    await page.keyboard.press("Escape");
+    await page.locator(".ck-history").waitFor({ state: "hidden" });
+    const overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth");
+    assert.equal(overflow, 0, "nothing wider than the phone");
+    await page.setViewportSize({ width: 1200, height: 800 });
+    await page.emulateMedia({ colorScheme: "light" });
+  });
+
+  test("no request leaves our origin and no script fails", () => {
+    assert.deepEqual(browser.foreignRequests(server.url), []);
+    assert.deepEqual(browser.pageErrors, []);
+  });
+});
