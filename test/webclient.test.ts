@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
 import type { WidgetItem } from "../src/protocol/items.ts";
@@ -310,5 +312,61 @@ describe("the built-in web client in a real browser", { skip }, () => {
   test("no request leaves our origin and no script fails", () => {
     assert.deepEqual(browser.foreignRequests(server.url), []);
     assert.deepEqual(browser.pageErrors, []);
+  });
+});
+
+/** A loopback URL nothing listens on: the "CDN" refuses the connection, as an offline box sees it. */
+async function closedPortUrl(): Promise<string> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return `http://127.0.0.1:${port}/deployments/chatkit/chatkit.js`;
+}
+
+describe("when the official script does not load", { skip }, () => {
+  let browser: Browser;
+  before(async () => {
+    await ensureWebClientBuilt();
+    browser = await openBrowser();
+  });
+  after(() => browser?.close());
+
+  test("auto (the default) says why in one line and runs the built-in client, on both chat pages", async () => {
+    const scriptUrl = await closedPortUrl();
+    const server = await startTestServer({ config: { chatkit: { scriptUrl } } });
+    try {
+      const { page } = browser;
+      await page.goto(await loginLinkFor(server, "offline@example.com", "assistant"));
+      const notice = page.locator(".chat-notice");
+      await notice.waitFor({ timeout: 15_000 });
+      assert.match((await notice.textContent())!, /did not load from http:\/\/127\.0\.0\.1:\d+ .*built-in chat client/);
+      await sendMessage(page, "Hello offline");
+      assert.match(await lastAnswer(page), /built-in local responder[\s\S]*You said: "Hello offline"/);
+      await browser.screenshot("auto-fallback-light");
+
+      await page.goto(`${server.url}/agents/assistant/chatkit_standalone`);
+      await page.locator(".chat-notice").waitFor({ timeout: 15_000 });
+      await page.locator(".ck-history li", { hasText: "Hello offline" }).waitFor();
+      const cdnOrigin = new URL(scriptUrl).origin;
+      assert.deepEqual(browser.foreignRequests(server.url, cdnOrigin), [], "nothing but us and the (refused) script URL");
+      assert.deepEqual(browser.pageErrors, []);
+    } finally {
+      await server.close({ removeData: true });
+    }
+  });
+
+  test("chatkit (no fallback) says the component could not load instead of a blank page", async () => {
+    const server = await startTestServer({ config: { pages: { ui: "chatkit" }, chatkit: { scriptUrl: await closedPortUrl() } } });
+    try {
+      const { page } = browser;
+      await page.goto(await loginLinkFor(server, "strict@example.com", "assistant"));
+      const notice = page.locator(".chat-notice");
+      await notice.waitFor({ timeout: 15_000 });
+      assert.match((await notice.textContent())!, /could not be loaded from http:\/\/127\.0\.0\.1:\d+, so the chat cannot start/);
+      assert.equal(await page.locator("#chatkit-app").count(), 0);
+    } finally {
+      await server.close({ removeData: true });
+    }
   });
 });
