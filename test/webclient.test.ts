@@ -370,3 +370,39 @@ describe("when the official script does not load", { skip }, () => {
     }
   });
 });
+
+test("two-phase uploads: attachments.create, then the bytes to the upload descriptor, then the message", { skip }, async () => {
+  await ensureWebClientBuilt();
+  const server = await startTestServer({ config: { pages: { ui: "builtin", uploadStrategy: "two_phase" } } });
+  const browser = await openBrowser();
+  try {
+    const { page } = browser;
+    const posted: string[] = [];
+    page.on("request", (request) => {
+      const body = request.method() === "POST" && request.url().includes("/chatkit?") ? request.postDataJSON() : undefined;
+      posted.push(body ? body.type : `${request.method()} ${new URL(request.url()).pathname}`);
+    });
+    await page.goto(await loginLinkFor(server, "twophase@example.com", "assistant"));
+    await page.locator('input[type="file"]').setInputFiles([
+      { name: "pixel.png", mimeType: "image/png", buffer: solidPng(8, 8, [0, 160, 80]) },
+      { name: "todo.txt", mimeType: "text/plain", buffer: Buffer.from("buy milk") },
+    ]);
+    await page.locator(".ck-pending li.ready").nth(1).waitFor();
+    await page.getByRole("button", { name: "Remove todo.txt" }).click();
+    await sendMessage(page, "One picture");
+    await page.locator(".ck-user .ck-attachment.image img").waitFor();
+    await lastAnswer(page);
+    assert.equal(posted.filter((entry) => entry === "attachments.create").length, 2);
+    assert.equal(posted.filter((entry) => /^(PUT|POST) \/chatkit\/upload\/atc_/.test(entry)).length, 2, "the bytes went to the descriptor's URL");
+    assert.equal(posted.filter((entry) => entry === "attachments.delete").length, 1, "removing a file from the composer deletes it");
+    const owner = await ownerOf(server, "twophase@example.com");
+    const [thread] = (await server.store.threads.list(owner, { limit: 1, order: "desc" })).rows;
+    const message = (await server.store.items.list(owner, thread!.id, { limit: 5, order: "asc" })).rows.find((item) => item.type === "user_message");
+    assert.ok(message?.type === "user_message");
+    assert.deepEqual(message.attachments.map((a) => a.name), ["pixel.png"]);
+    assert.deepEqual(browser.foreignRequests(server.url), []);
+  } finally {
+    await browser.close();
+    await server.close({ removeData: true });
+  }
+});

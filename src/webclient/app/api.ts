@@ -106,7 +106,7 @@ export class ChatkitApi {
     });
     const descriptor = created.upload_descriptor;
     if (descriptor) {
-      let body: BodyInit = file;
+      let body: Blob | FormData = file;
       if (descriptor.method === "POST") {
         const form = new FormData();
         form.append("file", file, file.name);
