@@ -35,7 +35,9 @@ export async function ensureWebClientBuilt(): Promise<void> {
  * Headless Debian Chromium with a fresh profile and no background traffic of its own, so every
  * request it makes is the page's.
  */
-export async function openBrowser(options: { viewport?: { width: number; height: number }; colorScheme?: "light" | "dark" } = {}): Promise<Browser> {
+export async function openBrowser(
+  options: { viewport?: { width: number; height: number }; colorScheme?: "light" | "dark"; extraArgs?: string[] } = {},
+): Promise<Browser> {
   const profile = mkdtempSync(path.join(tmpdir(), "chatkit-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -50,6 +52,7 @@ export async function openBrowser(options: { viewport?: { width: number; height:
       "--disable-component-update",
       "--disable-sync",
       "--disable-dev-shm-usage",
+      ...(options.extraArgs ?? []),
     ],
     viewport: options.viewport ?? { width: 1200, height: 800 },
     colorScheme: options.colorScheme ?? "light",

@@ -1,4 +1,5 @@
 import { Icon } from "./icons.tsx";
+import { renderMarkdown } from "./markdown.ts";
 import type { JSX } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { ThreadStreamEvent } from "../../protocol/events.ts";
@@ -235,6 +236,8 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
   const status = state.thread?.status ?? { type: "active" as const };
   const title = state.thread?.title ?? (state.thread ? "New conversation" : options.header?.title?.text ?? "Chat");
   const lastUserMessage = userMessageBefore(state.items, "");
+  // Retrying an answer deletes everything after its question, so only the latest answer offers it.
+  const lastAnswerId = state.items.findLast((item) => item.type === "assistant_message")?.id;
 
   return (
     <div class={`ck-app${historyOpen ? " history-open" : ""}`} onKeyDown={(e) => e.key === "Escape" && setHistoryOpen(false)}>
@@ -300,7 +303,7 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
               feedback={options.threadItemActions?.feedback !== false ? feedback[item.id] ?? null : undefined}
               onFeedback={(kind) => void sendFeedback(item, kind)}
               onRetry={
-                options.threadItemActions?.retry !== false && item.type === "assistant_message"
+                options.threadItemActions?.retry !== false && item.id === lastAnswerId
                   ? () => {
                       const question = userMessageBefore(state.items, item.id);
                       if (question) void retry(question.id);
@@ -319,8 +322,8 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
           {streaming && !state.progress && <span class="ck-typing" role="status" aria-label="Answering" />}
           {state.notices.map((notice) => (
             <div class={`ck-notice ck-notice-${notice.level}`} role="status">
-              {notice.title && <strong>{notice.title} </strong>}
-              {notice.message}
+              {notice.title && <strong>{notice.title}</strong>}
+              <div class="markdown" dangerouslySetInnerHTML={{ __html: renderMarkdown(notice.message) }} />
             </div>
           ))}
           {state.error && (
