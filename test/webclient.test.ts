@@ -8,7 +8,7 @@ import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { loginLinkFor } from "./support/browser.ts";
 import { chromiumMissing, ensureWebClientBuilt, openBrowser, solidPng, type Browser } from "./support/chromium.ts";
 import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
-import { ownerOf } from "./support/fixtures.ts";
+import { ownerOf, seedThread } from "./support/fixtures.ts";
 
 const skip = chromiumMissing();
 const EMAIL = "web@example.com";
@@ -39,6 +39,7 @@ describe("the built-in web client in a real browser", { skip }, () => {
         pages: { ui: "builtin" },
         agents: [{ ...TEST_AGENT, baseURL: fake.baseURL, apiKey: "sk-test", models: ["other-model"] }],
         chatkit: { uploadMaxBytes: 200_000, allowedMimeTypes: ["image/png", "text/plain"] },
+        openai: { maxRetries: 0 },
       },
     });
     browser = await openBrowser();
@@ -115,6 +116,19 @@ describe("the built-in web client in a real browser", { skip }, () => {
     assert.equal(await page.locator(".ck-user .ck-bubble", { hasText: "Tell me a long story" }).count(), 1, "retry adds no new user message");
   });
 
+  test("a failed answer shows the stream's error with a retry button that answers again", async () => {
+    const { page } = browser;
+    fake.queue.push({ status: 500 });
+    await sendMessage(page, "This one fails first");
+    const error = page.locator(".ck-error");
+    await error.waitFor();
+    await page.getByRole("button", { name: "Send" }).waitFor();
+    fake.queue.push({ text: "Recovered." });
+    await error.getByRole("button", { name: "Retry" }).click();
+    await page.locator(".ck-assistant .markdown", { hasText: "Recovered." }).waitFor();
+    assert.equal(await error.count(), 0, "the error is gone once the retry streams");
+  });
+
   test("feedback and the model picker reach the server", async () => {
     const { page } = browser;
     await page.getByRole("button", { name: "Good answer" }).last().click();
@@ -164,6 +178,23 @@ describe("the built-in web client in a real browser", { skip }, () => {
     await page.locator(".ck-history li", { hasText: "Renamed in the browser" }).waitFor({ state: "detached" });
     assert.equal(await server.store.threads.get(owner, renamed.id), undefined, "deleted on the server");
     await page.locator(".ck-start").waitFor();
+  });
+
+  test("a long thread opens at its newest messages and pages back with items.list", async () => {
+    const { page } = browser;
+    const { threadId } = await seedThread(server, { email: EMAIL, count: 45 });
+    await server.store.threads.update(await ownerOf(server, EMAIL), threadId, { title: "A long thread" });
+    await page.reload();
+    await page.locator(".ck-thread-link", { hasText: "A long thread" }).click();
+    await page.locator(".ck-assistant", { hasText: "answer 43" }).waitFor();
+    assert.equal(await page.locator(".ck-item").count(), 30, "one page of items");
+    assert.equal(await page.locator(".ck-user", { hasText: "question 0" }).count(), 0);
+    await page.getByRole("button", { name: "Load earlier messages" }).click();
+    await page.locator(".ck-user", { hasText: "question 0" }).waitFor();
+    assert.equal(await page.locator(".ck-item").count(), 45);
+    assert.equal(await page.getByRole("button", { name: "Load earlier messages" }).count(), 0, "nothing older is left");
+    const texts = await page.locator(".ck-item").allTextContents();
+    assert.match(texts[0]!, /question 0/, "oldest first on screen");
   });
 
   test("attachments: limits are shown and enforced before upload; a picture and a file are uploaded and sent", async () => {
