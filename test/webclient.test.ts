@@ -9,6 +9,7 @@ import { loginLinkFor } from "./support/browser.ts";
 import { chromiumMissing, ensureWebClientBuilt, openBrowser, solidPng, type Browser } from "./support/chromium.ts";
 import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
 import { ownerOf, seedThread } from "./support/fixtures.ts";
+import { monotonicNow, toIso } from "../src/core/clock.ts";
 
 const skip = chromiumMissing();
 const EMAIL = "web@example.com";
@@ -235,7 +236,7 @@ describe("the built-in web client in a real browser", { skip }, () => {
     const { page } = browser;
     const owner = await ownerOf(server, EMAIL);
     const thread = await server.store.threads.create(owner, "assistant", "A widget thread");
-    const at = () => new Date().toISOString();
+    const at = () => toIso(monotonicNow());
     await server.store.items.add(owner, { id: "msg_w_q", thread_id: thread.id, created_at: at(), type: "user_message", content: [{ type: "input_text", text: "Book me a room" }], attachments: [], inference_options: {} });
     const widget: WidgetItem = {
       id: "msg_w_card",
@@ -319,8 +320,46 @@ describe("the built-in web client in a real browser", { skip }, () => {
     assert.equal(await page.evaluate("window.__pwned"), undefined);
   });
 
+  test("workflows, tasks and a closed thread's banner are drawn from stored items", async () => {
+    const { page } = browser;
+    const owner = await ownerOf(server, EMAIL);
+    const thread = await server.store.threads.create(owner, "assistant", "Finished work");
+    const at = () => toIso(monotonicNow());
+    await server.store.items.add(owner, { id: "msg_f_q", thread_id: thread.id, created_at: at(), type: "user_message", content: [{ type: "input_text", text: "Research this" }], attachments: [], inference_options: {} });
+    await server.store.items.add(owner, {
+      id: "wf_f",
+      thread_id: thread.id,
+      created_at: at(),
+      type: "workflow",
+      workflow: {
+        type: "reasoning",
+        expanded: true,
+        summary: { duration: 7 },
+        tasks: [
+          { type: "thought", content: "Consider the *sources*", status_indicator: "complete" },
+          { type: "web_search", title_query: "rome hotels", queries: ["rome hotels"], sources: [{ type: "url", title: "A guide", url: "https://example.com/guide" }], status_indicator: "complete" },
+        ],
+      },
+    });
+    await server.store.items.add(owner, { id: "tsk_f", thread_id: thread.id, created_at: at(), type: "task", task: { type: "custom", title: "Saved the report", status_indicator: "none" } });
+    await server.store.threads.update(owner, thread.id, { status: { type: "closed", reason: "This request is finished." } });
+    await page.reload();
+    await page.locator(".ck-thread-link", { hasText: "Finished work" }).click();
+    const workflow = page.locator(".ck-workflow");
+    await workflow.waitFor();
+    assert.equal(await workflow.locator("summary").textContent(), "Thought for 7 s");
+    await workflow.locator(".ck-task-content em", { hasText: "sources" }).waitFor();
+    await workflow.getByRole("link", { name: "A guide" }).waitFor();
+    await page.locator(".ck-task-title", { hasText: "Saved the report" }).waitFor();
+    assert.equal(await page.locator(".ck-closed").textContent(), "This request is finished.");
+    assert.equal(await page.getByRole("textbox", { name: "Message" }).count(), 0, "a closed thread takes no messages");
+    await browser.screenshot("builtin-workflow-light");
+  });
+
   test("phone width, light and dark: the history is a drawer, the chat stays readable", async () => {
     const { page } = browser;
+    await page.locator(".ck-thread-link", { hasText: "A widget thread" }).click();
+    await page.locator(".widget").waitFor();
     await page.setViewportSize({ width: 390, height: 844 });
     await page.emulateMedia({ colorScheme: "light" });
     await browser.screenshot("builtin-phone-light");
@@ -331,10 +370,12 @@ describe("the built-in web client in a real browser", { skip }, () => {
     assert.equal(await page.locator(".ck-history").isVisible(), false, "the history is hidden on a phone");
     await page.getByRole("button", { name: "Conversations" }).click();
     await page.locator(".ck-history").waitFor({ state: "visible" });
+    assert.equal(await page.evaluate("document.activeElement.closest('.ck-history') !== null"), true, "the open drawer has the focus");
     await page.waitForTimeout(300);
     await browser.screenshot("builtin-phone-dark-history");
     await page.keyboard.press("Escape");
     await page.locator(".ck-history").waitFor({ state: "hidden" });
+    assert.equal(await page.evaluate("document.activeElement.getAttribute('aria-label')"), "Conversations", "Escape gives the focus back");
     const overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth");
     assert.equal(overflow, 0, "nothing wider than the phone");
     await page.setViewportSize({ width: 1200, height: 800 });

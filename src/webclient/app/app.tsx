@@ -60,6 +60,19 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
     if (initial) void openThread(initial);
   }, []);
 
+  // The phone drawer takes the keyboard focus while open and gives it back to its toggle.
+  const historyToggle = useRef<HTMLButtonElement>(null);
+  const firstRender = useRef(true);
+  useEffect(() => {
+    if (firstRender.current) {
+      firstRender.current = false;
+      return;
+    }
+    if (!historyToggle.current || getComputedStyle(historyToggle.current).display === "none") return;
+    if (historyOpen) root.querySelector<HTMLElement>(".ck-history [aria-current], .ck-history .ck-thread-link")?.focus();
+    else historyToggle.current.focus();
+  }, [historyOpen]);
+
   // Follow the stream while the reader is at the bottom; leave them be when they scrolled up.
   useEffect(() => {
     const el = scroller.current;
@@ -257,7 +270,7 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
       <main class="ck-main">
         <div class="ck-topbar">
           {historyEnabled && (
-            <button type="button" class="ck-icon-button ck-history-toggle" aria-label="Conversations" aria-expanded={historyOpen} onClick={() => setHistoryOpen(!historyOpen)}>
+            <button ref={historyToggle} type="button" class="ck-icon-button ck-history-toggle" aria-label="Conversations" aria-expanded={historyOpen} onClick={() => setHistoryOpen(!historyOpen)}>
               <Icon name="menu" />
             </button>
           )}
