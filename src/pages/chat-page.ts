@@ -58,8 +58,20 @@ function composerOptions(config: ChatkitConfig, agent: AgentConfig): Record<stri
       ? { models: [{ id: agent.model, label: agent.model, default: true }, ...models.map((id) => ({ id, label: id }))] }
       : {}),
     ...(upstreamOf(config, agent) ? { dictation: { enabled: true } } : {}),
+    ...(composerTools(agent).length > 0 ? { tools: composerTools(agent) } : {}),
   };
 }
+
+/** The agent's tools offered in the composer's tool menu (`composer.tools`); picking one forces it. */
+export function composerTools(agent: AgentConfig): Array<Record<string, unknown>> {
+  return agent.tools.flatMap((tool) =>
+    tool.composer
+      ? [{ id: tool.name, label: tool.composer.label, icon: tool.composer.icon ?? "sparkle", ...omitUndefined({ shortLabel: tool.composer.shortLabel, placeholderOverride: tool.composer.placeholderOverride, pinned: tool.composer.pinned }) }]
+      : [],
+  );
+}
+
+const omitUndefined = (fields: Record<string, unknown>) => Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 
 export function pageBootstrap(config: ChatkitConfig, agent: AgentConfig): PageBootstrap {
   const hosted = chatkitMode(config).kind === "hosted";
