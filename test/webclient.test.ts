@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
 import type { WidgetItem } from "../src/protocol/items.ts";
+import { defineAction, widget, z } from "../src/index.ts";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { loginLinkFor } from "./support/browser.ts";
 import { chromiumMissing, ensureWebClientBuilt, openBrowser, solidPng, type Browser } from "./support/chromium.ts";
@@ -27,6 +28,38 @@ async function lastAnswer(page: Page): Promise<string> {
   return page.locator(".ck-assistant .markdown").last().innerHTML();
 }
 
+const bookingPayload = z.object({ hotel: z.string(), guest: z.object({ name: z.string() }).optional(), room: z.string().optional() });
+
+/** The booking card's handlers, as a config's `actions` would have them. */
+const WIDGET_ACTIONS = {
+  // Sync (`streaming: false`): the answer's `updated_item` replaces the card in place.
+  save: defineAction({
+    payload: bookingPayload,
+    handler: ({ payload }, ctx) => {
+      const card = structuredClone(ctx.sender!.widget) as any;
+      card.children[0].children[2] = { type: "Badge", id: "status", label: `Saved for ${payload.guest?.name}`, color: "info" };
+      ctx.updateSender(card);
+    },
+  }),
+  // Streamed: a new widget whose text grows (value deltas) and whose badge is swapped by id.
+  refresh: defineAction({
+    handler: async (_action, ctx) => {
+      const handle = ctx.startWidget(widget.Card({ children: [widget.Text({ id: "live", value: "Checking" }), widget.Badge({ id: "state", label: "pending" })] }));
+      handle.update(widget.Card({ children: [widget.Text({ id: "live", value: "Checking availability: 2 rooms left" }), widget.Badge({ id: "state", label: "pending" })] }));
+      handle.updateComponent("state", widget.Badge({ id: "state", label: "live", color: "success" }));
+      handle.done();
+    },
+  }),
+  // Streamed: the card is replaced (`thread.item.replaced`) and a message says what happened.
+  book: defineAction({
+    payload: bookingPayload,
+    handler: ({ payload }, ctx) => {
+      ctx.updateSender(widget.Card({ children: [widget.Title({ value: "Hotel Roma" }), widget.Badge({ id: "status", label: "Booked", color: "success" })] }));
+      ctx.say(`Booked a ${payload.room} room for ${payload.guest?.name}.`);
+    },
+  }),
+};
+
 describe("the built-in web client in a real browser", { skip }, () => {
   let fake: FakeOpenAI;
   let server: TestServer;
@@ -38,7 +71,7 @@ describe("the built-in web client in a real browser", { skip }, () => {
     server = await startTestServer({
       config: {
         pages: { ui: "builtin" },
-        agents: [{ ...TEST_AGENT, baseURL: fake.baseURL, apiKey: "sk-test", models: ["other-model"] }],
+        agents: [{ ...TEST_AGENT, baseURL: fake.baseURL, apiKey: "sk-test", models: ["other-model"], actions: WIDGET_ACTIONS }],
         chatkit: { uploadMaxBytes: 200_000, allowedMimeTypes: ["image/png", "text/plain"] },
         openai: { maxRetries: 0 },
       },
@@ -289,34 +322,27 @@ describe("the built-in web client in a real browser", { skip }, () => {
     page.on("request", (request) => {
       if (request.method() === "POST" && new URL(request.url()).pathname === "/chatkit") posted.push(request.postDataJSON());
     });
-    const synced = page.waitForResponse((response) => response.request().postDataJSON()?.type === "threads.sync_custom_action");
     await page.getByRole("button", { name: "Save for later" }).click();
-    assert.equal((await synced).status(), 200);
-    await page.getByRole("button", { name: "Book" }).click();
-    await page.locator(".ck-assistant").last().waitFor();
-    await lastAnswer(page);
+    await card.locator(".w-badge", { hasText: "Saved for Ada" }).waitFor();
     const sync = posted.find((body) => body.type === "threads.sync_custom_action");
     assert.deepEqual(sync.params, { thread_id: thread.id, item_id: "msg_w_card", action: { type: "save", payload: { hotel: "h_1", guest: { name: "Ada" }, room: "double" } } });
-    const streamed = posted.find((body) => body.type === "threads.custom_action");
-    assert.deepEqual(streamed.params.action, { type: "book", payload: { hotel: "h_1", guest: { name: "Ada" }, room: "double" } });
-    const stored = await server.store.items.list(owner, thread.id, { limit: 20, order: "asc", includeHidden: true });
-    const recorded = stored.rows.filter((item) => item.type === "hidden_context_item").map((item) => (item as { content: any }).content.action.type);
-    assert.deepEqual(recorded, ["save", "book"], "the server received both actions");
+    assert.equal(await card.locator(".w-text").first().textContent(), "Rome, 3 nights", "the rest of the card is kept");
 
-    // The server's widget updates (protocol 4.1) as a stream, folded into the widget in place.
-    await page.route("**/chatkit?agent_id=assistant", async (route) => {
-      if (route.request().postDataJSON()?.params?.action?.type !== "refresh") return route.continue();
-      const events = [
-        { type: "stream_options", stream_options: { allow_cancel: true } },
-        { type: "thread.item.updated", item_id: "msg_w_card", update: { type: "widget.streaming_text.value_delta", component_id: "desc", delta: ", breakfast included", done: true } },
-        { type: "thread.item.updated", item_id: "msg_w_card", update: { type: "widget.component.updated", component_id: "status", component: { type: "Badge", id: "status", label: "Booked", color: "info" } } },
-      ];
-      await route.fulfill({ status: 200, contentType: "text/event-stream", body: events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join("") });
-    });
     await page.getByRole("button", { name: "Refresh" }).click();
+    const live = page.locator(".widget").nth(1);
+    await live.locator(".w-badge", { hasText: "live" }).waitFor();
+    assert.equal(await live.locator(".w-text").textContent(), "Checking availability: 2 rooms left");
+    await page.getByRole("button", { name: "Send" }).waitFor();
+
+    await page.getByRole("button", { name: "Book" }).click();
+    await page.locator(".ck-assistant", { hasText: "Booked a double room for Ada." }).waitFor();
     await card.locator(".w-badge", { hasText: "Booked" }).waitFor();
-    assert.equal(await card.locator(".w-text").textContent(), "Rome, 3 nights, breakfast included");
-    await page.unroute("**/chatkit?agent_id=assistant");
+    const streamed = posted.find((body) => body.type === "threads.custom_action" && body.params.action.type === "book");
+    assert.deepEqual(streamed.params, { thread_id: thread.id, item_id: "msg_w_card", action: { type: "book", payload: { hotel: "h_1", guest: { name: "Ada" }, room: "double" } } });
+    const stored = await server.store.items.get(owner, thread.id, "msg_w_card");
+    assert.ok(stored?.type === "widget");
+    assert.equal(JSON.stringify(stored.widget).includes("Booked"), true, "the replaced card is what the server keeps");
+    await browser.screenshot("builtin-widget-actions-light");
     assert.equal(await page.evaluate("window.__pwned"), undefined);
   });
 
@@ -359,7 +385,7 @@ describe("the built-in web client in a real browser", { skip }, () => {
   test("phone width, light and dark: the history is a drawer, the chat stays readable", async () => {
     const { page } = browser;
     await page.locator(".ck-thread-link", { hasText: "A widget thread" }).click();
-    await page.locator(".widget").waitFor();
+    await page.locator(".widget").first().waitFor();
     await page.setViewportSize({ width: 390, height: 844 });
     await page.emulateMedia({ colorScheme: "light" });
     await browser.screenshot("builtin-phone-light");
