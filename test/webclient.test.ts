@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
 import type { WidgetItem } from "../src/protocol/items.ts";
-import { defineAction, widget, z } from "../src/index.ts";
+import { defineAction, defineTool, widget, z } from "../src/index.ts";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { loginLinkFor } from "./support/browser.ts";
 import { chromiumMissing, ensureWebClientBuilt, openBrowser, solidPng, type Browser } from "./support/chromium.ts";
@@ -60,6 +60,14 @@ const WIDGET_ACTIONS = {
   }),
 };
 
+const LOOKUP_TOOL = defineTool({
+  name: "lookup",
+  description: "Looks something up",
+  parameters: z.object({}),
+  composer: { label: "Look it up", placeholderOverride: "What should I look up?" },
+  handler: () => "nothing found",
+});
+
 describe("the built-in web client in a real browser", { skip }, () => {
   let fake: FakeOpenAI;
   let server: TestServer;
@@ -71,7 +79,7 @@ describe("the built-in web client in a real browser", { skip }, () => {
     server = await startTestServer({
       config: {
         pages: { ui: "builtin" },
-        agents: [{ ...TEST_AGENT, baseURL: fake.baseURL, apiKey: "sk-test", models: ["other-model"], actions: WIDGET_ACTIONS }],
+        agents: [{ ...TEST_AGENT, baseURL: fake.baseURL, apiKey: "sk-test", models: ["other-model"], actions: WIDGET_ACTIONS, tools: [LOOKUP_TOOL] }],
         chatkit: { uploadMaxBytes: 200_000, allowedMimeTypes: ["image/png", "text/plain"] },
         openai: { maxRetries: 0 },
       },
@@ -163,7 +171,7 @@ describe("the built-in web client in a real browser", { skip }, () => {
     assert.equal(await error.count(), 0, "the error is gone once the retry streams");
   });
 
-  test("feedback and the model picker reach the server", async () => {
+  test("feedback, the model picker and the tool menu reach the server", async () => {
     const { page } = browser;
     await page.getByRole("button", { name: "Good answer" }).last().click();
     await page.locator('[aria-label="Good answer"][aria-pressed="true"]').waitFor();
@@ -171,9 +179,14 @@ describe("the built-in web client in a real browser", { skip }, () => {
     const feedback = await server.store.db.selectFrom("item_feedback").selectAll().execute();
     assert.deepEqual(feedback.map((row) => [row.item_id, row.kind]), [[answerId, "positive"]]);
     await page.getByRole("combobox", { name: "Model" }).selectOption("other-model");
+    await page.getByRole("combobox", { name: "Tool" }).selectOption("lookup");
+    assert.equal(await page.getByRole("textbox", { name: "Message" }).getAttribute("placeholder"), "What should I look up?");
+    const sent = page.waitForRequest((request) => request.postDataJSON()?.type === "threads.add_user_message");
     await sendMessage(page, "Which model?");
+    assert.deepEqual((await sent).postDataJSON().params.input.inference_options, { model: "other-model", tool_choice: { id: "lookup" } });
     await lastAnswer(page);
     assert.equal(fake.requests.at(-1)!.body.model, "other-model");
+    assert.equal(await page.getByRole("combobox", { name: "Tool" }).inputValue(), "", "a tool is picked for one message");
   });
 
   test("the history lists threads newest first in pages; an older one opens, is renamed and deleted", async () => {

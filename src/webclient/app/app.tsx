@@ -169,7 +169,7 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
     const input = {
       content: [{ type: "input_text", text: draft.text }],
       attachments: draft.attachments.map((a) => a.id),
-      inference_options: draft.model ? { model: draft.model } : {},
+      inference_options: { ...(draft.model ? { model: draft.model } : {}), ...(draft.tool ? { tool_choice: { id: draft.tool } } : {}) },
     };
     return threadId ? runStream("threads.add_user_message", { thread_id: threadId, input }) : runStream("threads.create", { input });
   };

@@ -9,6 +9,8 @@ export interface ComposerOptions {
   placeholder?: string;
   attachments?: { enabled?: boolean; maxSize?: number; maxCount?: number; accept?: Record<string, string[]> };
   models?: Array<{ id: string; label: string; description?: string; default?: boolean }>;
+  /** The agent's tools the user may make the model use (`inference_options.tool_choice`). */
+  tools?: Array<{ id: string; label: string; shortLabel?: string; placeholderOverride?: string; pinned?: boolean }>;
   dictation?: { enabled?: boolean };
 }
 
@@ -16,6 +18,7 @@ export interface Draft {
   text: string;
   attachments: Attachment[];
   model: string | undefined;
+  tool: string | undefined;
 }
 
 interface Pending {
@@ -70,6 +73,9 @@ export function Composer(props: {
   const [pending, setPending] = useState<Pending[]>([]);
   const models = options.models ?? [];
   const [model, setModel] = useState<string | undefined>(models.find((m) => m.default)?.id ?? models[0]?.id);
+  const tools = options.tools ?? [];
+  const [tool, setTool] = useState<string | undefined>(undefined);
+  const chosenTool = tools.find((t) => t.id === tool);
   const [recording, setRecording] = useState<MediaRecorder | null>(null);
   const [hint, setHint] = useState<string | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
@@ -123,14 +129,16 @@ export function Composer(props: {
 
   const submit = async () => {
     if (!canSend) return;
-    const draft: Draft = { text: text.trim(), attachments: ready, model: models.length > 0 ? model : undefined };
-    const kept = { text, pending };
+    const draft: Draft = { text: text.trim(), attachments: ready, model: models.length > 0 ? model : undefined, tool };
+    const kept = { text, pending, tool };
     setText("");
     setPending([]);
+    setTool(undefined);
     const sent = await props.onSend(draft);
     if (!sent) {
       setText(kept.text);
       setPending(kept.pending);
+      setTool(kept.tool);
     }
   };
 
@@ -227,7 +235,7 @@ export function Composer(props: {
           rows={1}
           value={text}
           aria-label="Message"
-          placeholder={props.disabledReason ?? options.placeholder ?? "Message the assistant"}
+          placeholder={props.disabledReason ?? chosenTool?.placeholderOverride ?? options.placeholder ?? "Message the assistant"}
           disabled={props.disabledReason !== null}
           onInput={(e) => setText(e.currentTarget.value)}
           onPaste={(e) => {
@@ -259,8 +267,16 @@ export function Composer(props: {
           </button>
         )}
       </div>
-      {(models.length > 0 || limits) && (
+      {(models.length > 0 || tools.length > 0 || limits) && (
         <div class="ck-composer-meta">
+          {tools.length > 0 && (
+            <select value={tool ?? ""} onChange={(e) => setTool(e.currentTarget.value || undefined)} aria-label="Tool">
+              <option value="">No tool</option>
+              {tools.map((t) => (
+                <option value={t.id}>{t.label}</option>
+              ))}
+            </select>
+          )}
           {models.length > 0 && (
             <label>
               <span class="ck-visually-hidden">Model</span>
