@@ -8,7 +8,7 @@ import { defineAction, defineTool, widget, z } from "../src/index.ts";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { loginLinkFor } from "./support/browser.ts";
 import { chromiumMissing, ensureWebClientBuilt, openBrowser, solidPng, type Browser } from "./support/chromium.ts";
-import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
+import { lastUserText, startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
 import { ownerOf, seedThread } from "./support/fixtures.ts";
 import { monotonicNow, toIso } from "../src/core/clock.ts";
 
@@ -393,6 +393,34 @@ describe("the built-in web client in a real browser", { skip }, () => {
     assert.equal(await page.locator(".ck-closed").textContent(), "This request is finished.");
     assert.equal(await page.getByRole("textbox", { name: "Message" }).count(), 0, "a closed thread takes no messages");
     await browser.screenshot("builtin-workflow-light");
+  });
+
+  test("a structured input item is answered in place with threads.add_structured_input, then the agent continues", async () => {
+    const { page } = browser;
+    const owner = await ownerOf(server, EMAIL);
+    const thread = await server.store.threads.create(owner, "assistant", "Questions");
+    await server.store.items.add(owner, { id: "msg_s_q", thread_id: thread.id, created_at: toIso(monotonicNow()), type: "user_message", content: [{ type: "input_text", text: "File a ticket" }], attachments: [], inference_options: {} });
+    await server.store.items.add(owner, {
+      id: "msg_s_ask",
+      thread_id: thread.id,
+      created_at: toIso(monotonicNow()),
+      type: "structured_input",
+      status: "pending",
+      inputs: [
+        { type: "multiple_choice", id: "priority", question: "What priority?", options: [{ value: "Low" }, { value: "High" }], multiple: false },
+        { type: "freeform", id: "notes", question: "Any notes?", description: "Optional" },
+      ],
+    });
+    await page.reload();
+    await page.locator(".ck-thread-link", { hasText: "Questions" }).click();
+    await page.getByRole("radio", { name: "High" }).check();
+    await page.getByRole("textbox", { name: "Any notes?" }).fill("Urgent, please");
+    await page.getByRole("button", { name: "Send answers" }).click();
+    await page.locator(".ck-structured.done", { hasText: "High" }).waitFor();
+    await lastAnswer(page);
+    assert.equal(lastUserText(fake.requests.at(-1)!.body), "What priority? High\nAny notes? Urgent, please");
+    const stored = await server.store.items.get(owner, thread.id, "msg_s_ask");
+    assert.ok(stored?.type === "structured_input" && stored.status === "answered");
   });
 
   test("phone width, light and dark: the history is a drawer, the chat stays readable", async () => {
