@@ -1,8 +1,11 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { WEBCLIENT_DIST } from "./build.ts";
+
+/** Where the build writes `app.js` and `app.css` (git-ignored; made by `npm ci` and `npm start`). */
+export const WEBCLIENT_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), "dist");
 
 export const WEBCLIENT_PATH_PREFIX = "/webclient/";
 

@@ -2,12 +2,13 @@ import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { WEBCLIENT_DIST } from "./assets.ts";
+
+export { WEBCLIENT_DIST };
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The client's source (browser code, its own tsconfig). */
 export const WEBCLIENT_SOURCE = path.join(HERE, "app");
-/** Where the build writes `app.js` and `app.css` (git-ignored; made by `npm ci` and `npm start`). */
-export const WEBCLIENT_DIST = path.join(HERE, "dist");
 
 export interface BuiltFile {
   name: string;
