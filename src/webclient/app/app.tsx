@@ -290,7 +290,8 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
         <div
           class="ck-messages"
           ref={scroller}
-          aria-live="polite"
+          role="log"
+          aria-label="Conversation"
           aria-busy={streaming !== null}
           onScroll={(e) => {
             const el = e.currentTarget;
