@@ -446,6 +446,7 @@ describe("the built-in web client in a real browser", { skip }, () => {
     const overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth");
     assert.equal(overflow, 0, "nothing wider than the phone");
     await page.setViewportSize({ width: 1200, height: 800 });
+    await browser.screenshot("builtin-desktop-dark");
     await page.emulateMedia({ colorScheme: "light" });
   });
 
