@@ -3,7 +3,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import type { WidgetItem } from "../src/protocol/items.ts";
+import type { ThreadItem, WidgetItem } from "../src/protocol/items.ts";
+import { newId } from "../src/core/ids.ts";
 import { defineAction, defineTool, widget, z } from "../src/index.ts";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { loginLinkFor } from "./support/browser.ts";
@@ -14,6 +15,11 @@ import { monotonicNow, toIso } from "../src/core/clock.ts";
 
 const skip = chromiumMissing();
 const EMAIL = "web@example.com";
+
+/** A user message as the server stores one, for threads a test puts in the store directly. */
+function userMessage(threadId: string, text: string): ThreadItem {
+  return { id: newId("message"), thread_id: threadId, created_at: toIso(monotonicNow()), type: "user_message", content: [{ type: "input_text", text }], attachments: [], inference_options: {} };
+}
 
 /** Types into the composer and sends with Enter, as a person at a keyboard does. */
 async function sendMessage(page: Page, text: string): Promise<void> {
@@ -194,8 +200,8 @@ describe("the built-in web client in a real browser", { skip }, () => {
     const owner = await ownerOf(server, EMAIL);
     for (let i = 0; i < 22; i++) {
       const thread = await server.store.threads.create(owner, "assistant", `Seeded thread ${i}`);
-      const base = { thread_id: thread.id, created_at: new Date().toISOString() };
-      await server.store.items.add(owner, { ...base, id: `msg_seed_q${i}`, type: "user_message", content: [{ type: "input_text", text: `seeded question ${i}` }], attachments: [], inference_options: {} });
+      const base = { thread_id: thread.id, created_at: toIso(monotonicNow()) };
+      await server.store.items.add(owner, userMessage(thread.id, `seeded question ${i}`));
       await server.store.items.add(owner, { ...base, id: `msg_seed_a${i}`, type: "assistant_message", content: [{ type: "output_text", text: `seeded *answer* ${i}`, annotations: [] }] });
     }
     await page.reload();
@@ -283,7 +289,7 @@ describe("the built-in web client in a real browser", { skip }, () => {
     const owner = await ownerOf(server, EMAIL);
     const thread = await server.store.threads.create(owner, "assistant", "A widget thread");
     const at = () => toIso(monotonicNow());
-    await server.store.items.add(owner, { id: "msg_w_q", thread_id: thread.id, created_at: at(), type: "user_message", content: [{ type: "input_text", text: "Book me a room" }], attachments: [], inference_options: {} });
+    await server.store.items.add(owner, userMessage(thread.id, "Book me a room"));
     const widget: WidgetItem = {
       id: "msg_w_card",
       thread_id: thread.id,
@@ -364,7 +370,7 @@ describe("the built-in web client in a real browser", { skip }, () => {
     const owner = await ownerOf(server, EMAIL);
     const thread = await server.store.threads.create(owner, "assistant", "Finished work");
     const at = () => toIso(monotonicNow());
-    await server.store.items.add(owner, { id: "msg_f_q", thread_id: thread.id, created_at: at(), type: "user_message", content: [{ type: "input_text", text: "Research this" }], attachments: [], inference_options: {} });
+    await server.store.items.add(owner, userMessage(thread.id, "Research this"));
     await server.store.items.add(owner, {
       id: "wf_f",
       thread_id: thread.id,
@@ -399,7 +405,7 @@ describe("the built-in web client in a real browser", { skip }, () => {
     const { page } = browser;
     const owner = await ownerOf(server, EMAIL);
     const thread = await server.store.threads.create(owner, "assistant", "Questions");
-    await server.store.items.add(owner, { id: "msg_s_q", thread_id: thread.id, created_at: toIso(monotonicNow()), type: "user_message", content: [{ type: "input_text", text: "File a ticket" }], attachments: [], inference_options: {} });
+    await server.store.items.add(owner, userMessage(thread.id, "File a ticket"));
     await server.store.items.add(owner, {
       id: "msg_s_ask",
       thread_id: thread.id,

@@ -9,6 +9,19 @@ export const CHROMIUM = "/usr/bin/chromium";
 /** Where browser tests leave screenshots of the main states for a person to look at. */
 export const SCREENSHOT_DIR = process.env.CHATKIT_SCREENSHOT_DIR ?? path.join(tmpdir(), "chatkit-box-screenshots");
 
+/** Headless, and none of Chromium's own traffic (updates, sync, QUIC probes): every request is the page's. */
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+];
+
 export function chromiumMissing(): string | undefined {
   return existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (Debian: apt-get install chromium); the browser tests did not run`;
 }
@@ -42,18 +55,7 @@ export async function openBrowser(
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-dev-shm-usage",
-      ...(options.extraArgs ?? []),
-    ],
+    args: [...CHROMIUM_ARGS, ...(options.extraArgs ?? [])],
     viewport: options.viewport ?? { width: 1200, height: 800 },
     colorScheme: options.colorScheme ?? "light",
     timeout: 60_000,
