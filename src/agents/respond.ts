@@ -73,54 +73,61 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
   const citations: Source[] = [];
   let visibleItems = 0;
 
-  for (let round = 0; ; round++) {
-    const request: ModelRequest = {
-      model: turn.model,
-      instructions: agent.instructions,
-      messages: [...messages],
-      temperature: agent.temperature,
-      maxOutputTokens: agent.maxOutputTokens,
-      ...(specs.length
-        ? { tools: specs, toolChoice: round >= agent.maxToolRounds ? "none" : round === 0 && turn.forcedTool ? { name: turn.forcedTool } : "auto" }
-        : {}),
-    };
-    const calls: Array<Extract<ModelEvent, { type: "tool_call" }>> = [];
-    let message: AssistantMessageItem | undefined;
-    let text = "";
-    for await (const event of runner.stream(request, turn.signal)) {
-      switch (event.type) {
-        case "text.delta":
-          if (!message) {
-            yield* workflow.end();
-            message = { id: newId("message"), thread_id: thread.id, created_at: now(), type: "assistant_message", content: [] };
-            yield { type: "thread.item.added", item: message };
-            yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.added", content_index: 0, content: textPart("") } };
-          }
-          text += event.delta;
-          yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.text_delta", content_index: 0, delta: event.delta } };
-          break;
-        case "reasoning.delta":
-          yield* workflow.thought(event.index, event.delta, false);
-          break;
-        case "reasoning.done":
-          yield* workflow.thought(event.index, event.text, true);
-          break;
-        case "tool_call":
-          calls.push(event);
-          break;
+  try {
+    for (let round = 0; ; round++) {
+      const request: ModelRequest = {
+        model: turn.model,
+        instructions: agent.instructions,
+        messages: [...messages],
+        temperature: agent.temperature,
+        maxOutputTokens: agent.maxOutputTokens,
+        ...(specs.length
+          ? { tools: specs, toolChoice: round >= agent.maxToolRounds ? "none" : round === 0 && turn.forcedTool ? { name: turn.forcedTool } : "auto" }
+          : {}),
+      };
+      const calls: Array<Extract<ModelEvent, { type: "tool_call" }>> = [];
+      let message: AssistantMessageItem | undefined;
+      let text = "";
+      for await (const event of runner.stream(request, turn.signal)) {
+        switch (event.type) {
+          case "text.delta":
+            if (!message) {
+              yield* workflow.end();
+              message = { id: newId("message"), thread_id: thread.id, created_at: now(), type: "assistant_message", content: [] };
+              yield { type: "thread.item.added", item: message };
+              yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.added", content_index: 0, content: textPart("") } };
+            }
+            text += event.delta;
+            yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.text_delta", content_index: 0, delta: event.delta } };
+            break;
+          case "reasoning.delta":
+            yield* workflow.thought(event.index, event.delta, false);
+            break;
+          case "reasoning.done":
+            yield* workflow.thought(event.index, event.text, true);
+            break;
+          case "tool_call":
+            calls.push(event);
+            break;
+        }
       }
+      if (message) {
+        yield* finishMessage(message, text, citations.splice(0));
+        visibleItems++;
+        messages.push({ role: "assistant", text });
+      }
+      if (!calls.length) break;
+      if (round >= agent.maxToolRounds) throw new ChatkitError(502, "tool_rounds_exceeded", {}, { allowRetry: true });
+      const result: RoundResult = yield* runToolRound(turn, calls, workflow, citations);
+      messages.push(...result.messages);
+      visibleItems += result.visibleItems;
+      if (result.waitsForUser) return;
     }
-    if (message) {
-      yield* finishMessage(message, text, citations.splice(0));
-      visibleItems++;
-      messages.push({ role: "assistant", text });
-    }
-    if (!calls.length) break;
-    if (round >= agent.maxToolRounds) throw new ChatkitError(502, "tool_rounds_exceeded", {}, { allowRetry: true });
-    const result: RoundResult = yield* runToolRound(turn, calls, workflow, citations);
-    messages.push(...result.messages);
-    visibleItems += result.visibleItems;
-    if (result.waitsForUser) return;
+  } catch (error) {
+    // A turn that fails after tools ran (the rounds cap, the upstream failing on the next
+    // round) still closes its workflow, so a reload shows what the client was shown.
+    if (!turn.signal.aborted) yield* workflow.end();
+    throw error;
   }
   yield* workflow.end();
   if (visibleItems === 0) {
