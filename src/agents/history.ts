@@ -46,7 +46,7 @@ export function historyToMessages(items: ThreadItem[], options: { maxMessages?: 
         }
         break;
       case "sdk_tool_call":
-        messages.push({ role: "tool", callId: item.call_id, name: item.name, arguments: item.arguments, output: item.output });
+        messages.push({ role: "tool", callId: item.call_id, name: item.name, arguments: item.arguments, output: item.output, round: item.round });
         break;
       case "structured_input":
         if (item.status !== "pending") {

@@ -183,10 +183,11 @@ async function* runToolRound(
   let visibleItems = 0;
   let clientCall: { callId: string; name: string; args: Record<string, unknown> } | undefined;
 
+  const round = calls[0]?.callId;
   const planned: PlannedCall[] = calls.map((call) => ({
     ...call,
     // Created now, in call order, so the stored calls keep the model's order.
-    record: { id: newId("tool_call"), thread_id: turn.thread.id, created_at: now(), type: "sdk_tool_call", call_id: call.callId, name: call.name, arguments: call.arguments, output: "" },
+    record: { id: newId("tool_call"), thread_id: turn.thread.id, created_at: now(), type: "sdk_tool_call", call_id: call.callId, name: call.name, arguments: call.arguments, output: "", round },
   }));
   const running: Array<Promise<void>> = [];
   for (const call of planned) {
@@ -243,7 +244,7 @@ async function* runToolRound(
       });
     }
     yield { type: "thread.item.done", item: { ...call.record, output } };
-    messages.push({ role: "tool", callId: call.callId, name: call.name, arguments: call.arguments, output });
+    messages.push({ role: "tool", callId: call.callId, name: call.name, arguments: call.arguments, output, round });
   }
 
   if (questions.length) {

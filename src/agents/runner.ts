@@ -7,7 +7,16 @@ import type { Attachment } from "../protocol/items.ts";
 export type ModelMessage =
   | { role: "user"; text: string; /** Files the user sent with this message. */ attachments?: Attachment[] }
   | { role: "assistant"; text: string }
-  | { role: "tool"; callId: string; name: string; /** JSON text, as the model wrote it. */ arguments: string; output: string };
+  | {
+      role: "tool";
+      callId: string;
+      name: string;
+      /** JSON text, as the model wrote it. */
+      arguments: string;
+      output: string;
+      /** Calls made in one model response share it, so they are replayed as one response. */
+      round?: string | undefined;
+    };
 
 /** A function the model may call: its parameters as a JSON schema. */
 export interface ModelTool {

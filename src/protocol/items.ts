@@ -151,7 +151,15 @@ export type SdkHiddenContextItem = ItemBase & { type: "sdk_hidden_context"; cont
  * tool-result roles) and never sent to the client. One item holds both, so trimming history
  * cannot separate them.
  */
-export type SdkToolCallItem = ItemBase & { type: "sdk_tool_call"; call_id: string; name: string; arguments: string; output: string };
+export type SdkToolCallItem = ItemBase & {
+  type: "sdk_tool_call";
+  call_id: string;
+  name: string;
+  arguments: string;
+  output: string;
+  /** Calls the model made in one response share it (their round's first call id). */
+  round?: string;
+};
 
 export type ThreadItem =
   | UserMessageItem
