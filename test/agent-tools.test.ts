@@ -121,6 +121,16 @@ for (const api of APIS) {
         ['{"a":1,"b":2}', "3"],
         ['{"a":3,"b":4}', "7"],
       ]);
+      // The next turn replays the same rounds from the stored history.
+      fake.queue.push({ text: "Still 7." });
+      await harness.server.stream("threads.add_user_message", { thread_id: state.thread.id, input: userInput("And now?") });
+      for (const body of [fake.requests[first + 2]!.body, fake.requests[first + 3]!.body]) {
+        assert.deepEqual(toolExchanges(api, body).map((e) => e.output), ["3", "7"]);
+        if (api === "chat_completions") {
+          const calls = chatToolCallMessages(body).map((message) => message.tool_calls.map((call: any) => call.function.arguments));
+          assert.deepEqual(calls, [['{"a":1,"b":2}'], ['{"a":3,"b":4}']], "each round is its own assistant message: the second call was made after the first's result");
+        }
+      }
       const workflow = state.items.find((item) => item.type === "workflow");
       assert.deepEqual(workflow.workflow.tasks.map((task: any) => task.status_indicator), ["complete", "complete"], "one workflow shows both rounds");
       assert.equal(state.items.at(-1).content[0].text, "3, then 7.");
@@ -196,7 +206,19 @@ for (const api of APIS) {
       const threadId = stubborn.state.thread.id;
       const listed = await server.request("items.list", { thread_id: threadId, order: "asc" }, { agentId: "capped" });
       assert.equal(listed.status, 200);
-      assert.ok(listed.body.data.every((item: any) => item.type !== "sdk_tool_call"));
+      assert.deepEqual(listed.body.data, stubborn.state.items, "what the client was shown is what a reload shows (the workflow ended)");
+      assert.equal(listed.body.data.find((item: any) => item.type === "workflow").workflow.tasks.length, 2);
+    });
+
+    test("an upstream failure on the round after a tool ends with an error, the workflow stored as it was shown", async () => {
+      const { fake, server } = harness;
+      fake.queue.push({ toolCalls: [{ name: "add", arguments: { a: 1, b: 2 } }] }, { status: 500 });
+      const { events, state } = await ask("Add, then fail");
+      assert.equal(events.at(-1)!.type, "error");
+      assert.equal(events.at(-1)!.allow_retry, true);
+      const listed = await server.request("items.list", { thread_id: state.thread.id, order: "asc" });
+      assert.deepEqual(listed.body.data, state.items);
+      assert.deepEqual(listed.body.data.map((item: any) => item.type), ["user_message", "workflow"]);
     });
 
     test("a tool at work shows as a workflow task, closed with a duration summary before the answer starts", async () => {
