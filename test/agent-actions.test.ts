@@ -79,8 +79,8 @@ for (const api of APIS) {
       const body = fake.requests[first]!.body;
       const seen = JSON.parse(lastUserText(body));
       assert.deepEqual(seen, { event: "widget_action", action: { type: "order.cancel", payload: { id: "42" } }, widget_item_id: sender.id });
-      const said = api === "responses" ? body.input.at(-1) : body.messages.at(-1);
-      assert.deepEqual(said, { role: "assistant", content: "I cancelled order 42." }, "the model sees what the handler said");
+      const said = api === "responses" ? body.input.at(-2) : body.messages.at(-2);
+      assert.deepEqual(said, { role: "assistant", content: "I cancelled order 42." }, "the model sees what the handler said, then the action");
 
       const listed = (await server.request("items.list", { thread_id: threadId, order: "asc" })).body.data;
       assert.deepEqual(listed.find((item: any) => item.id === sender.id), replaced, "the replaced widget is stored");

@@ -127,7 +127,7 @@ describe("client tools, structured input and widget actions", () => {
     assert.equal(missing.body.error, "item_not_found");
   });
 
-  test("threads.sync_custom_action answers JSON with the updated widget and records the action", async () => {
+  test("threads.sync_custom_action answers JSON with the updated widget, storing it", async () => {
     const { threadId, owner } = await seedThread(server, { count: 1 });
     const widget = await addItem(threadId, owner, { type: "widget", widget: { type: "Card", children: [] } });
     const result = await server.request("threads.sync_custom_action", { thread_id: threadId, item_id: widget.id, action: { type: "toggle" } });
@@ -139,8 +139,8 @@ describe("client tools, structured input and widget actions", () => {
     assert.equal(unknown.status, 422);
     assert.equal(unknown.body.error, "action_not_handled");
     const history = await server.store.items.history(owner, threadId);
-    assert.equal(history.at(-1)!.type, "hidden_context_item");
-    assert.deepEqual(history.at(-1), { ...history.at(-1), content: { event: "widget_action", action: { type: "noop", payload: null } } });
+    assert.deepEqual(history.find((item) => item.id === widget.id), result.body.updated_item);
+    assert.ok(history.every((item) => item.type !== "hidden_context_item"), "an action the model does not answer is not recorded for it");
     const missing = await server.request("threads.sync_custom_action", { thread_id: "thr_nope", action: { type: "toggle" } });
     assert.equal(missing.status, 404);
   });

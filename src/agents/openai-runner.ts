@@ -78,7 +78,8 @@ export class OpenAIRunner implements ModelRunner {
         input.push({ role: "user", content: [{ type: "input_text", text: message.text }, ...files] });
       }
     }
-    const tools = request.tools?.length && request.toolChoice !== "none" ? request.tools : undefined;
+    // Tools stay declared on a round that forbids them ("none"): the history may hold calls to them.
+    const tools = request.tools?.length ? request.tools : undefined;
     const stream = await this.options.client.responses.create(
       {
         model: request.model,
@@ -88,10 +89,11 @@ export class OpenAIRunner implements ModelRunner {
         store: false,
         ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
         ...(request.maxOutputTokens !== undefined ? { max_output_tokens: request.maxOutputTokens } : {}),
+        ...(request.reasoning ? { reasoning: { ...(request.reasoning.effort ? { effort: request.reasoning.effort } : {}), ...(request.reasoning.summary ? { summary: request.reasoning.summary } : {}) } } : {}),
         ...(tools
           ? {
               tools: tools.map((tool) => ({ type: "function" as const, name: tool.name, description: tool.description, parameters: tool.parameters, strict: false })),
-              tool_choice: typeof request.toolChoice === "object" ? { type: "function" as const, name: request.toolChoice.name } : "auto",
+              tool_choice: typeof request.toolChoice === "object" ? { type: "function" as const, name: request.toolChoice.name } : (request.toolChoice ?? "auto"),
             }
           : {}),
       },
@@ -99,7 +101,7 @@ export class OpenAIRunner implements ModelRunner {
     );
     heardFromUpstream();
     let finished = false;
-    // Summary parts are numbered per reasoning item upstream; ours number them across the turn.
+    // Summary parts are numbered per reasoning item upstream; ours number them across this call.
     const summaryIndex = new Map<string, number>();
     const indexOf = (itemId: string, part: number) => {
       const key = `${itemId}:${part}`;
@@ -162,7 +164,7 @@ export class OpenAIRunner implements ModelRunner {
         messages.push({ role: "user", content: message.text });
       }
     }
-    const tools = request.tools?.length && request.toolChoice !== "none" ? request.tools : undefined;
+    const tools = request.tools?.length ? request.tools : undefined;
     const stream = await this.options.client.chat.completions.create(
       {
         model: request.model,
@@ -170,10 +172,11 @@ export class OpenAIRunner implements ModelRunner {
         stream: true,
         ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
         ...(request.maxOutputTokens !== undefined ? { max_tokens: request.maxOutputTokens } : {}),
+        ...(request.reasoning?.effort ? { reasoning_effort: request.reasoning.effort } : {}),
         ...(tools
           ? {
               tools: tools.map((tool) => ({ type: "function" as const, function: { name: tool.name, description: tool.description, parameters: tool.parameters } })),
-              tool_choice: typeof request.toolChoice === "object" ? { type: "function" as const, function: { name: request.toolChoice.name } } : "auto",
+              tool_choice: typeof request.toolChoice === "object" ? { type: "function" as const, function: { name: request.toolChoice.name } } : (request.toolChoice ?? "auto"),
             }
           : {}),
       },
@@ -200,9 +203,10 @@ export class OpenAIRunner implements ModelRunner {
         yield { type: "text.delta", delta: choice.delta.content };
       }
       for (const piece of choice?.delta?.tool_calls ?? []) {
-        const call = (calls[piece.index] ??= { id: "", name: "", arguments: "" });
+        // Some compatible servers leave out `index` (one call per chunk) or repeat the name in every chunk.
+        const call = (calls[piece.index ?? calls.length] ??= { id: "", name: "", arguments: "" });
         if (piece.id) call.id = piece.id;
-        if (piece.function?.name) call.name += piece.function.name;
+        if (piece.function?.name) call.name = piece.function.name;
         if (piece.function?.arguments) call.arguments += piece.function.arguments;
       }
       if (choice?.finish_reason) finished = true;

@@ -10,6 +10,7 @@ import type {
   SdkToolCallItem,
   Source,
   StructuredInputItem,
+  Task,
   ThreadItem,
   ThreadStatus,
 } from "../protocol/items.ts";
@@ -75,12 +76,14 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
 
   try {
     for (let round = 0; ; round++) {
+      workflow.newRound();
       const request: ModelRequest = {
         model: turn.model,
         instructions: agent.instructions,
         messages: [...messages],
         temperature: agent.temperature,
         maxOutputTokens: agent.maxOutputTokens,
+        reasoning: agent.reasoning,
         ...(specs.length
           ? { tools: specs, toolChoice: round >= agent.maxToolRounds ? "none" : round === 0 && turn.forcedTool ? { name: turn.forcedTool } : "auto" }
           : {}),
@@ -117,15 +120,18 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
         messages.push({ role: "assistant", text });
       }
       if (!calls.length) break;
-      if (round >= agent.maxToolRounds) throw new ChatkitError(502, "tool_rounds_exceeded", {}, { allowRetry: true });
+      if (round >= agent.maxToolRounds) {
+        yield* workflow.end();
+        throw new ChatkitError(502, "tool_rounds_exceeded", {}, { allowRetry: true });
+      }
       const result: RoundResult = yield* runToolRound(turn, calls, workflow, citations);
       messages.push(...result.messages);
       visibleItems += result.visibleItems;
-      if (result.waitsForUser) return;
+      if (result.waitsForUser) return yield* retitle(turn);
     }
   } catch (error) {
-    // A turn that fails after tools ran (the rounds cap, the upstream failing on the next
-    // round) still closes its workflow, so a reload shows what the client was shown.
+    // A turn that fails after tools ran (the upstream failing on the next round, say) still
+    // closes its workflow, so a reload shows what the client was shown.
     if (!turn.signal.aborted) yield* workflow.end();
     throw error;
   }
@@ -135,10 +141,14 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
     yield* finishMessage({ id: newId("message"), thread_id: thread.id, created_at: now(), type: "assistant_message", content: [] }, "", citations.splice(0), true);
   }
 
-  if (agent.generateTitles && isFirstTurn(turn.history)) {
-    const better = await modelTitle(turn);
-    if (better) thread.title = better;
-  }
+  yield* retitle(turn);
+}
+
+/** After the first turn, a title from the model when the agent asks for one. */
+async function* retitle(turn: Turn): AsyncGenerator<never> {
+  if (!turn.agent.generateTitles || !isFirstTurn(turn.history)) return;
+  const better = await modelTitle(turn);
+  if (better) turn.thread.title = better;
 }
 
 function* finishMessage(message: AssistantMessageItem, text: string, sources: Source[], announce = false): Generator<ThreadStreamEvent> {
@@ -153,6 +163,17 @@ function* finishMessage(message: AssistantMessageItem, text: string, sources: So
   const content = textPart(text, annotations);
   yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.done", content_index: 0, content } };
   yield { type: "thread.item.done", item: { ...message, content: [content] } };
+}
+
+/** The most of one tool output kept and sent back to the model; the rest is cut with a note. */
+export const MAX_TOOL_OUTPUT_CHARS = 100_000;
+
+function boundedOutput(output: string): string {
+  return output.length > MAX_TOOL_OUTPUT_CHARS ? `${output.slice(0, MAX_TOOL_OUTPUT_CHARS)}\n[… output cut at ${MAX_TOOL_OUTPUT_CHARS} characters]` : output;
+}
+
+function completedTask(title: string, outcome: ToolOutcome): Task {
+  return { type: "custom", title, status_indicator: "complete", ...(outcome.ok ? {} : { content: `Failed: ${outcome.error}` }) };
 }
 
 interface PlannedCall {
@@ -189,7 +210,10 @@ async function* runToolRound(
     // Created now, in call order, so the stored calls keep the model's order.
     record: { id: newId("tool_call"), thread_id: turn.thread.id, created_at: now(), type: "sdk_tool_call", call_id: call.callId, name: call.name, arguments: call.arguments, output: "", round },
   }));
-  const running: Array<Promise<void>> = [];
+  // Plan every call first, so no handler starts before the plan's events are out: a client that
+  // leaves meanwhile then leaves nothing running.
+  const starting: ThreadStreamEvent[] = [];
+  const runnable: Array<{ call: PlannedCall; tool: ToolDefinition; args: unknown }> = [];
   for (const call of planned) {
     const tool = byName.get(call.name);
     if (!tool) {
@@ -213,18 +237,27 @@ async function* runToolRound(
     if (display === "workflow") {
       const started = workflow.addTask({ type: "custom", title: call.title, status_indicator: "loading" });
       call.taskIndex = started.index;
-      yield* started.events;
+      starting.push(...started.events);
     } else if (display === "progress") {
-      yield { type: "progress_update", text: call.title };
+      starting.push({ type: "progress_update", text: call.title });
     }
+    runnable.push({ call, tool, args: parsed.value });
+  }
+  yield* starting;
+
+  // Each task completes as soon as its own handler settles, not when the slowest one does.
+  const running = runnable.map(async ({ call, tool, args }) => {
     const context: ToolContext = {
       ...streamingContext({ user: turn.user, thread: { id: turn.thread.id, title: turn.thread.title }, agent: { id: turn.agent.id, name: turn.agent.name }, signal: turn.signal }, channel),
       callId: call.callId,
       cite: (source) => citations.push(source),
       askUser: (inputs) => questions.push(...inputs),
     };
-    running.push(runToolHandler(tool, parsed.value, context).then((outcome) => void (call.outcome = outcome)));
-  }
+    call.outcome = await runToolHandler(tool, args, context);
+    if (call.taskIndex !== undefined) {
+      for (const event of workflow.updateTask(call.taskIndex, completedTask(call.title ?? call.name, call.outcome))) channel.push(event);
+    }
+  });
   for await (const event of drainWhile(channel, Promise.all(running), turn.signal)) {
     if ((event.type === "thread.item.done" || event.type === "thread.item.added") && event.item.type !== "hidden_context_item") visibleItems++;
     yield event;
@@ -234,15 +267,9 @@ async function* runToolRound(
   for (const call of planned) {
     if (call.tool && !call.tool.handler && call.callId === clientCall?.callId) continue;
     const outcome = call.outcome ?? { ok: false, error: "the tool did not run" };
-    const output = outcome.ok ? (outcome.output === undefined && questions.length ? "The user was asked; their answers follow as their next message." : toolOutputText(outcome.output)) : `Error: ${outcome.error}`;
-    if (call.taskIndex !== undefined) {
-      yield* workflow.updateTask(call.taskIndex, {
-        type: "custom",
-        title: call.title ?? call.name,
-        status_indicator: "complete",
-        ...(outcome.ok ? {} : { content: `Failed: ${outcome.error}` }),
-      });
-    }
+    let output = outcome.ok ? toolOutputText(outcome.output) : `Error: ${outcome.error}`;
+    if (outcome.ok && questions.length) output = `${outcome.output === undefined ? "" : `${output}\n`}The user was asked; their answers follow as their next message.`;
+    output = boundedOutput(output);
     yield { type: "thread.item.done", item: { ...call.record, output } };
     messages.push({ role: "tool", callId: call.callId, name: call.name, arguments: call.arguments, output, round });
   }

@@ -36,6 +36,8 @@ export interface ModelRequest {
   maxOutputTokens?: number | undefined;
   tools?: ModelTool[];
   toolChoice?: ModelToolChoice;
+  /** Reasoning models only: effort, and whether summaries of the reasoning stream. */
+  reasoning?: { effort?: "minimal" | "low" | "medium" | "high" | undefined; summary?: "auto" | "concise" | "detailed" | undefined } | undefined;
 }
 
 /** What a model streams, whichever upstream flavour it speaks. */

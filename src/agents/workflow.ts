@@ -24,6 +24,11 @@ export class WorkflowTracker {
     return this.item;
   }
 
+  /** Summary indexes restart with every model call; a new round's thoughts are new tasks. */
+  newRound(): void {
+    this.thoughtTask.clear();
+  }
+
   addTask(task: Task, type: "custom" | "reasoning" = "custom"): { index: number; events: ThreadStreamEvent[] } {
     const events: ThreadStreamEvent[] = [];
     const opening = this.open(type);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ActionDefinition, ToolDefinition } from "../tools/define.ts";
+import { toolSpec } from "../tools/run.ts";
 
 /** The seed's default CDN location of the ChatKit web component. */
 export const DEFAULT_SCRIPT_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js";
@@ -18,6 +19,7 @@ const toolShape = z.strictObject({
   handler: z.custom((value) => isFunction(value), "must be a function (leave it out for a client tool)").optional(),
   title: z.union([z.string(), z.custom((value) => isFunction(value), "must be a string or a function")]).optional(),
   display: z.enum(["workflow", "progress", "hidden"]).optional(),
+  timeoutMs: z.number().int().positive().optional(),
   composer: z
     .strictObject({
       label: z.string().min(1),
@@ -38,6 +40,7 @@ function checkShape<T>(shape: z.ZodType) {
 
 const actionShape = z.strictObject({
   payload: z.custom((value) => isZodSchema(value), "must be a zod schema").optional(),
+  timeoutMs: z.number().int().positive().optional(),
   handler: z.custom((value) => isFunction(value), "must be a function"),
 });
 
@@ -68,7 +71,17 @@ export const agentSchema = z.strictObject({
   generateTitles: z.boolean().default(false),
   /** Functions the model may call (`defineTool`): on this server (with a handler) or in the browser (without). */
   tools: z
-    .array(checkShape<ToolDefinition>(toolShape))
+    .array(
+      checkShape<ToolDefinition>(toolShape).superRefine((tool, ctx) => {
+        if (!isZodSchema(tool.parameters)) return;
+        // What the model is sent must be an object schema; a schema zod cannot export fails here, not on every turn.
+        try {
+          if (toolSpec(tool).parameters.type !== "object") ctx.addIssue({ code: "custom", path: ["parameters"], message: "must be an object schema, e.g. z.object({ ... })" });
+        } catch (error) {
+          ctx.addIssue({ code: "custom", path: ["parameters"], message: `cannot be sent as JSON schema: ${(error as Error).message}` });
+        }
+      }),
+    )
     .default([])
     .superRefine((tools, ctx) => {
       const seen = new Set<string>();
@@ -79,7 +92,17 @@ export const agentSchema = z.strictObject({
     }),
   /** Widget action handlers by action type (`defineAction`). */
   actions: z.record(z.string().min(1), checkShape<ActionDefinition>(actionShape)).default({}),
-  /** Most model calls in one turn while it keeps calling tools; the last one may only answer in text. */
+  /**
+   * For reasoning models: how hard to think and whether to stream summaries of it (shown as a
+   * workflow of thoughts). Responses API: `reasoning`; Chat Completions: `reasoning_effort`.
+   */
+  reasoning: z
+    .strictObject({
+      effort: z.enum(["minimal", "low", "medium", "high"]).optional(),
+      summary: z.enum(["auto", "concise", "detailed"]).optional(),
+    })
+    .optional(),
+  /** Rounds of tool calls in one turn; the model call after the last one may only answer in text. */
   maxToolRounds: z.number().int().min(1).max(50).default(8),
 });
 

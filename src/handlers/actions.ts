@@ -7,6 +7,7 @@ import type { RequestParams } from "../protocol/requests.ts";
 import type { ThreadRow } from "../store/schema.ts";
 import { drainWhile, EventChannel } from "../tools/channel.ts";
 import { streamingContext } from "../tools/context.ts";
+import { DEFAULT_HANDLER_TIMEOUT_MS, withTimeout } from "../tools/run.ts";
 import type { ActionContext, ActionDefinition } from "../tools/define.ts";
 import { agentOfThread, requireThread, type HandlerContext } from "./context.ts";
 import { assertOpen, modelTurn } from "./conversation.ts";
@@ -15,8 +16,8 @@ import { runPipeline } from "./pipeline.ts";
 type ActionParams = RequestParams<"threads.custom_action">;
 
 /**
- * Records a widget action as hidden context, so the model sees what the user did (protocol
- * section 6.3). The payload is untrusted: it is stored as data for the model, never executed.
+ * A widget action as hidden context, so the model sees what the user did (protocol section
+ * 6.3). The payload is untrusted: it is stored as data for the model, never executed.
  */
 function actionNote(thread: ThreadRow, params: ActionParams, widget: ThreadItem | undefined): HiddenContextItem {
   return {
@@ -54,7 +55,9 @@ async function prepareAction(hc: HandlerContext, params: ActionParams): Promise<
     sender = item;
   }
   assertOpen(thread);
-  const definition = agentOfThread(hc, thread).actions[params.action.type];
+  const actions = agentOfThread(hc, thread).actions;
+  // Own keys only: "constructor" or "__proto__" must not find Object.prototype's members.
+  const definition = Object.hasOwn(actions, params.action.type) ? actions[params.action.type] : undefined;
   if (!definition) throw chatRefusal("action_not_handled", 422);
   const parsed = definition.payload ? definition.payload.safeParse(params.action.payload ?? {}) : { success: true as const, data: params.action.payload ?? null };
   if (!parsed.success) throw chatRefusal("action_payload_invalid", 400);
@@ -113,7 +116,9 @@ function actionRun(hc: HandlerContext, prepared: PreparedAction, sync: boolean):
 /** Runs the handler; its unexpected failures are logged and reach the user as one plain error. */
 async function runHandler(hc: HandlerContext, prepared: PreparedAction, params: ActionParams, context: ActionContext): Promise<void> {
   try {
-    await prepared.definition.handler({ type: params.action.type, payload: prepared.payload as never }, context);
+    const { definition } = prepared;
+    const action = { type: params.action.type, payload: prepared.payload as never };
+    await withTimeout((signal) => definition.handler(action, { ...context, signal }), hc.signal, definition.timeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS);
   } catch (error) {
     if (error instanceof ChatkitError || hc.signal.aborted) throw error;
     hc.services.logger.error(`action "${params.action.type}" failed in thread ${prepared.thread.id}`, error);
@@ -124,7 +129,9 @@ async function runHandler(hc: HandlerContext, prepared: PreparedAction, params: 
 /**
  * A widget or client action (`threads.custom_action`): the agent's handler for its type runs
  * and streams what it does (the sender widget replaced, messages, new widgets, effects); when
- * it asks, the model answers after it. The action is recorded so the model sees it later.
+ * it asks, the model answers after it, told of the action as hidden context. Actions the model
+ * does not answer are not recorded for it (a handler can `addHiddenContext` itself): forty
+ * clicks on a widget must not push the conversation out of the model's history.
  */
 export async function customAction(hc: HandlerContext, params: ActionParams): Promise<AsyncIterable<ThreadStreamEvent>> {
   const prepared = await prepareAction(hc, params);
@@ -134,9 +141,11 @@ export async function customAction(hc: HandlerContext, params: ActionParams): Pr
     thread: prepared.thread,
     preface: [],
     responder: async function* (state) {
-      yield { type: "thread.item.done", item: actionNote(prepared.thread, params, prepared.sender) };
       yield* drainWhile(run.channel, runHandler(hc, prepared, params, run.context), hc.signal);
-      if (run.wantsModel()) yield* modelTurn(hc, prepared.thread, state, { model: agentOfThread(hc, prepared.thread).model });
+      if (!run.wantsModel()) return;
+      // The model answers because of this action, so it is told what the user did.
+      yield { type: "thread.item.done", item: actionNote(prepared.thread, params, prepared.sender) };
+      yield* modelTurn(hc, prepared.thread, state, { model: agentOfThread(hc, prepared.thread).model });
     },
   });
 }
@@ -150,7 +159,6 @@ export async function customAction(hc: HandlerContext, params: ActionParams): Pr
 export async function syncCustomAction(hc: HandlerContext, params: RequestParams<"threads.sync_custom_action">): Promise<{ updated_item?: ThreadItem }> {
   const prepared = await prepareAction(hc, params);
   const run = actionRun(hc, prepared, true);
-  await hc.store.items.add(hc.owner, actionNote(prepared.thread, params, prepared.sender));
   for await (const event of drainWhile(run.channel, runHandler(hc, prepared, params, run.context), hc.signal)) {
     if (event.type === "thread.item.done" || event.type === "thread.item.replaced") await hc.store.items.save(hc.owner, event.item);
   }

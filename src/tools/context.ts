@@ -3,7 +3,7 @@ import { newId } from "../core/ids.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { HiddenContextItem, WidgetItem, WidgetNode } from "../protocol/items.ts";
 import type { WidgetRoot } from "../widgets/builder.ts";
-import { diffWidget } from "../widgets/diff.ts";
+import { diffWidget, replaceComponent } from "../widgets/diff.ts";
 import type { EventChannel } from "./channel.ts";
 import type { RunScope, StreamingContext, WidgetHandle } from "./define.ts";
 
@@ -28,6 +28,13 @@ export function streamingContext(scope: RunScope, channel: EventChannel<ThreadSt
         if (finished) throw new Error(`widget ${item.id} is already done`);
         for (const update of diffWidget(current, next as WidgetNode)) emit({ type: "thread.item.updated", item_id: item.id, update });
         current = next as WidgetNode;
+      },
+      updateComponent(componentId, component) {
+        if (finished) throw new Error(`widget ${item.id} is already done`);
+        const next = replaceComponent(current, componentId, component as WidgetNode);
+        if (next === current) throw new Error(`widget ${item.id} has no component with id "${componentId}"`);
+        current = next;
+        emit({ type: "thread.item.updated", item_id: item.id, update: { type: "widget.component.updated", component_id: componentId, component: component as WidgetNode } });
       },
       done() {
         if (finished) return;

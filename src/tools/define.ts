@@ -1,7 +1,8 @@
+import type { ChatKitIcon } from "@openai/chatkit";
 import type { z } from "zod";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { Source, StructuredInputField, WidgetItem } from "../protocol/items.ts";
-import type { WidgetRoot } from "../widgets/builder.ts";
+import type { WidgetComponent, WidgetRoot } from "../widgets/builder.ts";
 
 /** Who and where a tool or action runs for. */
 export interface RunScope {
@@ -17,6 +18,8 @@ export interface WidgetHandle {
   readonly itemId: string;
   /** Sends only what changed (streamed text deltas, or the whole tree), as `thread.item.updated`. */
   update(next: WidgetRoot): void;
+  /** Replaces the one component with this `id` (`widget.component.updated`). */
+  updateComponent(componentId: string, component: WidgetComponent): void;
   /** Marks the widget finished and stores its final state. */
   done(): void;
 }
@@ -75,11 +78,13 @@ interface ToolBase<P extends z.ZodType> {
   /** What the user sees while it runs, e.g. "Looking up the order…"; defaults to the tool's name. */
   title?: string | ((args: z.output<P>) => string);
   display?: ToolDisplay;
+  /** Milliseconds the handler may run (60 000); then its signal aborts and the model is told it timed out. */
+  timeoutMs?: number;
   /**
    * Offer the tool in the composer's tool menu, so the user can make the model use it
    * (`inference_options.tool_choice`).
    */
-  composer?: { label: string; icon?: string; shortLabel?: string; placeholderOverride?: string; pinned?: boolean };
+  composer?: { label: string; icon?: ChatKitIcon; shortLabel?: string; placeholderOverride?: string; pinned?: boolean };
 }
 
 /** A tool that runs on this server. */
@@ -129,6 +134,8 @@ export interface ActionContext extends StreamingContext {
 export interface ActionDefinition<P extends z.ZodType = z.ZodType> {
   /** Checks the payload; an invalid one ends the stream with an error and runs nothing. */
   payload?: P;
+  /** Milliseconds the handler may run (60 000); then its signal aborts and the user sees an error. */
+  timeoutMs?: number;
   handler: (action: { type: string; payload: z.output<P> }, context: ActionContext) => unknown;
 }
 

@@ -50,11 +50,40 @@ export function toolTitle(tool: ToolDefinition, args: unknown): string {
 
 export type ToolOutcome = { ok: true; output: unknown } | { ok: false; error: string };
 
-/** Runs a server tool's handler; a throw becomes a failed outcome the model is told about. */
-export async function runToolHandler(tool: ToolDefinition, args: unknown, context: ToolContext): Promise<ToolOutcome> {
-  if (!tool.handler) return { ok: false, error: `${tool.name} runs in the browser, not on the server` };
+/** How long a handler may run unless its definition says otherwise. */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 60_000;
+
+/** A handler ran past its time limit; its signal was aborted. */
+export class HandlerTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`it did not finish within ${Math.round(timeoutMs / 1000)} s`);
+    this.name = "HandlerTimeoutError";
+  }
+}
+
+/**
+ * Runs `work` with a signal that aborts when `signal` does or after `timeoutMs`. A handler that
+ * ignores its signal cannot hold the stream: the timeout rejects with HandlerTimeoutError.
+ */
+export async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T> | T, signal: AbortSignal, timeoutMs: number): Promise<T> {
+  const timer = new AbortController();
+  const handle = setTimeout(() => timer.abort(new HandlerTimeoutError(timeoutMs)), timeoutMs);
+  const combined = AbortSignal.any([signal, timer.signal]);
+  const timedOut = new Promise<never>((_, reject) => timer.signal.addEventListener("abort", () => reject(timer.signal.reason), { once: true }));
   try {
-    return { ok: true, output: await tool.handler(args as never, context) };
+    return await Promise.race([Promise.resolve().then(() => work(combined)), timedOut]);
+  } finally {
+    clearTimeout(handle);
+  }
+}
+
+/** Runs a server tool's handler; a throw or a timeout becomes a failed outcome the model is told about. */
+export async function runToolHandler(tool: ToolDefinition, args: unknown, context: ToolContext): Promise<ToolOutcome> {
+  const handler = tool.handler;
+  if (!handler) return { ok: false, error: `${tool.name} runs in the browser, not on the server` };
+  try {
+    const output = await withTimeout((signal) => handler(args as never, { ...context, signal }), context.signal, tool.timeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS);
+    return { ok: true, output };
   } catch (error) {
     if (context.signal.aborted) throw error;
     return { ok: false, error: error instanceof Error ? error.message : String(error) };

@@ -60,10 +60,19 @@ export function diffWidget(before: AnyWidget, after: AnyWidget): ThreadItemUpdat
   return updates;
 }
 
-/** Replaces the component with `id` in a widget tree; the tree is copied, not changed. */
+/**
+ * Replaces the component with `id` in a widget tree. The tree is copied along the changed path;
+ * when no component has that id, the same tree comes back.
+ */
 export function replaceComponent<W extends AnyWidget>(root: W, id: string, component: AnyWidget): W {
   const node = root as WidgetNode;
   if (node.id === id) return component as W;
   if (!Array.isArray(node.children)) return root;
-  return { ...node, children: node.children.map((child) => (isNode(child) ? replaceComponent(child, id, component) : child)) } as W;
+  let changed = false;
+  const children = node.children.map((child) => {
+    const next = isNode(child) ? replaceComponent(child, id, component) : child;
+    if (next !== child) changed = true;
+    return next;
+  });
+  return changed ? ({ ...node, children } as W) : root;
 }
