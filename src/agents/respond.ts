@@ -17,7 +17,7 @@ import type {
 import { monotonicNow, toIso } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
 import { drainWhile, EventChannel } from "../tools/channel.ts";
-import { streamingContext } from "../tools/context.ts";
+import { finishOpenWidgets, streamingContext } from "../tools/context.ts";
 import type { StructuredInputQuestion, ToolContext, ToolDefinition } from "../tools/define.ts";
 import { parseToolArguments, runToolHandler, toolSpec, toolTitle, type ToolOutcome } from "../tools/run.ts";
 import { historyToMessages, toolOutputText, userMessageText } from "./history.ts";
@@ -258,7 +258,7 @@ async function* runToolRound(
       for (const event of workflow.updateTask(call.taskIndex, completedTask(call.title ?? call.name, call.outcome))) channel.push(event);
     }
   });
-  for await (const event of drainWhile(channel, Promise.all(running), turn.signal)) {
+  for await (const event of drainWhile(channel, Promise.all(running).then(() => finishOpenWidgets(channel)), turn.signal)) {
     if ((event.type === "thread.item.done" || event.type === "thread.item.added") && event.item.type !== "hidden_context_item") visibleItems++;
     yield event;
   }
