@@ -40,6 +40,12 @@ const actions = {
       ctx.updateSender(orderCard(current === "on" ? "off" : "on"));
     },
   }),
+  "order.track": defineAction({
+    handler: (_action, ctx) => {
+      // Never marked done: the server finishes it when the handler returns.
+      ctx.startWidget(widget.Card({ children: [widget.Text({ id: "eta", value: "Arriving Monday" })] }));
+    },
+  }),
   "order.crash": defineAction({
     handler: () => {
       throw new Error("database exploded with secret details");
@@ -185,6 +191,11 @@ describe("sync custom actions", () => {
     assert.deepEqual(noted.body, {});
     const listed = (await server.request("items.list", { thread_id: threadId, order: "asc" })).body.data;
     assert.equal(listed.at(-1).content[0].text, "Noted order 5.");
+
+    await server.request("threads.sync_custom_action", { thread_id: threadId, action: { type: "order.track" } });
+    const tracked = (await server.request("items.list", { thread_id: threadId, order: "asc" })).body.data.at(-1);
+    assert.equal(tracked.type, "widget", "a widget the handler left open is stored");
+    assert.deepEqual(tracked.widget, { type: "Card", children: [{ type: "Text", id: "eta", value: "Arriving Monday" }] });
 
     const bad = await server.request("threads.sync_custom_action", { thread_id: threadId, item_id: sender.id, action: { type: "order.cancel", payload: { id: 5 } } });
     assert.equal(bad.status, 400);

@@ -137,6 +137,28 @@ describe("widgets from tools", () => {
             },
           }),
           defineTool({
+            name: "swap_badge",
+            description: "Replaces one component",
+            parameters: z.object({}),
+            handler: async (_args, ctx) => {
+              const handle = ctx.startWidget(card(widget.Row({ children: [widget.Badge({ id: "state", label: "pending" }), widget.Text({ value: "Order 42" })] })));
+              handle.updateComponent("state", widget.Badge({ id: "state", label: "paid", color: "success" }));
+              assert.throws(() => handle.updateComponent("nope", widget.Divider({})), /no component with id "nope"/);
+              handle.done();
+              return "swapped";
+            },
+          }),
+          defineTool({
+            name: "forgetful",
+            description: "Starts a widget and never marks it done",
+            parameters: z.object({}),
+            handler: async (_args, ctx) => {
+              const handle = ctx.startWidget(card(widget.Text({ id: "progress", value: "Step 1" })));
+              handle.update(card(widget.Text({ id: "progress", value: "Step 1, step 2" })));
+              return "left open";
+            },
+          }),
+          defineTool({
             name: "track",
             description: "Updates a widget step by step",
             parameters: z.object({}),
@@ -192,6 +214,27 @@ describe("widgets from tools", () => {
     ]);
     const folded = state.items.find((item) => item.type === "widget");
     assert.deepEqual(folded.widget, card(widget.Text({ id: "status", value: "Packing the order…", streaming: true }), widget.Badge({ label: "done" })));
+    assert.deepEqual(stored.find((item) => item.type === "widget"), folded);
+  });
+
+  test("updateComponent sends widget.component.updated for the one component; the stored item equals the client's", async () => {
+    const { events, state, stored } = await run("swap_badge");
+    assert.deepEqual(
+      itemTrace(events).filter((entry) => entry.includes("widget")),
+      ["added:widget", "widget.component.updated", "done:widget"],
+    );
+    const update = events.find((event) => event.type === "thread.item.updated" && event.update.type === "widget.component.updated")!.update;
+    assert.deepEqual(update, { type: "widget.component.updated", component_id: "state", component: { type: "Badge", id: "state", label: "paid", color: "success" } });
+    const folded = state.items.find((item) => item.type === "widget");
+    assert.deepEqual(folded.widget, card(widget.Row({ children: [widget.Badge({ id: "state", label: "paid", color: "success" }), widget.Text({ value: "Order 42" })] })));
+    assert.deepEqual(stored.find((item) => item.type === "widget"), folded);
+  });
+
+  test("a widget its handler left open is finished when the handler returns, so a reload shows it", async () => {
+    const { events, state, stored } = await run("forgetful");
+    assert.deepEqual(itemTrace(events).filter((entry) => entry.includes("widget")), ["added:widget", "widget.streaming_text.value_delta", "done:widget"]);
+    const folded = state.items.find((item) => item.type === "widget");
+    assert.deepEqual(folded.widget, card(widget.Text({ id: "progress", value: "Step 1, step 2" })));
     assert.deepEqual(stored.find((item) => item.type === "widget"), folded);
   });
 
