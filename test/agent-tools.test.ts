@@ -11,6 +11,7 @@ for (const api of APIS) {
     let harness: AgentHarness;
     const lookups: unknown[] = [];
     let rendezvous = 0;
+    let stuckSignal: AbortSignal | undefined;
 
     const tools = [
       defineTool({
@@ -42,6 +43,16 @@ for (const api of APIS) {
           const deadline = Date.now() + 3_000;
           while (rendezvous < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
           return `${who}: ${rendezvous >= 2 ? "together" : "alone"}`;
+        },
+      }),
+      defineTool({
+        name: "stuck",
+        description: "Never finishes and ignores its signal",
+        parameters: z.object({}),
+        timeoutMs: 150,
+        handler: (_args, ctx) => {
+          stuckSignal = ctx.signal;
+          return new Promise(() => {});
         },
       }),
       defineTool({ name: "quick_search", description: "Searches", parameters: z.object({}), title: "Searching the catalogue…", display: "progress", handler: () => "3 results" }),
@@ -180,6 +191,17 @@ for (const api of APIS) {
       const workflow = state.items.find((item) => item.type === "workflow");
       assert.deepEqual(workflow.workflow.tasks, [{ type: "custom", title: "Running explode", status_indicator: "complete", content: "Failed: warehouse offline" }]);
       assert.equal(state.items.at(-1).content[0].text, "The warehouse is offline, sorry.");
+    });
+
+    test("a handler past its timeoutMs is abandoned: its signal aborts and the model is told it timed out", async () => {
+      const { fake } = harness;
+      const first = fake.requests.length;
+      fake.queue.push({ toolCalls: [{ name: "stuck" }] }, { text: "The export timed out." });
+      const { state } = await ask("Export");
+      assert.equal(stuckSignal?.aborted, true);
+      assert.deepEqual(toolExchanges(api, fake.requests[first + 1]!.body).map((e) => e.output), ["Error: it did not finish within 150 ms"]);
+      assert.deepEqual(state.errors, []);
+      assert.equal(state.items.at(-1).content[0].text, "The export timed out.");
     });
 
     test("at the rounds cap the last request forbids tools; a model that still calls one ends with an error", async () => {
