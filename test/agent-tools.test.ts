@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { defineTool, z } from "../src/index.ts";
+import { MAX_TOOL_OUTPUT_CHARS } from "../src/agents/respond.ts";
 import { foldEvents, userInput } from "./support/client.ts";
 import { APIS, chatToolCallMessages, forcedToolOf, itemTrace, offeredTools, startAgentServer, toolExchanges, type AgentHarness } from "./support/agents.ts";
 
@@ -55,6 +56,7 @@ for (const api of APIS) {
           return new Promise(() => {});
         },
       }),
+      defineTool({ name: "dump", description: "Returns too much", parameters: z.object({}), handler: () => "x".repeat(MAX_TOOL_OUTPUT_CHARS + 500) }),
       defineTool({ name: "quick_search", description: "Searches", parameters: z.object({}), title: "Searching the catalogue…", display: "progress", handler: () => "3 results" }),
       defineTool({
         name: "publish",
@@ -204,6 +206,17 @@ for (const api of APIS) {
       assert.equal(state.items.at(-1).content[0].text, "The export timed out.");
     });
 
+    test("an oversized tool output reaches the model cut, with a note saying so", async () => {
+      const { fake } = harness;
+      const first = fake.requests.length;
+      fake.queue.push({ toolCalls: [{ name: "dump" }] }, { text: "That was a lot." });
+      await ask("Dump it");
+      const [output] = toolExchanges(api, fake.requests[first + 1]!.body).map((e) => e.output);
+      assert.ok(output!.startsWith("x".repeat(MAX_TOOL_OUTPUT_CHARS)));
+      assert.ok(output!.length < MAX_TOOL_OUTPUT_CHARS + 100);
+      assert.match(output!, /output cut at/);
+    });
+
     test("at the rounds cap the last request forbids tools; a model that still calls one ends with an error", async () => {
       const { fake, server } = harness;
       const call = { toolCalls: [{ name: "add", arguments: { a: 1, b: 1 } }] };
@@ -288,6 +301,21 @@ for (const api of APIS) {
       if (api === "responses") assert.equal(workflow.tasks.length, 2, "one thought per summary part");
       const trace = itemTrace(events);
       assert.ok(trace.indexOf("done:workflow") < trace.indexOf("added:assistant_message"));
+    });
+
+    test("reasoning in each round gets its own thought, in one workflow with the tool's task", async () => {
+      const { fake } = harness;
+      fake.queue.push({ reasoning: ["I should add."], toolCalls: [{ name: "add", arguments: { a: 2, b: 3 } }] }, { reasoning: ["Now I can answer."], text: "5." });
+      const { state } = await ask("2+3, carefully");
+      assert.deepEqual(state.items.map((item) => item.type), ["user_message", "workflow", "assistant_message"]);
+      assert.deepEqual(
+        state.items[1].workflow.tasks.map((task: any) => [task.type, task.content ?? task.title, task.status_indicator]),
+        [
+          ["thought", "I should add.", "complete"],
+          ["custom", "Running add", "complete"],
+          ["thought", "Now I can answer.", "complete"],
+        ],
+      );
     });
 
     test("client effects and notices from a handler are streamed, and a cited source annotates the next answer", async () => {
