@@ -80,6 +80,25 @@ for (const api of APIS) {
       }
     });
 
+    test("retrying a message drops its turn's tool work with it: removals for what the client saw, no stale calls upstream", async () => {
+      const { fake, server } = harness;
+      fake.queue.push({ toolCalls: [{ name: "add", arguments: { a: 5, b: 5 }, callId: "call_old" }] }, { text: "10." });
+      const created = await server.stream("threads.create", { input: userInput("5+5?") });
+      const state = foldEvents(created.events);
+      const [user, workflow, answer] = state.items;
+
+      fake.queue.push({ text: "Ten." });
+      const first = fake.requests.length;
+      const retried = await server.stream("threads.retry_after_item", { thread_id: state.thread.id, item_id: user.id });
+      const removed = retried.events.filter((event) => event.type === "thread.item.removed").map((event) => event.item_id);
+      assert.deepEqual(removed.sort(), [workflow.id, answer.id].sort(), "only items the client has are announced");
+      assert.deepEqual(toolExchanges(api, fake.requests[first]!.body), []);
+      const after = foldEvents(retried.events, state);
+      assert.deepEqual(await list(state.thread.id), after.items);
+      const history = await server.store.items.history(await ownerOf(server, "alice@example.com"), state.thread.id);
+      assert.ok(history.every((item) => item.type !== "sdk_tool_call"));
+    });
+
     test("trimming history to historyMessages never separates a call from its output", async () => {
       const { fake, server } = harness;
       const options = { agentId: "short" };
