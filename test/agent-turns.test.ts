@@ -23,6 +23,15 @@ for (const api of APIS) {
       }),
       defineTool({ name: "get_location", description: "The browser's location", parameters: z.object({ precise: z.boolean() }) }),
       defineTool({
+        name: "remember",
+        description: "Notes a preference",
+        parameters: z.object({ note: z.string() }),
+        handler: ({ note }, ctx) => {
+          ctx.addHiddenContext({ preference: note });
+          return "noted";
+        },
+      }),
+      defineTool({
         name: "ask_size",
         description: "Asks the user for a size",
         parameters: z.object({}),
@@ -97,6 +106,20 @@ for (const api of APIS) {
       assert.deepEqual(await list(state.thread.id), after.items);
       const history = await server.store.items.history(await ownerOf(server, "alice@example.com"), state.thread.id);
       assert.ok(history.every((item) => item.type !== "sdk_tool_call"));
+    });
+
+    test("hidden context a tool adds is never listed and reaches the model on later turns", async () => {
+      const { fake, server } = harness;
+      fake.queue.push({ toolCalls: [{ name: "remember", arguments: { note: "metric units" } }] }, { text: "Noted." });
+      const created = await server.stream("threads.create", { input: userInput("I like metric") });
+      const state = foldEvents(created.events);
+      assert.deepEqual(state.items.map((item) => item.type), ["user_message", "workflow", "assistant_message"]);
+      assert.deepEqual(await list(state.thread.id), state.items);
+
+      fake.queue.push({ text: "About 10 km." });
+      const first = fake.requests.length;
+      await server.stream("threads.add_user_message", { thread_id: state.thread.id, input: userInput("How far is it?") });
+      assert.match(JSON.stringify(fake.requests[first]!.body), /\\"preference\\":\\"metric units\\"/);
     });
 
     test("trimming history to historyMessages never separates a call from its output", async () => {
