@@ -63,6 +63,7 @@ for (const api of APIS) {
         description: "Publishes and cites",
         parameters: z.object({}),
         handler: (_args, ctx) => {
+          ctx.progress("Uploading the page…");
           ctx.effect("highlight", { row: 3 });
           ctx.notice("Published to the wiki", { level: "warning", title: "Heads up" });
           ctx.cite({ type: "url", title: "Wiki page", url: "https://wiki.example.com/page" });
@@ -318,10 +319,11 @@ for (const api of APIS) {
       );
     });
 
-    test("client effects and notices from a handler are streamed, and a cited source annotates the next answer", async () => {
+    test("progress, client effects and notices from a handler are streamed, and a cited source annotates the next answer", async () => {
       const { fake, server } = harness;
       fake.queue.push({ toolCalls: [{ name: "publish" }] }, { text: "Published, see the wiki." });
       const { events, state } = await ask("Publish it");
+      assert.ok(state.progress.includes("Uploading the page…"));
 
       assert.deepEqual(state.signals.map(({ type, ...rest }) => ({ type, ...rest })), [
         { type: "client_effect", name: "highlight", data: { row: 3 } },
