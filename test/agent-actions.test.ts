@@ -46,6 +46,15 @@ const actions = {
       ctx.startWidget(widget.Card({ children: [widget.Text({ id: "eta", value: "Arriving Monday" })] }));
     },
   }),
+  "order.receipt": defineAction({
+    handler: async (_action, ctx) => {
+      async function* frames() {
+        yield widget.Card({ children: [widget.Markdown({ id: "receipt", value: "**Receipt**", streaming: true })] });
+        yield widget.Card({ children: [widget.Markdown({ id: "receipt", value: "**Receipt**\n\n1 × shirt", streaming: true })] });
+      }
+      await ctx.widget(frames(), { copyText: "Receipt: 1 shirt" });
+    },
+  }),
   "order.crash": defineAction({
     handler: () => {
       throw new Error("database exploded with secret details");
@@ -92,6 +101,17 @@ for (const api of APIS) {
       assert.deepEqual(listed.find((item: any) => item.id === sender.id), replaced, "the replaced widget is stored");
       assert.deepEqual(listed.slice(-2).map((item: any) => item.content[0].text), ["I cancelled order 42.", "Anything else?"]);
       assert.deepEqual(foldEvents(events).items.map((item) => item.type), ["widget", "assistant_message", "assistant_message"]);
+    });
+
+    test("an action can stream a new widget into the thread, stored as the client folded it", async () => {
+      const { server } = harness;
+      const { threadId } = await seedThread(server, { count: 2 });
+      const { events } = await server.stream("threads.custom_action", { thread_id: threadId, action: { type: "order.receipt" } });
+      assert.deepEqual(itemTrace(events), ["added:widget", "widget.streaming_text.value_delta", "done:widget"]);
+      const folded = foldEvents(events).items[0];
+      assert.equal(folded.widget.children[0].value, "**Receipt**\n\n1 × shirt");
+      const listed = (await server.request("items.list", { thread_id: threadId, order: "asc" })).body.data;
+      assert.deepEqual(listed.at(-1), folded);
     });
 
     test("an action without respond() runs no model", async () => {

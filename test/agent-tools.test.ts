@@ -57,6 +57,7 @@ for (const api of APIS) {
         },
       }),
       defineTool({ name: "dump", description: "Returns too much", parameters: z.object({}), handler: () => "x".repeat(MAX_TOOL_OUTPUT_CHARS + 500) }),
+      defineTool({ name: "silent_lookup", description: "Looks up quietly", parameters: z.object({}), display: "hidden", handler: () => "found" }),
       defineTool({ name: "quick_search", description: "Searches", parameters: z.object({}), title: "Searching the catalogue…", display: "progress", handler: () => "3 results" }),
       defineTool({
         name: "publish",
@@ -285,6 +286,16 @@ for (const api of APIS) {
       fake.queue.push({ toolCalls: [{ name: "quick_search" }] }, { text: "Found 3." });
       const { state } = await ask("Search");
       assert.ok(state.progress.includes("Searching the catalogue…"));
+      assert.deepEqual(state.items.map((item) => item.type), ["user_message", "assistant_message"]);
+    });
+
+    test('a tool with display "hidden" runs without a workflow or progress line', async () => {
+      const { fake } = harness;
+      const first = fake.requests.length;
+      fake.queue.push({ toolCalls: [{ name: "silent_lookup" }] }, { text: "Found it." });
+      const { events, state } = await ask("Look quietly");
+      assert.deepEqual(toolExchanges(api, fake.requests[first + 1]!.body).map((e) => e.output), ["found"]);
+      assert.deepEqual(itemTrace(events), ["done:user_message", "progress_update", "added:assistant_message", "done:assistant_message"]);
       assert.deepEqual(state.items.map((item) => item.type), ["user_message", "assistant_message"]);
     });
 
