@@ -4,6 +4,8 @@ import { describeUpstream, upstreamOf } from "./agents/upstream.ts";
 import { createApp } from "./http/app.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
 import { openStore } from "./store/index.ts";
+import { McpRegistry } from "./mcp/registry.ts";
+import { consoleLogger } from "./core/logger.ts";
 
 /**
  * Loads the config, locks the data dir (one server per data dir; restore refuses while it is held),
@@ -13,7 +15,8 @@ async function main(): Promise<void> {
   const config = await loadConfig();
   const releaseLock = lockDataDir(config.dataDir);
   const store = await openStore(config.dataDir);
-  const app = createApp(config, { store });
+  const mcp = new McpRegistry(config, consoleLogger);
+  const app = createApp(config, { store, mcp });
   const server: Server = app.listen(config.server.port, config.server.host);
   // Installed before anything is announced: a signal right after "listening" must stop gracefully too.
   let stopping = false;
@@ -27,6 +30,8 @@ async function main(): Promise<void> {
     }, 10_000);
     forceExit.unref();
     server.close(async () => {
+      // An MCP server that will not stop cannot hold the shutdown (stdio ones are killed by then).
+      await Promise.race([mcp.close(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       await store.close();
       releaseLock();
       console.log("stopped");

@@ -21,10 +21,13 @@ import { ChatkitError } from "../core/errors.ts";
 import { consoleLogger, type Logger } from "../core/logger.ts";
 import { errorMiddleware } from "./errors.ts";
 import { SessionCookie } from "./session-cookie.ts";
+import { McpRegistry } from "../mcp/registry.ts";
 
 export interface AppDeps {
   store: Store;
   logger?: Logger;
+  /** The MCP connections; whoever passes it in closes it at shutdown (one is made otherwise). */
+  mcp?: McpRegistry;
 }
 
 /** koa-body 8 rethrows JSON syntax errors bare; size errors keep their 413. */
@@ -68,6 +71,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
       responses: (attachments, options) => responsesInputParts(files, attachments, options),
       chat: (attachments, options) => chatCompletionParts(files, attachments, options),
     }),
+    mcp: deps.mcp ?? new McpRegistry(config, logger),
   };
   startUnsentAttachmentSweeper(deps.store.attachments, files, config.chatkit.unsentAttachmentTtlHours, logger);
   // Koa 3's ctx.origin is the Origin request header; our own origin is protocol and host.

@@ -159,7 +159,12 @@ export type SdkToolCallItem = ItemBase & {
   output: string;
   /** Calls the model made in one response share it (their round's first call id). */
   round?: string;
+  /** For a tool that needs the user's approval: waiting for it, or what the user decided. */
+  approval?: "pending" | "approved" | "denied";
 };
+
+/** A hosted tool's call (web search, image generation, ...) as the Responses API wrote it, kept for later turns. */
+export type SdkHostedCallItem = ItemBase & { type: "sdk_hosted_call"; call: Record<string, unknown> };
 
 export type ThreadItem =
   | UserMessageItem
@@ -173,14 +178,15 @@ export type ThreadItem =
   | EndOfTurnItem
   | HiddenContextItem
   | SdkHiddenContextItem
-  | SdkToolCallItem;
+  | SdkToolCallItem
+  | SdkHostedCallItem;
 
 export type ThreadItemType = ThreadItem["type"];
 
 /** Items stored for the model's benefit and never sent to the client. */
-export const HIDDEN_ITEM_TYPES = ["hidden_context_item", "sdk_hidden_context", "sdk_tool_call"] as const satisfies readonly ThreadItemType[];
+export const HIDDEN_ITEM_TYPES = ["hidden_context_item", "sdk_hidden_context", "sdk_tool_call", "sdk_hosted_call"] as const satisfies readonly ThreadItemType[];
 
-export function isHiddenItem(item: ThreadItem): item is HiddenContextItem | SdkHiddenContextItem | SdkToolCallItem {
+export function isHiddenItem(item: ThreadItem): item is HiddenContextItem | SdkHiddenContextItem | SdkToolCallItem | SdkHostedCallItem {
   return (HIDDEN_ITEM_TYPES as readonly string[]).includes(item.type);
 }
 

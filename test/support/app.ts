@@ -7,6 +7,7 @@ import { parseConfig } from "../../src/config/load.ts";
 import type { ChatkitConfig, ChatkitConfigInput } from "../../src/config/schema.ts";
 import type { Logger } from "../../src/core/logger.ts";
 import { createApp } from "../../src/http/app.ts";
+import { McpRegistry } from "../../src/mcp/registry.ts";
 import { openStore, type Store } from "../../src/store/index.ts";
 import { parseSse, readSse, type ParsedEvent } from "./sse.ts";
 
@@ -35,6 +36,8 @@ export interface TestServer {
   store: Store;
   dataDir: string;
   logger: ReturnType<typeof memoryLogger>;
+  /** The app's MCP connections (closed by `close`). */
+  mcp: McpRegistry;
   /** Mints a bearer token for this email, creating the user if needed. */
   token(email?: string): Promise<string>;
   /** POSTs a ChatKit request as JSON and returns the status and parsed body. */
@@ -69,7 +72,8 @@ export async function startTestServer(
   const config = parseConfig({ agents: [TEST_AGENT], ...options.config, dataDir });
   const store = await openStore(dataDir);
   const logger = memoryLogger();
-  const app = createApp(config, { store, logger });
+  const mcp = new McpRegistry(config, logger);
+  const app = createApp(config, { store, logger, mcp });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -103,6 +107,7 @@ export async function startTestServer(
     store,
     dataDir,
     logger,
+    mcp,
     token,
     async request(type, params, opts = {}) {
       const response = await post(type, params, opts);
@@ -131,6 +136,7 @@ export async function startTestServer(
     async close({ removeData = false } = {}) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await mcp.close();
       await store.close();
       if (removeData) rmSync(dataDir, { recursive: true, force: true });
     },
