@@ -15,7 +15,12 @@ async function startServer(dataDir: string) {
   child.stderr.on("data", (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 15_000);
+    // Generous, as for other child processes; on a timeout the server is stopped, or it would
+    // keep the test process alive long after the failure.
+    const timer = setTimeout(() => {
+      child.kill("SIGTERM");
+      reject(new Error(`server did not start: ${output}`));
+    }, 90_000);
     child.stdout.on("data", () => {
       if (/agent "assistant"/.test(output)) {
         clearTimeout(timer);

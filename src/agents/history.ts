@@ -47,7 +47,14 @@ export function historyToMessages(items: ThreadItem[], options: { maxMessages?: 
         }
         break;
       case "sdk_tool_call":
-        messages.push({ role: "tool", callId: item.call_id, name: item.name, arguments: item.arguments, output: item.approval === "pending" ? APPROVAL_PENDING_OUTPUT : item.output });
+        messages.push({
+          role: "tool",
+          callId: item.call_id,
+          name: item.name,
+          arguments: item.arguments,
+          output: item.approval === "pending" ? APPROVAL_PENDING_OUTPUT : item.output,
+          round: item.round,
+        });
         break;
       case "structured_input":
         // An approval's answer is already in the call's output.

@@ -166,16 +166,20 @@ export class OpenAIRunner implements ModelRunner {
 
   private async *chat(request: ModelRequest, signal: AbortSignal, heardFromUpstream: () => void): AsyncIterable<ModelEvent> {
     const messages: ChatCompletionMessageParam[] = [{ role: "system", content: request.instructions }];
+    let lastRound: string | undefined;
     for (const message of request.messages) {
       if (message.role === "hosted") continue;
       if (message.role === "assistant") {
         messages.push({ role: "assistant", content: message.text });
       } else if (message.role === "tool") {
-        // Calls of one round share one assistant message, followed by one tool message each.
+        // Calls of one round share one assistant message, followed by one tool message each; a
+        // later round (the model called again after reading the outputs) is a new message.
         const call = { id: message.callId, type: "function" as const, function: { name: message.name, arguments: message.arguments } };
         const previous = messages.at(-1);
         const lastAssistant = previous?.role === "tool" ? [...messages].reverse().find((m) => m.role !== "tool") : previous;
-        if (lastAssistant?.role === "assistant" && (previous?.role === "tool" || !lastAssistant.tool_calls)) {
+        const sameRound = previous?.role === "tool" && (message.round === undefined || message.round === lastRound);
+        lastRound = message.round;
+        if (lastAssistant?.role === "assistant" && (sameRound || (previous?.role === "assistant" && !lastAssistant.tool_calls))) {
           lastAssistant.tool_calls = [...(lastAssistant.tool_calls ?? []), call];
         } else {
           messages.push({ role: "assistant", content: null, tool_calls: [call] });

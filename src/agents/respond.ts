@@ -17,7 +17,7 @@ import type {
 import { monotonicNow, toIso } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
 import { drainWhile, EventChannel } from "../tools/channel.ts";
-import { streamingContext } from "../tools/context.ts";
+import { finishOpenWidgets, streamingContext } from "../tools/context.ts";
 import type { StructuredInputQuestion, ToolContext } from "../tools/define.ts";
 import { parseToolArguments, toolSpec, type ResolvedTool, type ToolOutcome } from "../tools/run.ts";
 import { approvalItem, approvalDecisions, APPROVAL_DENIED_OUTPUT } from "./approval.ts";
@@ -106,70 +106,77 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
   const specs = turn.tools.map(toolSpec);
   const hosted = new HostedDisplay(thread.id, workflow, turn.saveImage);
 
-  for (let round = 0; ; round++) {
-    workflow.newRound();
-    const request: ModelRequest = {
-      model: turn.model,
-      instructions: agent.instructions,
-      messages: [...messages],
-      temperature: agent.temperature,
-      maxOutputTokens: agent.maxOutputTokens,
-      reasoning: agent.reasoning,
-      ...(agent.hostedTools.length ? { hostedTools: agent.hostedTools } : {}),
-      ...(specs.length || agent.hostedTools.length
-        ? { tools: specs, toolChoice: round >= agent.maxToolRounds ? "none" : round === 0 && turn.forcedTool ? { name: turn.forcedTool } : "auto" }
-        : {}),
-    };
-    const calls: Array<Extract<ModelEvent, { type: "tool_call" }>> = [];
-    let message: AssistantMessageItem | undefined;
-    let text = "";
-    for await (const event of runner.stream(request, turn.signal)) {
-      switch (event.type) {
-        case "text.delta":
-          if (!message) {
-            yield* workflow.end();
-            hosted.workflowEnded();
-            message = { id: newId("message"), thread_id: thread.id, created_at: now(), type: "assistant_message", content: [] };
-            yield { type: "thread.item.added", item: message };
-            yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.added", content_index: 0, content: textPart("") } };
-          }
-          text += event.delta;
-          yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.text_delta", content_index: 0, delta: event.delta } };
-          break;
-        case "reasoning.delta":
-          yield* workflow.thought(event.index, event.delta, false);
-          break;
-        case "reasoning.done":
-          yield* workflow.thought(event.index, event.text, true);
-          break;
-        case "tool_call":
-          calls.push(event);
-          break;
-        case "citation":
-          citations.push(event.source);
-          break;
-        case "hosted_call":
-          yield* hosted.call(event);
-          break;
-        case "image":
-          visibleItems += yield* hosted.image(event);
-          break;
+  try {
+    for (let round = 0; ; round++) {
+      workflow.newRound();
+      const request: ModelRequest = {
+        model: turn.model,
+        instructions: agent.instructions,
+        messages: [...messages],
+        temperature: agent.temperature,
+        maxOutputTokens: agent.maxOutputTokens,
+        reasoning: agent.reasoning,
+        ...(agent.hostedTools.length ? { hostedTools: agent.hostedTools } : {}),
+        ...(specs.length || agent.hostedTools.length
+          ? { tools: specs, toolChoice: round >= agent.maxToolRounds ? "none" : round === 0 && turn.forcedTool ? { name: turn.forcedTool } : "auto" }
+          : {}),
+      };
+      const calls: Array<Extract<ModelEvent, { type: "tool_call" }>> = [];
+      let message: AssistantMessageItem | undefined;
+      let text = "";
+      for await (const event of runner.stream(request, turn.signal)) {
+        switch (event.type) {
+          case "text.delta":
+            if (!message) {
+              yield* workflow.end();
+              hosted.workflowEnded();
+              message = { id: newId("message"), thread_id: thread.id, created_at: now(), type: "assistant_message", content: [] };
+              yield { type: "thread.item.added", item: message };
+              yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.added", content_index: 0, content: textPart("") } };
+            }
+            text += event.delta;
+            yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.text_delta", content_index: 0, delta: event.delta } };
+            break;
+          case "reasoning.delta":
+            yield* workflow.thought(event.index, event.delta, false);
+            break;
+          case "reasoning.done":
+            yield* workflow.thought(event.index, event.text, true);
+            break;
+          case "tool_call":
+            calls.push(event);
+            break;
+          case "citation":
+            citations.push(event.source);
+            break;
+          case "hosted_call":
+            yield* hosted.call(event);
+            break;
+          case "image":
+            visibleItems += yield* hosted.image(event);
+            break;
+        }
       }
+      if (message) {
+        yield* finishMessage(message, text, citations.splice(0));
+        visibleItems++;
+        messages.push({ role: "assistant", text });
+      }
+      if (!calls.length) break;
+      if (round >= agent.maxToolRounds) {
+        yield* workflow.end();
+        throw new ChatkitError(502, "tool_rounds_exceeded", {}, { allowRetry: true });
+      }
+      const result: RoundResult = yield* runToolRound(turn, calls, workflow, citations);
+      messages.push(...result.messages);
+      visibleItems += result.visibleItems;
+      if (result.waitsForUser) return yield* retitle(turn);
     }
-    if (message) {
-      yield* finishMessage(message, text, citations.splice(0));
-      visibleItems++;
-      messages.push({ role: "assistant", text });
-    }
-    if (!calls.length) break;
-    if (round >= agent.maxToolRounds) {
-      yield* workflow.end();
-      throw new ChatkitError(502, "tool_rounds_exceeded", {}, { allowRetry: true });
-    }
-    const result: RoundResult = yield* runToolRound(turn, calls, workflow, citations);
-    messages.push(...result.messages);
-    visibleItems += result.visibleItems;
-    if (result.waitsForUser) return yield* retitle(turn);
+  } catch (error) {
+    // A turn that fails after tools ran (the upstream failing on the next round, say) still
+    // closes its workflow, so a reload shows what the client was shown.
+    if (!turn.signal.aborted) yield* workflow.end();
+    throw error;
   }
   yield* workflow.end();
   if (visibleItems === 0) {
@@ -245,10 +252,11 @@ async function* runToolRound(
   let visibleItems = 0;
   let clientCall: { callId: string; name: string; args: Record<string, unknown> } | undefined;
 
+  const round = calls[0]?.callId;
   const planned: PlannedCall[] = calls.map((call) => ({
     ...call,
     // Created now, in call order, so the stored calls keep the model's order.
-    record: call.record ?? { id: newId("tool_call"), thread_id: turn.thread.id, created_at: now(), type: "sdk_tool_call", call_id: call.callId, name: call.name, arguments: call.arguments, output: "" },
+    record: call.record ?? { id: newId("tool_call"), thread_id: turn.thread.id, created_at: now(), type: "sdk_tool_call", call_id: call.callId, name: call.name, arguments: call.arguments, output: "", round },
   }));
   // Plan every call first, so no handler starts before the plan's events are out: a client that
   // leaves meanwhile then leaves nothing running.
@@ -309,7 +317,7 @@ async function* runToolRound(
       for (const event of workflow.updateTask(call.taskIndex, completedTask(call.title ?? call.name, call.outcome))) channel.push(event);
     }
   });
-  for await (const event of drainWhile(channel, Promise.all(running), turn.signal)) {
+  for await (const event of drainWhile(channel, Promise.all(running).then(() => finishOpenWidgets(channel)), turn.signal)) {
     if ((event.type === "thread.item.done" || event.type === "thread.item.added") && event.item.type !== "hidden_context_item") visibleItems++;
     yield event;
   }
@@ -333,7 +341,7 @@ async function* runToolRound(
     const record: SdkToolCallItem = { ...call.record, output, ...(decision === undefined ? {} : { approval: decision ? "approved" : "denied" }) };
     records.set(record.id, record);
     yield { type: "thread.item.done", item: record };
-    messages.push({ role: "tool", callId: call.callId, name: call.name, arguments: call.arguments, output });
+    messages.push({ role: "tool", callId: call.callId, name: call.name, arguments: call.arguments, output, round: call.record.round });
   }
 
   if (questions.length) {

@@ -8,7 +8,16 @@ import type { HostedCall, HostedTool } from "./hosted.ts";
 export type ModelMessage =
   | { role: "user"; text: string; /** Files the user sent with this message. */ attachments?: Attachment[] }
   | { role: "assistant"; text: string }
-  | { role: "tool"; callId: string; name: string; /** JSON text, as the model wrote it. */ arguments: string; output: string }
+  | {
+      role: "tool";
+      callId: string;
+      name: string;
+      /** JSON text, as the model wrote it. */
+      arguments: string;
+      output: string;
+      /** Calls made in one model response share it, so they are replayed as one response. */
+      round?: string | undefined;
+    }
   /** A hosted tool's call (web search, image generation, ...) in the Responses API's own form; other flavours skip it. */
   | { role: "hosted"; item: Record<string, unknown> };
 

@@ -6,7 +6,7 @@ import type { AssistantMessageItem, HiddenContextItem, ThreadItem, WidgetItem, W
 import type { RequestParams } from "../protocol/requests.ts";
 import type { ThreadRow } from "../store/schema.ts";
 import { drainWhile, EventChannel } from "../tools/channel.ts";
-import { streamingContext } from "../tools/context.ts";
+import { finishOpenWidgets, streamingContext } from "../tools/context.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS, withTimeout } from "../tools/run.ts";
 import type { ActionContext, ActionDefinition } from "../tools/define.ts";
 import { agentOfThread, requireThread, type HandlerContext } from "./context.ts";
@@ -114,11 +114,12 @@ function actionRun(hc: HandlerContext, prepared: PreparedAction, sync: boolean):
 }
 
 /** Runs the handler; its unexpected failures are logged and reach the user as one plain error. */
-async function runHandler(hc: HandlerContext, prepared: PreparedAction, params: ActionParams, context: ActionContext): Promise<void> {
+async function runHandler(hc: HandlerContext, prepared: PreparedAction, params: ActionParams, run: ActionRun): Promise<void> {
   try {
     const { definition } = prepared;
     const action = { type: params.action.type, payload: prepared.payload as never };
-    await withTimeout((signal) => definition.handler(action, { ...context, signal }), hc.signal, definition.timeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS);
+    await withTimeout((signal) => definition.handler(action, { ...run.context, signal }), hc.signal, definition.timeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS);
+    finishOpenWidgets(run.channel);
   } catch (error) {
     if (error instanceof ChatkitError || hc.signal.aborted) throw error;
     hc.services.logger.error(`action "${params.action.type}" failed in thread ${prepared.thread.id}`, error);
@@ -141,7 +142,7 @@ export async function customAction(hc: HandlerContext, params: ActionParams): Pr
     thread: prepared.thread,
     preface: [],
     responder: async function* (state) {
-      yield* drainWhile(run.channel, runHandler(hc, prepared, params, run.context), hc.signal);
+      yield* drainWhile(run.channel, runHandler(hc, prepared, params, run), hc.signal);
       if (!run.wantsModel()) return;
       // The model answers because of this action, so it is told what the user did.
       yield { type: "thread.item.done", item: actionNote(prepared.thread, params, prepared.sender) };
@@ -159,7 +160,7 @@ export async function customAction(hc: HandlerContext, params: ActionParams): Pr
 export async function syncCustomAction(hc: HandlerContext, params: RequestParams<"threads.sync_custom_action">): Promise<{ updated_item?: ThreadItem }> {
   const prepared = await prepareAction(hc, params);
   const run = actionRun(hc, prepared, true);
-  for await (const event of drainWhile(run.channel, runHandler(hc, prepared, params, run.context), hc.signal)) {
+  for await (const event of drainWhile(run.channel, runHandler(hc, prepared, params, run), hc.signal)) {
     if (event.type === "thread.item.done" || event.type === "thread.item.replaced") await hc.store.items.save(hc.owner, event.item);
   }
   if (run.wantsModel()) hc.services.logger.info(`action "${params.action.type}" asked for a model answer, which a sync action cannot stream; ignored`);

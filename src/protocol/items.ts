@@ -157,6 +157,8 @@ export type SdkToolCallItem = ItemBase & {
   name: string;
   arguments: string;
   output: string;
+  /** Calls the model made in one response share it (their round's first call id). */
+  round?: string;
   /** For a tool that needs the user's approval: waiting for it, or what the user decided. */
   approval?: "pending" | "approved" | "denied";
 };

@@ -13,16 +13,29 @@ export function newWidgetItem(threadId: string, root: WidgetRoot, copyText?: str
   return { id: newId("message"), thread_id: threadId, created_at: now(), type: "widget", widget: root as WidgetNode, ...(copyText ? { copy_text: copyText } : {}) };
 }
 
+/** Widgets started on a channel and not marked done yet. */
+const openWidgets = new WeakMap<EventChannel<ThreadStreamEvent>, Set<WidgetHandle>>();
+
+/**
+ * Marks done every widget started on `channel` that its handler left open: the client was shown
+ * it, so it is finished (and stored) instead of staying pending and vanishing on reload.
+ */
+export function finishOpenWidgets(channel: EventChannel<ThreadStreamEvent>): void {
+  for (const handle of [...(openWidgets.get(channel) ?? [])]) handle.done();
+}
+
 /** The helpers every handler (tool or action) gets, each turned into stream events on `channel`. */
 export function streamingContext(scope: RunScope, channel: EventChannel<ThreadStreamEvent>): StreamingContext {
   const emit = (event: ThreadStreamEvent) => channel.push(event);
+  const open = openWidgets.get(channel) ?? new Set<WidgetHandle>();
+  openWidgets.set(channel, open);
 
   function startWidget(root: WidgetRoot, options: { copyText?: string } = {}): WidgetHandle {
     const item = newWidgetItem(scope.thread.id, root, options.copyText);
     let current = item.widget;
     let finished = false;
     emit({ type: "thread.item.added", item });
-    return {
+    const handle: WidgetHandle = {
       itemId: item.id,
       update(next) {
         if (finished) throw new Error(`widget ${item.id} is already done`);
@@ -39,9 +52,12 @@ export function streamingContext(scope: RunScope, channel: EventChannel<ThreadSt
       done() {
         if (finished) return;
         finished = true;
+        open.delete(handle);
         emit({ type: "thread.item.done", item: { ...item, widget: current } });
       },
     };
+    open.add(handle);
+    return handle;
   }
 
   return {

@@ -82,7 +82,8 @@ export const DEFAULT_HANDLER_TIMEOUT_MS = 60_000;
 /** A handler ran past its time limit; its signal was aborted. */
 export class HandlerTimeoutError extends Error {
   constructor(readonly timeoutMs: number) {
-    super(`it did not finish within ${Math.round(timeoutMs / 1000)} s`);
+    // Sub-second limits in ms: "within 0 s" would tell the model nothing.
+    super(`it did not finish within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`);
     this.name = "HandlerTimeoutError";
   }
 }

@@ -1,4 +1,4 @@
-import type { Widgets } from "@openai/chatkit";
+import type * as Widgets from "@openai/chatkit/widgets";
 
 /**
  * A typed builder for ChatKit widgets. The component types are the official ones from the
@@ -17,7 +17,7 @@ export type WidgetComponent = Widgets.WidgetComponent;
 type Props<K extends WidgetKind> = WidgetOf<K> extends infer C ? (C extends unknown ? Omit<C, "type"> : never) : never;
 
 function component<K extends WidgetKind>(type: K): (props: Props<K>) => WidgetOf<K> {
-  return (props) => ({ type, ...props }) as WidgetOf<K>;
+  return (props) => ({ type, ...props }) as unknown as WidgetOf<K>;
 }
 
 export const widget = {

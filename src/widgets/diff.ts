@@ -1,5 +1,9 @@
 import type { ThreadItemUpdate } from "../protocol/events.ts";
 import type { WidgetNode } from "../protocol/items.ts";
+import type { WidgetComponent, WidgetRoot } from "./builder.ts";
+
+/** A builder-typed widget (what config authors hold) or a stored, loosely typed one. */
+type AnyWidget = WidgetRoot | WidgetComponent | WidgetNode;
 
 type Node = Record<string, unknown>;
 
@@ -42,11 +46,11 @@ function streamingTextNodes(root: Node): Map<string, Node> {
  * `widget.streaming_text.value_delta`; any other change sends the whole tree as
  * `widget.root.updated`. An unchanged widget yields nothing.
  */
-export function diffWidget(before: WidgetNode, after: WidgetNode): ThreadItemUpdate[] {
-  if (needsFullReplace(before, after)) return [{ type: "widget.root.updated", widget: after }];
-  const beforeNodes = streamingTextNodes(before);
+export function diffWidget(before: AnyWidget, after: AnyWidget): ThreadItemUpdate[] {
+  if (needsFullReplace(before, after)) return [{ type: "widget.root.updated", widget: after as WidgetNode }];
+  const beforeNodes = streamingTextNodes(before as Node);
   const updates: ThreadItemUpdate[] = [];
-  for (const [id, node] of streamingTextNodes(after)) {
+  for (const [id, node] of streamingTextNodes(after as Node)) {
     const previous = (beforeNodes.get(id)?.value as string | undefined) ?? "";
     const value = node.value as string;
     if (value !== previous) {
@@ -60,14 +64,15 @@ export function diffWidget(before: WidgetNode, after: WidgetNode): ThreadItemUpd
  * Replaces the component with `id` in a widget tree. The tree is copied along the changed path;
  * when no component has that id, the same tree comes back.
  */
-export function replaceComponent(root: WidgetNode, id: string, component: WidgetNode): WidgetNode {
-  if (root.id === id) return component;
-  if (!Array.isArray(root.children)) return root;
+export function replaceComponent<W extends AnyWidget>(root: W, id: string, component: AnyWidget): W {
+  const node = root as WidgetNode;
+  if (node.id === id) return component as W;
+  if (!Array.isArray(node.children)) return root;
   let changed = false;
-  const children = root.children.map((child) => {
-    const next = isNode(child) ? replaceComponent(child as WidgetNode, id, component) : child;
+  const children = node.children.map((child) => {
+    const next = isNode(child) ? replaceComponent(child, id, component) : child;
     if (next !== child) changed = true;
     return next;
   });
-  return changed ? { ...root, children } : root;
+  return changed ? ({ ...node, children } as W) : root;
 }

@@ -49,6 +49,11 @@ export function foldEvents(events: ParsedEvent[], start: ClientThread = { thread
         } else if (update.type === "workflow.task.added") item.workflow.tasks.splice(update.task_index, 0, structuredClone(update.task));
         else if (update.type === "workflow.task.updated") item.workflow.tasks[update.task_index] = structuredClone(update.task);
         else if (update.type === "widget.root.updated") item.widget = structuredClone(update.widget);
+        else if (update.type === "widget.component.updated") {
+          const replace = (node: any): any =>
+            node.id === update.component_id ? structuredClone(update.component) : node.children ? { ...node, children: node.children.map(replace) } : node;
+          item.widget = replace(item.widget);
+        }
         else if (update.type === "widget.streaming_text.value_delta") {
           const visit = (node: any): void => {
             if (node.id === update.component_id) node.value += update.delta;
