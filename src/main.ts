@@ -6,14 +6,21 @@ import { lockDataDir } from "./store/data-dir-lock.ts";
 import { openStore } from "./store/index.ts";
 
 /**
- * Loads the config, locks the data dir (one server per data dir; restore refuses while it is held),
- * opens the store, serves; stops gracefully on SIGTERM/SIGINT.
+ * Loads the config, locks the data dir when it holds the database (one server per SQLite file;
+ * restore refuses while it is held; PostgreSQL serves several), opens the store, serves; stops
+ * gracefully on SIGTERM/SIGINT.
  */
 async function main(): Promise<void> {
   const config = await loadConfig();
-  const releaseLock = lockDataDir(config.dataDir);
-  const store = await openStore(config.dataDir);
-  const app = createApp(config, { store });
+  const releaseLock = config.database.url ? () => {} : lockDataDir(config.dataDir);
+  const store = await openStore(config);
+  let app;
+  try {
+    app = createApp(config, { store });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const server: Server = app.listen(config.server.port, config.server.host);
   // Installed before anything is announced: a signal right after "listening" must stop gracefully too.
   let stopping = false;
@@ -42,7 +49,7 @@ async function main(): Promise<void> {
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.server.port;
-  console.log(`chatkit listening on http://${config.server.host}:${port} (data: ${config.dataDir})`);
+  console.log(`chatkit listening on http://${config.server.host}:${port} (database: ${store.description}; data dir: ${config.dataDir})`);
   for (const agent of config.agents) {
     const hint = upstreamOf(config, agent) ? "" : "; set OPENAI_API_KEY or OPENAI_BASE_URL to use a model";
     console.log(`agent "${agent.id}": ${describeUpstream(config, agent)}${hint}`);

@@ -1,10 +1,8 @@
 import type Keygrip from "keygrip";
 import { ChatkitError } from "../core/errors.ts";
 import type { Attachment, ThreadItem } from "../protocol/items.ts";
-import type { AttachmentStore } from "../store/attachments.ts";
 import { newId } from "../core/ids.ts";
-import type { Owner } from "../store/owner.ts";
-import type { AttachmentRow } from "../store/schema.ts";
+import type { AttachmentRow, AttachmentStore, Owner } from "../store/index.ts";
 import {
   SNIFF_BYTES,
   contradictsDeclaredType,

@@ -1,5 +1,5 @@
 import type { Logger } from "../core/logger.ts";
-import type { AttachmentStore } from "../store/attachments.ts";
+import type { AttachmentStore } from "../store/index.ts";
 import type { AttachmentFiles } from "./files.ts";
 
 const HOUR_MS = 60 * 60 * 1000;

@@ -50,6 +50,18 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** Folder holding the whole state: the SQLite database and `attachments/`. */
   dataDir: z.string().min(1).default("./data"),
+  /** Where threads, users and sessions live: SQLite in the data dir unless `url` names a PostgreSQL server. */
+  database: z
+    .strictObject({
+      /** `postgres://user:password@host:5432/db`: several servers can share it ("More than one box" in the README). */
+      url: z
+        .string()
+        .regex(/^postgres(ql)?:\/\//i, "a postgres:// URL (leave it out to keep SQLite in the data dir)")
+        .optional(),
+      /** Connections each server keeps open to PostgreSQL at most. */
+      poolSize: z.number().int().min(1).max(1000).default(10),
+    })
+    .prefault({}),
   /** The seed's ChatkitConfig. */
   chatkit: z
     .strictObject({
@@ -86,8 +98,9 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   /**
-   * Keys that sign the `session_id` cookie, newest first (keygrip rotation).
-   * When empty, a random key is generated once and kept in the data dir.
+   * Keys that sign the `session_id` cookie and preview links, newest first (keygrip rotation).
+   * When empty, a random key is generated once and kept in the data dir; with a `database.url`
+   * (several servers) they must be set, here or in CHATKIT_COOKIE_KEYS, so every server agrees.
    */
   cookieKeys: z.array(z.string().min(16, "use at least 16 characters")).default([]),
   /** Default upstream for every agent; the `openai` client's env vars fill in what is missing. */

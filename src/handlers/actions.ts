@@ -4,7 +4,7 @@ import type { HiddenContextItem, ThreadItem } from "../protocol/items.ts";
 import type { RequestParams } from "../protocol/requests.ts";
 import { monotonicNow, toIso } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
-import type { ThreadRow } from "../store/schema.ts";
+import type { ThreadRow } from "../store/index.ts";
 import { agentOfThread, requireThread, type HandlerContext } from "./context.ts";
 import { answer, assertOpen } from "./conversation.ts";
 import { errorOnly, ResponderError } from "./pipeline.ts";

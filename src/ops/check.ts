@@ -3,7 +3,8 @@ import path from "node:path";
 import { configPath } from "../config/load.ts";
 import { describeUpstream } from "../agents/upstream.ts";
 import { chatkitMode } from "../config/mode.ts";
-import { COOKIE_SECRET_FILE } from "../config/secrets.ts";
+import { COOKIE_SECRET_FILE, SharedCookieKeysRequired } from "../config/secrets.ts";
+import type { ChatkitConfig } from "../config/schema.ts";
 import { checkDatabaseFile, DATABASE_FILE, openStore } from "../store/index.ts";
 import { serverBaseUrl } from "./login-link.ts";
 import { loadConfigOrFail, parseCommandArgs } from "./cli.ts";
@@ -37,7 +38,11 @@ export async function checkCommand(argv: string[]): Promise<void> {
   }
 
   const dataDir = config.dataDir;
-  if (!existsSync(dataDir)) {
+  if (config.database.url) {
+    await checkDatabase(config, problems);
+    if (config.cookieKeys.length === 0) problems.push(new SharedCookieKeysRequired().message);
+    if (!isWritable(existsSync(dataDir) ? dataDir : path.dirname(dataDir))) problems.push(`the data dir ${dataDir} is not writable`);
+  } else if (!existsSync(dataDir)) {
     console.log(`data dir: ${dataDir} (does not exist yet; created on first start)`);
     const parent = path.dirname(dataDir);
     if (!isWritable(parent)) problems.push(`cannot create the data dir: ${parent} is not writable`);
@@ -50,15 +55,14 @@ export async function checkCommand(argv: string[]): Promise<void> {
     if (verdict !== "ok") {
       problems.push(`the database ${path.join(dataDir, DATABASE_FILE)} failed SQLite's check: ${verdict}`);
     } else {
-      const store = await openStore(dataDir);
-      const counts = await store.counts();
-      await store.close();
-      console.log(
-        `data dir: ${dataDir} (${counts.users} users, ${counts.sessions} live sessions, ${counts.threads} threads, ${counts.items} items, ${counts.attachments} attachments)`,
-      );
+      await checkDatabase(config, problems);
     }
   }
-  if (config.cookieKeys.length === 0 && !existsSync(path.join(dataDir, COOKIE_SECRET_FILE))) {
+  console.log(`attachments: ${path.join(dataDir, "attachments")} (data dir)`);
+  if (config.database.url) {
+    warnings.push("attachments are kept in this server's data dir: several servers need them on storage they share (a shared folder mounted as the data dir on every server)");
+  }
+  if (!config.database.url && config.cookieKeys.length === 0 && !existsSync(path.join(dataDir, COOKIE_SECRET_FILE))) {
     console.log("cookie keys: none yet; one is generated into the data dir on first start");
   }
 
@@ -76,6 +80,22 @@ export async function checkCommand(argv: string[]): Promise<void> {
   for (const problem of problems) console.error(`problem: ${problem}`);
   if (problems.length > 0) process.exit(1);
   console.log("ok");
+}
+
+/** Opens (and migrates) the database and counts what it holds: proof that it answers. */
+async function checkDatabase(config: ChatkitConfig, problems: string[]): Promise<void> {
+  let store;
+  try {
+    store = await openStore(config);
+    const counts = await store.counts();
+    console.log(
+      `database: ${store.description} answers (${counts.users} users, ${counts.sessions} live sessions, ${counts.threads} threads, ${counts.items} items, ${counts.attachments} attachments)`,
+    );
+  } catch (error) {
+    problems.push(`the database ${config.database.url ? "at database.url" : `in ${config.dataDir}`} does not answer: ${(error as Error).message}`);
+  } finally {
+    await store?.close();
+  }
 }
 
 function isWritable(dir: string): boolean {
