@@ -60,5 +60,4 @@ export interface ItemFeedbackTable {
   created_at: number;
 }
 
-export type ThreadItemRow = Selectable<ThreadItemsTable>;
 export type ThreadRecord = Selectable<ThreadsTable>;

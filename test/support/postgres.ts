@@ -101,13 +101,12 @@ export async function startPostgres(): Promise<{ cluster: PostgresCluster } | { 
 }
 
 /**
- * The cluster for a test file, or undefined with a clear message when PostgreSQL cannot start
- * here. In CI (CI=true) that is a failure, never a silent skip: `.ci/run` installs PostgreSQL.
+ * The cluster for a test file, or why there is none (report it with `test.skip(reason)`). In CI
+ * (CI=true) a missing PostgreSQL is a failure, never a silent skip: `.ci/run` installs it.
  */
-export async function postgresForTests(): Promise<PostgresCluster | undefined> {
+export async function postgresForTests(): Promise<{ cluster: PostgresCluster; skip?: undefined } | { cluster?: undefined; skip: string }> {
   const started = await startPostgres();
-  if ("cluster" in started) return started.cluster;
+  if ("cluster" in started) return started;
   if (process.env.CI) throw new Error(`PostgreSQL tests cannot run in CI: ${started.unavailable}`);
-  console.warn(`# skipping the PostgreSQL tests: ${started.unavailable}`);
-  return undefined;
+  return { skip: `PostgreSQL tests skipped: ${started.unavailable}` };
 }
