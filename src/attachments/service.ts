@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import type Keygrip from "keygrip";
 import { ChatkitError } from "../core/errors.ts";
 import type { Attachment, ThreadItem } from "../protocol/items.ts";
@@ -12,7 +13,7 @@ import {
   isPreviewableImage,
   normalizeMimeType,
 } from "./content-types.ts";
-import type { AttachmentFiles } from "./files.ts";
+import type { AttachmentStorage } from "./files.ts";
 import { consumeMultipartFile } from "./multipart.ts";
 import { PreviewLinks } from "./preview-links.ts";
 
@@ -24,7 +25,7 @@ export interface AttachmentLimits {
 }
 
 export interface AttachmentServiceDeps {
-  files: AttachmentFiles;
+  files: AttachmentStorage;
   store: AttachmentStore;
   /** Signs preview URLs; the app's cookie keys. */
   keys: Keygrip;
@@ -43,7 +44,7 @@ export interface IncomingUpload {
 /** An attachment's stored bytes, ready to be served. */
 export interface StoredFile {
   row: AttachmentRow;
-  path: string;
+  stream: Readable;
   size: number;
 }
 
@@ -113,7 +114,7 @@ export function attachmentResponseHeaders(row: AttachmentRow, size: number): Rec
  * their own.
  */
 export class AttachmentService {
-  readonly files: AttachmentFiles;
+  readonly files: AttachmentStorage;
   private readonly store: AttachmentStore;
   private readonly limits: AttachmentLimits;
   private readonly previews: PreviewLinks;
@@ -173,7 +174,7 @@ export class AttachmentService {
       const mimeType = declaredMimeType(file.contentType, name);
       if (!mimeType) throw new ChatkitError(415, "unsupported_file_type", { mime_type: file.contentType });
       this.requireAllowedType(mimeType);
-      const size = await this.files.writeAtomically(id, checkedWhileStreaming(file.body, this.limits.maxBytes, mimeType));
+      const size = await this.files.write(id, checkedWhileStreaming(file.body, this.limits.maxBytes, mimeType));
       try {
         return await this.store.createUploaded(owner, { id, name, mime_type: mimeType, size_bytes: size });
       } catch (error) {
@@ -196,7 +197,7 @@ export class AttachmentService {
     if (upload.contentLength !== undefined && upload.contentLength > maxBytes && !isMultipart(upload)) throw tooLarge(maxBytes);
     if (!(await this.store.claimForUpload(owner, row.id))) throw new ChatkitError(409, "already_uploaded");
 
-    const write = (body: AsyncIterable<Buffer>) => this.files.writeAtomically(row.id, checkedWhileStreaming(body, maxBytes, row.mime_type));
+    const write = (body: AsyncIterable<Buffer>) => this.files.write(row.id, checkedWhileStreaming(body, maxBytes, row.mime_type));
     let size: number;
     try {
       size = isMultipart(upload)
@@ -247,15 +248,15 @@ export class AttachmentService {
   /** The bytes behind a signed preview URL; 404 for a forged or expired signature. */
   async fileForPreview(attachmentId: string, expires: unknown, signature: unknown): Promise<StoredFile> {
     if (!this.previews.verify(attachmentId, expires, signature)) throw notFound();
-    const file = await this.storedFile(await this.store.getForSignedLink(attachmentId));
-    if (!isPreviewableImage(file.row.mime_type)) throw notFound();
-    return file;
+    const row = await this.store.getForSignedLink(attachmentId);
+    if (!row || !isPreviewableImage(row.mime_type)) throw notFound();
+    return this.storedFile(row);
   }
 
   private async storedFile(row: AttachmentRow | undefined): Promise<StoredFile> {
     if (!row || row.status !== "ready") throw notFound();
-    const size = await this.files.sizeOf(row.id);
-    if (size === undefined) throw notFound();
-    return { row, path: this.files.pathFor(row.id), size };
+    const stored = await this.files.open(row.id);
+    if (!stored) throw notFound();
+    return { row, ...stored };
   }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from "../core/logger.ts";
 import type { AttachmentStore } from "../store/index.ts";
-import type { AttachmentFiles } from "./files.ts";
+import type { AttachmentStorage } from "./files.ts";
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -10,13 +10,13 @@ const HOUR_MS = 60 * 60 * 1000;
  */
 export async function sweepUnsentAttachments(
   store: AttachmentStore,
-  files: AttachmentFiles,
+  files: AttachmentStorage,
   options: { now: number; ttlHours: number },
 ): Promise<string[]> {
   const cutoff = options.now - options.ttlHours * HOUR_MS;
   const ids = await store.deleteUnsentBefore(cutoff);
   await files.remove(ids);
-  await files.removeStaleTempFiles(cutoff);
+  await files.removeStale(cutoff);
   return ids;
 }
 
@@ -26,7 +26,7 @@ export async function sweepUnsentAttachments(
  */
 export function startUnsentAttachmentSweeper(
   store: AttachmentStore,
-  files: AttachmentFiles,
+  files: AttachmentStorage,
   ttlHours: number,
   logger: Logger,
 ): NodeJS.Timeout | undefined {

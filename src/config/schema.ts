@@ -33,6 +33,28 @@ export const agentSchema = z.strictObject({
   generateTitles: z.boolean().default(false),
 });
 
+export const s3StorageSchema = z
+  .strictObject({
+    type: z.literal("s3"),
+    bucket: z.string().min(1),
+    /** The S3-compatible server, e.g. "https://minio.internal:9000"; left out for AWS S3. */
+    endpoint: z.url().optional(),
+    region: z.string().min(1).default("us-east-1"),
+    /** Prepended to every object key (an attachment's id), e.g. "chatkit/attachments/". */
+    prefix: z.string().default("attachments/"),
+    /** Path-style URLs (endpoint/bucket/key), which most self-hosted S3 servers need. */
+    forcePathStyle: z.boolean().default(false),
+    /** Left out, the AWS SDK's usual chain applies (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles, roles). */
+    accessKeyId: z.string().min(1).optional(),
+    secretAccessKey: z.string().min(1).optional(),
+  })
+  .refine((s3) => (s3.accessKeyId === undefined) === (s3.secretAccessKey === undefined), {
+    message: "give both accessKeyId and secretAccessKey, or neither (to use the AWS environment)",
+    path: ["secretAccessKey"],
+  });
+
+export type S3StorageConfig = z.output<typeof s3StorageSchema>;
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -62,6 +84,13 @@ export const configSchema = z.strictObject({
       poolSize: z.number().int().min(1).max(1000).default(10),
     })
     .prefault({}),
+  /** Where attachment bytes live: the data dir (default), or an S3-compatible bucket that several servers share. */
+  storage: z
+    .discriminatedUnion("type", [
+      z.strictObject({ type: z.literal("dataDir") }),
+      s3StorageSchema,
+    ])
+    .default({ type: "dataDir" }),
   /** The seed's ChatkitConfig. */
   chatkit: z
     .strictObject({

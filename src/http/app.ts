@@ -2,7 +2,7 @@ import Router from "@koa/router";
 import Keygrip from "keygrip";
 import Koa, { type Context } from "koa";
 import { koaBody } from "koa-body";
-import { AttachmentFiles } from "../attachments/files.ts";
+import { attachmentStorageFor } from "../attachments/storage.ts";
 import { AttachmentService } from "../attachments/service.ts";
 import { RunnerRegistry } from "../agents/index.ts";
 import { chatCompletionParts, responsesInputParts } from "../attachments/model-input.ts";
@@ -55,7 +55,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
   const sessionCookie = new SessionCookie(config, keys);
   app.silent = true;
 
-  const files = new AttachmentFiles(config.dataDir);
+  const files = attachmentStorageFor(config);
   const services: Services = {
     attachments: new AttachmentService({
       files,

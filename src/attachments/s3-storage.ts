@@ -1,0 +1,143 @@
+import { Readable } from "node:stream";
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  ListMultipartUploadsCommand,
+  S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import type { S3StorageConfig } from "../config/schema.ts";
+import { checkedAttachmentId, type AttachmentStorage } from "./files.ts";
+
+/** Parts of a multipart upload: S3's smallest; an upload holds at most one in memory at a time. */
+const PART_BYTES = 5 * 1024 * 1024;
+
+const isMissing = (error: unknown) =>
+  error instanceof S3ServiceException && (error.name === "NoSuchKey" || error.name === "NotFound" || error.$metadata.httpStatusCode === 404);
+
+/**
+ * Attachment bytes in an S3-compatible bucket (AWS S3, MinIO, R2, Ceph…), one object per
+ * attachment under `prefix`, so every server behind a load balancer sees the same files.
+ * Credentials come from the config, else the AWS SDK's usual chain (AWS_ACCESS_KEY_ID…).
+ */
+export class S3AttachmentStorage implements AttachmentStorage {
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  readonly description: string;
+
+  constructor(config: S3StorageConfig) {
+    this.bucket = config.bucket;
+    this.prefix = config.prefix;
+    this.client = new S3Client({
+      region: config.region,
+      forcePathStyle: config.forcePathStyle,
+      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+      ...(config.accessKeyId && config.secretAccessKey
+        ? { credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } }
+        : {}),
+      // Checksums only where S3 requires them: the SDK's default streaming checksums (aws-chunked
+      // bodies with trailers) are not understood by many S3-compatible servers.
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    });
+    this.description = `s3://${config.bucket}/${config.prefix}${config.endpoint ? ` at ${config.endpoint}` : ""}`;
+  }
+
+  private key(attachmentId: string): string {
+    return `${this.prefix}${checkedAttachmentId(attachmentId)}`;
+  }
+
+  /**
+   * Streams the body to the bucket: one PUT when it fits a part, else a multipart upload with
+   * one part in memory at a time. If the body throws (a limit hit mid-stream) the upload is
+   * aborted, so neither an object nor orphaned parts remain.
+   */
+  async write(attachmentId: string, body: AsyncIterable<Buffer>): Promise<number> {
+    let size = 0;
+    let bodyError: unknown;
+    const counted = Readable.from(
+      (async function* () {
+        try {
+          for await (const chunk of body) {
+            size += chunk.length;
+            yield chunk;
+          }
+        } catch (error) {
+          bodyError = error;
+          throw error;
+        }
+      })(),
+    );
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: this.key(attachmentId), Body: counted, ContentType: "application/octet-stream" },
+      partSize: PART_BYTES,
+      queueSize: 1,
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+    } catch (error) {
+      // The body's own error (413, 415, a client gone) is the one the caller must see.
+      throw bodyError ?? error;
+    }
+    return size;
+  }
+
+  async open(attachmentId: string): Promise<{ size: number; stream: Readable } | undefined> {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(attachmentId) }));
+      return { size: object.ContentLength ?? 0, stream: object.Body as Readable };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async read(attachmentId: string, maxBytes: number): Promise<{ bytes: Buffer; truncated: boolean } | undefined> {
+    const ranged = maxBytes < Number.MAX_SAFE_INTEGER;
+    try {
+      const object = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.key(attachmentId), ...(ranged ? { Range: `bytes=0-${maxBytes - 1}` } : {}) }),
+      );
+      const bytes = Buffer.from(await object.Body!.transformToByteArray()).subarray(0, maxBytes);
+      const total = Number(/\/(\d+)$/.exec(object.ContentRange ?? "")?.[1] ?? bytes.length);
+      return { bytes, truncated: total > maxBytes };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      // An empty object has no byte 0 to start a range at.
+      if (ranged && error instanceof S3ServiceException && error.name === "InvalidRange") return { bytes: Buffer.alloc(0), truncated: false };
+      throw error;
+    }
+  }
+
+  async remove(attachmentIds: string[]): Promise<void> {
+    // One DELETE per object: DeleteObjects needs a checksum header that not every S3-compatible server accepts.
+    await Promise.all(attachmentIds.map((id) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(id) }))));
+  }
+
+  /** Aborts multipart uploads under the prefix started before `cutoff`: what a crashed server left. */
+  async removeStale(cutoff: number): Promise<number> {
+    let listed;
+    try {
+      listed = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix }));
+    } catch (error) {
+      // Servers without this call: the bucket's lifecycle rule (see the README) cleans up instead.
+      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 501) return 0;
+      throw error;
+    }
+    const stale = (listed.Uploads ?? []).filter((upload) => upload.Initiated && upload.Initiated.getTime() < cutoff);
+    for (const upload of stale) {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key!, UploadId: upload.UploadId! }));
+    }
+    return stale.length;
+  }
+
+  async check(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+  }
+}
