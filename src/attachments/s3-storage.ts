@@ -98,21 +98,22 @@ export class S3AttachmentStorage implements AttachmentStorage {
     }
   }
 
+  /** Reads the object's stream up to `maxBytes` and hangs up on the rest (no Range: not every server handles it well). */
   async read(attachmentId: string, maxBytes: number): Promise<{ bytes: Buffer; truncated: boolean } | undefined> {
-    const ranged = maxBytes < Number.MAX_SAFE_INTEGER;
+    const opened = await this.open(attachmentId);
+    if (!opened) return undefined;
+    const parts: Buffer[] = [];
+    let length = 0;
     try {
-      const object = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.key(attachmentId), ...(ranged ? { Range: `bytes=0-${maxBytes - 1}` } : {}) }),
-      );
-      const bytes = Buffer.from(await object.Body!.transformToByteArray()).subarray(0, maxBytes);
-      const total = Number(/\/(\d+)$/.exec(object.ContentRange ?? "")?.[1] ?? bytes.length);
-      return { bytes, truncated: total > maxBytes };
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      // An empty object has no byte 0 to start a range at.
-      if (ranged && error instanceof S3ServiceException && error.name === "InvalidRange") return { bytes: Buffer.alloc(0), truncated: false };
-      throw error;
+      for await (const chunk of opened.stream as AsyncIterable<Buffer>) {
+        parts.push(chunk);
+        length += chunk.length;
+        if (length >= maxBytes) break;
+      }
+    } finally {
+      opened.stream.destroy();
     }
+    return { bytes: Buffer.concat(parts).subarray(0, maxBytes), truncated: opened.size > maxBytes };
   }
 
   async remove(attachmentIds: string[]): Promise<void> {
