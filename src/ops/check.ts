@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync } from "node:fs";
 import path from "node:path";
 import { configPath } from "../config/load.ts";
 import { describeUpstream } from "../agents/upstream.ts";
+import { attachmentStorageFor } from "../attachments/storage.ts";
 import { chatkitMode } from "../config/mode.ts";
 import { COOKIE_SECRET_FILE, SharedCookieKeysRequired } from "../config/secrets.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
@@ -13,8 +14,9 @@ const help = `
 Usage: npm run --silent check
 
 Validates the config and the data dir without starting the server, and prints what the box
-runs as: self-hosted or hosted ChatKit, and for each agent the local responder or a model
-upstream. Exits 1 when something would stop the server; warnings do not fail.
+runs as: self-hosted or hosted ChatKit, for each agent the local responder or a model upstream,
+and the database (SQLite or PostgreSQL) and attachment storage (data dir or S3 bucket) in use
+and whether they answer. Exits 1 when something would stop the server; warnings do not fail.
 `;
 
 const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "::1"]);
@@ -58,8 +60,8 @@ export async function checkCommand(argv: string[]): Promise<void> {
       await checkDatabase(config, problems);
     }
   }
-  console.log(`attachments: ${path.join(dataDir, "attachments")} (data dir)`);
-  if (config.database.url) {
+  await checkStorage(config, problems);
+  if (config.database.url && config.storage.type === "dataDir") {
     warnings.push("attachments are kept in this server's data dir: several servers need them on storage they share (a shared folder mounted as the data dir on every server)");
   }
   if (!config.database.url && config.cookieKeys.length === 0 && !existsSync(path.join(dataDir, COOKIE_SECRET_FILE))) {
@@ -95,6 +97,19 @@ async function checkDatabase(config: ChatkitConfig, problems: string[]): Promise
     problems.push(`the database ${config.database.url ? "at database.url" : `in ${config.dataDir}`} does not answer: ${(error as Error).message}`);
   } finally {
     await store?.close();
+  }
+}
+
+/** Whether the attachment storage answers: the data dir's folder is writable, the bucket is there. */
+async function checkStorage(config: ChatkitConfig, problems: string[]): Promise<void> {
+  if (config.storage.type === "dataDir" && !existsSync(config.dataDir)) return;
+  try {
+    const storage = attachmentStorageFor(config);
+    await storage.check();
+    console.log(`attachments: ${storage.description} answers`);
+  } catch (error) {
+    const where = config.storage.type === "s3" ? `the bucket ${config.storage.bucket}` : `the data dir's attachments folder`;
+    problems.push(`attachment storage: ${where} does not answer: ${(error as Error).message || (error as Error).name}`);
   }
 }
 
