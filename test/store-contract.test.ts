@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import { Migrator, sql } from "kysely";
 import { monotonicNow, toIso } from "../src/core/clock.ts";
 import { newId } from "../src/core/ids.ts";
 import type { ThreadItem, UserMessageItem } from "../src/protocol/items.ts";
 import { connectDatabase, openStore, type Owner, type Store, type StoreLocation } from "../src/store/index.ts";
+import * as initial from "../src/store/migrations/0001_initial.ts";
+import * as loginLinks from "../src/store/migrations/0002_login_links.ts";
 import { tempDataDir } from "./support/app.ts";
 import { postgresForTests } from "./support/postgres.ts";
 
@@ -67,6 +70,41 @@ for (const backend of backends) {
         assert.equal((await again.counts()).threads, 1);
         await again.close();
       });
+    });
+
+    test("upgrading a database from before item sequences keeps every thread's items in their old order", async () => {
+      const location = await backend.location();
+      const { db } = connectDatabase(location);
+      try {
+        const provider = { getMigrations: async () => ({ "0001_initial": initial, "0002_login_links": loginLinks }) };
+        const { error } = await new Migrator({ db, provider }).migrateToLatest();
+        assert.equal(error, undefined);
+        await db.insertInto("accounts").values({ id: "acct_1", name: "old", created_at: 1 }).execute();
+        await db.insertInto("users").values({ id: "usr_1", account_id: "acct_1", email: "old@example.com", created_at: 1, disabled_at: null }).execute();
+        for (const id of ["thr_1", "thr_2"]) {
+          await db
+            .insertInto("threads")
+            .values({ id, account_id: "acct_1", user_id: "usr_1", agent_id: "assistant", title: null, status: '{"type":"active"}', metadata: "{}", created_at: 1, updated_at: 1 })
+            .execute();
+        }
+        // Inserted out of order; the old order was (created_at, id).
+        for (const [id, thread, at] of [["m3", "thr_1", 30], ["m1", "thr_1", 10], ["m2b", "thr_1", 20], ["m2a", "thr_1", 20], ["n1", "thr_2", 5]] as const) {
+          await sql`INSERT INTO thread_items (id, thread_id, type, created_at, data) VALUES (${id}, ${thread}, 'user_message', ${at}, ${JSON.stringify(message(thread, id, at))})`.execute(db);
+        }
+      } finally {
+        await db.destroy();
+      }
+      const store = await openStore(location);
+      try {
+        const owner = { userId: "usr_1", accountId: "acct_1" };
+        assert.deepEqual(texts(await store.items.history(owner, "thr_1")), ["m1", "m2a", "m2b", "m3"]);
+        await store.items.add(owner, message("thr_1", "new", 0));
+        await store.items.add(owner, message("thr_2", "new", 0));
+        assert.deepEqual(texts(await store.items.history(owner, "thr_1")), ["m1", "m2a", "m2b", "m3", "new"]);
+        assert.deepEqual(texts(await store.items.history(owner, "thr_2")), ["n1", "new"]);
+      } finally {
+        await store.close();
+      }
     });
 
     test("users: emails are normalized, find-or-create makes one user even when called concurrently", async () => {
