@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { describeUpstream, upstreamOf } from "./agents/upstream.ts";
+import { attachmentStorageFor } from "./attachments/storage.ts";
 import { createApp } from "./http/app.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
 import { openStore } from "./store/index.ts";
@@ -50,6 +51,10 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.server.port;
   console.log(`chatkit listening on http://${config.server.host}:${port} (database: ${store.description}; data dir: ${config.dataDir})`);
+  console.log(`attachments: ${attachmentStorageFor(config).description}`);
+  if (config.database.url && config.storage.type === "dataDir") {
+    console.warn("warning: attachments are kept in this server's data dir; several servers need storage they share (storage.type \"s3\")");
+  }
   for (const agent of config.agents) {
     const hint = upstreamOf(config, agent) ? "" : "; set OPENAI_API_KEY or OPENAI_BASE_URL to use a model";
     console.log(`agent "${agent.id}": ${describeUpstream(config, agent)}${hint}`);

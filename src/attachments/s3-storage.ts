@@ -1,22 +1,20 @@
 import { Readable } from "node:stream";
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  ListMultipartUploadsCommand,
-  S3Client,
-  S3ServiceException,
-} from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { S3StorageConfig } from "../config/schema.ts";
 import { checkedAttachmentId, type AttachmentStorage } from "./files.ts";
 
 /** Parts of a multipart upload: S3's smallest; an upload holds at most one in memory at a time. */
 const PART_BYTES = 5 * 1024 * 1024;
 
-const isMissing = (error: unknown) =>
-  error instanceof S3ServiceException && (error.name === "NoSuchKey" || error.name === "NotFound" || error.$metadata.httpStatusCode === 404);
+/** The SDK, loaded on first use: a box on its data dir never pays for loading it at start-up. */
+const sdk = async () => ({ ...(await import("@aws-sdk/client-s3")), Upload: (await import("@aws-sdk/lib-storage")).Upload });
+
+/** S3's errors carry the HTTP status in `$metadata`. */
+const statusOf = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+const isMissing = (error: unknown) => {
+  const name = (error as Error).name;
+  return name === "NoSuchKey" || name === "NotFound" || statusOf(error) === 404;
+};
 
 /**
  * Attachment bytes in an S3-compatible bucket (AWS S3, MinIO, R2, Ceph…), one object per
@@ -24,27 +22,35 @@ const isMissing = (error: unknown) =>
  * Credentials come from the config, else the AWS SDK's usual chain (AWS_ACCESS_KEY_ID…).
  */
 export class S3AttachmentStorage implements AttachmentStorage {
-  private readonly client: S3Client;
+  private client: Promise<S3Client> | undefined;
   private readonly bucket: string;
   private readonly prefix: string;
   readonly description: string;
 
-  constructor(config: S3StorageConfig) {
+  constructor(private readonly config: S3StorageConfig) {
     this.bucket = config.bucket;
     this.prefix = config.prefix;
-    this.client = new S3Client({
-      region: config.region,
-      forcePathStyle: config.forcePathStyle,
-      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-      ...(config.accessKeyId && config.secretAccessKey
-        ? { credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } }
-        : {}),
-      // Checksums only where S3 requires them: the SDK's default streaming checksums (aws-chunked
-      // bodies with trailers) are not understood by many S3-compatible servers.
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-    });
     this.description = `s3://${config.bucket}/${config.prefix}${config.endpoint ? ` at ${config.endpoint}` : ""}`;
+  }
+
+  private s3(): Promise<S3Client> {
+    const config = this.config;
+    this.client ??= sdk().then(
+      ({ S3Client }) =>
+        new S3Client({
+          region: config.region,
+          forcePathStyle: config.forcePathStyle,
+          ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+          ...(config.accessKeyId && config.secretAccessKey
+            ? { credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } }
+            : {}),
+          // Checksums only where S3 requires them: the SDK's default streaming checksums (aws-chunked
+          // bodies with trailers) are not understood by many S3-compatible servers.
+          requestChecksumCalculation: "WHEN_REQUIRED",
+          responseChecksumValidation: "WHEN_REQUIRED",
+        }),
+    );
+    return this.client;
   }
 
   private key(attachmentId: string): string {
@@ -72,8 +78,9 @@ export class S3AttachmentStorage implements AttachmentStorage {
         }
       })(),
     );
+    const { Upload } = await sdk();
     const upload = new Upload({
-      client: this.client,
+      client: await this.s3(),
       params: { Bucket: this.bucket, Key: this.key(attachmentId), Body: counted, ContentType: "application/octet-stream" },
       partSize: PART_BYTES,
       queueSize: 1,
@@ -90,7 +97,8 @@ export class S3AttachmentStorage implements AttachmentStorage {
 
   async open(attachmentId: string): Promise<{ size: number; stream: Readable } | undefined> {
     try {
-      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(attachmentId) }));
+      const { GetObjectCommand } = await sdk();
+      const object = await (await this.s3()).send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(attachmentId) }));
       return { size: object.ContentLength ?? 0, stream: object.Body as Readable };
     } catch (error) {
       if (isMissing(error)) return undefined;
@@ -118,27 +126,30 @@ export class S3AttachmentStorage implements AttachmentStorage {
 
   async remove(attachmentIds: string[]): Promise<void> {
     // One DELETE per object: DeleteObjects needs a checksum header that not every S3-compatible server accepts.
-    await Promise.all(attachmentIds.map((id) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(id) }))));
+    const [{ DeleteObjectCommand }, client] = await Promise.all([sdk(), this.s3()]);
+    await Promise.all(attachmentIds.map((id) => client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(id) }))));
   }
 
   /** Aborts multipart uploads under the prefix started before `cutoff`: what a crashed server left. */
   async removeStale(cutoff: number): Promise<number> {
+    const [{ ListMultipartUploadsCommand, AbortMultipartUploadCommand }, client] = await Promise.all([sdk(), this.s3()]);
     let listed;
     try {
-      listed = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix }));
+      listed = await client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix }));
     } catch (error) {
       // Servers without this call: the bucket's lifecycle rule (see the README) cleans up instead.
-      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 501) return 0;
+      if (statusOf(error) === 501) return 0;
       throw error;
     }
     const stale = (listed.Uploads ?? []).filter((upload) => upload.Initiated && upload.Initiated.getTime() < cutoff);
     for (const upload of stale) {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key!, UploadId: upload.UploadId! }));
+      await client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key!, UploadId: upload.UploadId! }));
     }
     return stale.length;
   }
 
   async check(): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    const { HeadBucketCommand } = await sdk();
+    await (await this.s3()).send(new HeadBucketCommand({ Bucket: this.bucket }));
   }
 }

@@ -65,6 +65,7 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === "Error");
   if (error) {
-    throw new Error(`database migration ${failed?.migrationName ?? ""} failed: ${(error as Error).message ?? error}`);
+    const reason = (error as Error).message || String(error);
+    throw new Error(failed ? `database migration ${failed.migrationName} failed: ${reason}` : `could not migrate the database: ${reason}`);
   }
 }

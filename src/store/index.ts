@@ -24,7 +24,7 @@ export async function openStore(location: StoreLocation, options: ConnectOptions
     await migrateToLatest(db);
   } catch (error) {
     await db.destroy();
-    throw error;
+    throw new Error(`${description}: ${(error as Error).message}`, { cause: error });
   }
   return {
     kind,
