@@ -4,7 +4,52 @@
 // CHATKIT_PK / CHATKIT_DOMAIN_KEY, CHATKIT_CLIENT_SECRET, CHATKIT_WORKFLOW_ID, CHATKIT_SCRIPT_URL,
 // CHATKIT_UPLOAD_MAX_BYTES, CHATKIT_ALLOWED_MIME_TYPES, OPENAI_API_KEY, OPENAI_BASE_URL.
 // Point CHATKIT_CONFIG at another file to use that one instead.
-import { defineConfig } from "./src/index.ts";
+import { action, defineAction, defineConfig, defineTool, widget, z, type WidgetRoot } from "./src/index.ts";
+
+// An example of an agent that acts: a tool that answers with a widget, and the server action
+// behind the widget's button. With no API key, the built-in local responder calls the tool when
+// your message names it ("roll dice"); a real model calls it when it sees fit.
+const diceParameters = z.object({
+  sides: z.number().int().min(2).max(1000).default(6).describe("faces on each die"),
+  count: z.number().int().min(1).max(20).default(2).describe("how many dice to roll"),
+});
+
+function diceCard({ sides, count }: z.output<typeof diceParameters>): { card: WidgetRoot; copyText: string; total: number } {
+  const rolls = Array.from({ length: count }, () => 1 + Math.floor(Math.random() * sides));
+  const total = rolls.reduce((sum, roll) => sum + roll, 0);
+  const copyText = `${count}d${sides}: ${rolls.join(" + ")} = ${total}`;
+  const card = widget.Card({
+    size: "sm",
+    children: [
+      widget.Title({ value: `${count}d${sides}` }),
+      widget.Text({ id: "rolls", value: `${rolls.join(" + ")} = ${total}` }),
+      // streaming: false → `threads.sync_custom_action`: answered as JSON, works while an answer streams.
+      widget.Button({ label: "Roll again", onClickAction: action("dice.roll", { sides, count }, { streaming: false }) }),
+    ],
+  });
+  return { card, copyText, total };
+}
+
+const rollDice = defineTool({
+  name: "roll_dice",
+  description: "Rolls dice and shows the result to the user as a card with a button to roll again.",
+  parameters: diceParameters,
+  title: ({ count, sides }) => `Rolling ${count}d${sides}…`,
+  composer: { label: "Roll dice", icon: "sparkle" },
+  handler: async (dice, ctx) => {
+    const { card, copyText, total } = diceCard(dice);
+    await ctx.widget(card, { copyText });
+    return { result: copyText, total, shown_to_user: "as a card with a 'Roll again' button" };
+  },
+});
+
+const rollAgain = defineAction({
+  payload: diceParameters,
+  handler: ({ payload }, ctx) => {
+    const { card, copyText } = diceCard(payload);
+    ctx.updateSender(card, { copyText });
+  },
+});
 
 export default defineConfig({
   server: {
@@ -74,6 +119,10 @@ export default defineConfig({
       // vision: true,                          // false: attached images are named in text (text-only models)
       // historyMessages: 40,                   // latest messages of a thread sent to the model each turn
       // generateTitles: false,                // ask the model for a better title after the first turn
+      // reasoning: { effort: "low", summary: "auto" }, // reasoning models: effort, and thought summaries shown as a workflow
+      tools: [rollDice],                        // functions the model may call (defineTool); see the README
+      actions: { "dice.roll": rollAgain },      // widget button handlers by action type (defineAction)
+      // maxToolRounds: 8,                      // tool rounds per turn before the model must answer in text
     },
   ],
 });

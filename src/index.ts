@@ -4,3 +4,23 @@ export type { ChatkitConfig, ChatkitConfigInput, AgentConfig } from "./config/sc
 export { loadConfig, parseConfig, ConfigError } from "./config/load.ts";
 export { createApp, type AppDeps } from "./http/app.ts";
 export { openStore, type Store } from "./store/index.ts";
+// Tools, actions and widgets for `chatkit.config.ts`.
+export { defineTool, defineAction } from "./tools/define.ts";
+export type {
+  ToolDefinition,
+  ServerTool,
+  ClientTool,
+  ToolContext,
+  ToolDisplay,
+  ActionDefinition,
+  ActionContext,
+  StreamingContext,
+  WidgetHandle,
+  StructuredInputQuestion,
+} from "./tools/define.ts";
+export { widget, action, type WidgetRoot, type WidgetComponent, type WidgetAction, type ActionOptions } from "./widgets/builder.ts";
+export { diffWidget, replaceComponent } from "./widgets/diff.ts";
+export type { Source, WidgetItem, ThreadItem } from "./protocol/items.ts";
+export { ChatkitError } from "./core/errors.ts";
+// The zod the config's schemas are checked with, so a config needs no second copy.
+export { z } from "zod";

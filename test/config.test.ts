@@ -4,6 +4,7 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import { ConfigError, loadConfig, parseConfig } from "../src/config/load.ts";
 import { DEFAULT_SCRIPT_URL } from "../src/config/schema.ts";
+import { defineAction, defineTool, z } from "../src/index.ts";
 import { tempDataDir, TEST_AGENT } from "./support/app.ts";
 import { cleanEnv, REPO_ROOT, run } from "./support/process.ts";
 
@@ -121,6 +122,38 @@ describe("config", () => {
   test("agents must exist and have unique ids", () => {
     assert.match(problemsOf({ agents: [] }).join(), /agents: define at least one agent/);
     assert.match(problemsOf({ agents: [TEST_AGENT, TEST_AGENT] }).join(), /agents\[1\]\.id: duplicate agent id "assistant"/);
+  });
+
+  test("tools and actions keep their functions and schemas through env overrides and validation", () => {
+    const tool = defineTool({ name: "lookup", description: "Looks up", parameters: z.object({ id: z.string() }), handler: ({ id }) => id });
+    const act = defineAction({ handler: () => {} });
+    const config = parseConfig({ agents: [{ ...TEST_AGENT, tools: [tool], actions: { "order.cancel": act } }] }, { PORT: "9000", OPENAI_API_KEY: "k" });
+    assert.equal(config.server.port, 9000);
+    assert.equal(config.agents[0]!.tools[0], tool, "the very same tool object");
+    assert.equal(config.agents[0]!.actions["order.cancel"], act);
+    assert.equal(config.agents[0]!.maxToolRounds, 8);
+  });
+
+  test("a bad tool or action names its key", () => {
+    const text = problemsOf({
+      agents: [
+        {
+          ...TEST_AGENT,
+          tools: [
+            { name: "bad name!", description: "", parameters: { type: "object" }, handler: "not a function" },
+            { name: "twice", description: "d", parameters: z.object({}) },
+            { name: "twice", description: "d", parameters: z.object({}), extra: 1 },
+          ],
+          actions: { go: { handler: 42 } },
+        },
+      ],
+    }).join("\n");
+    assert.match(text, /^agents\[0\]\.tools\[0\]\.name: /m);
+    assert.match(text, /^agents\[0\]\.tools\[0\]\.description: /m);
+    assert.match(text, /^agents\[0\]\.tools\[0\]\.parameters: must be a zod schema/m);
+    assert.match(text, /^agents\[0\]\.tools\[0\]\.handler: must be a function/m);
+    assert.match(text, /^agents\[0\]\.tools\[2\].*extra/m);
+    assert.match(text, /^agents\[0\]\.actions\.go\.handler: must be a function/m);
   });
 
   test("loadConfig reads CHATKIT_CONFIG and resolves dataDir beside the file", async () => {

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { z } from "zod";
+import { defineAction } from "../src/index.ts";
 import type { ThreadItem } from "../src/protocol/items.ts";
 import { monotonicNow, toIso } from "../src/core/clock.ts";
 import { newId } from "../src/core/ids.ts";
@@ -15,7 +17,21 @@ describe("client tools, structured input and widget actions", () => {
   let server: TestServer;
   before(async () => {
     fake = await startFakeOpenAI({ echo: true });
-    server = await startTestServer({ config: { agents: [TEST_AGENT], openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 } } });
+    const agent = {
+      ...TEST_AGENT,
+      actions: {
+        book: defineAction({
+          payload: z.object({ hotel: z.string() }),
+          handler: ({ payload }, ctx) => {
+            ctx.updateSender({ type: "Card", children: [{ type: "Text", value: `Booked ${payload.hotel}` }] });
+            ctx.respond();
+          },
+        }),
+        toggle: defineAction({ handler: (_action, ctx) => ctx.updateSender({ type: "Card", children: [{ type: "Badge", label: "on" }] }) }),
+        noop: defineAction({ handler: () => {} }),
+      },
+    };
+    server = await startTestServer({ config: { agents: [agent], openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 } } });
   });
   after(async () => {
     await server.close({ removeData: true });
@@ -40,7 +56,11 @@ describe("client tools, structured input and widget actions", () => {
     const completed = stored.find((i: any) => i.id === call.id);
     assert.equal(completed.status, "completed");
     assert.deepEqual(completed.output, { city: "Rome" });
-    assert.equal(lastUserText(fake.requests.at(-1)!.body), '[client tool get_location({"precise":true}) returned {"city":"Rome"}]');
+    const input = fake.requests.at(-1)!.body.input as any[];
+    assert.deepEqual(input.slice(-2), [
+      { type: "function_call", call_id: "c1", name: "get_location", arguments: '{"precise":true}' },
+      { type: "function_call_output", call_id: "c1", output: '{"city":"Rome"}' },
+    ]);
 
     const again = await server.request("threads.add_client_tool_output", { thread_id: threadId, result: {} });
     assert.equal(again.status, 409);
@@ -74,7 +94,7 @@ describe("client tools, structured input and widget actions", () => {
     assert.equal(twice.status, 409);
   });
 
-  test("threads.custom_action from a widget is recorded for the model, hidden from the client, and answered", async () => {
+  test("threads.custom_action runs the agent's handler, which replaces its widget and lets the model answer", async () => {
     const { threadId, owner } = await seedThread(server, { count: 1 });
     const widget = await addItem(threadId, owner, { type: "widget", widget: { type: "Card", children: [{ type: "Button", label: "Book" }] } });
     const { events } = await server.stream("threads.custom_action", {
@@ -82,28 +102,45 @@ describe("client tools, structured input and widget actions", () => {
       item_id: widget.id,
       action: { type: "book", payload: { hotel: "h_1" } },
     });
-    assert.deepEqual(eventShape(events), ["stream_options", ...TURN]);
+    assert.deepEqual(eventShape(events), ["stream_options", "thread.item.replaced", ...TURN]);
+    assert.deepEqual(events[1]!.item.widget, { type: "Card", children: [{ type: "Text", value: "Booked h_1" }] });
     const seen = JSON.parse(lastUserText(fake.requests.at(-1)!.body));
     assert.deepEqual(seen, { event: "widget_action", action: { type: "book", payload: { hotel: "h_1" } }, widget_item_id: widget.id });
-    const client = foldEvents(events);
-    assert.ok(client.items.every((i) => i.type === "assistant_message"));
-    const listed = (await server.request("items.list", { thread_id: threadId })).body.data;
+    const listed = (await server.request("items.list", { thread_id: threadId, order: "asc" })).body.data;
     assert.ok(listed.every((i: any) => i.type !== "hidden_context_item"));
+    assert.deepEqual(listed.find((i: any) => i.id === widget.id).widget, events[1]!.item.widget, "the replaced widget is stored");
 
     const user = listed.find((i: any) => i.type === "user_message");
-    const notWidget = await server.stream("threads.custom_action", { thread_id: threadId, item_id: user.id, action: { type: "book" } });
+    const requestsBefore = fake.requests.length;
+    const notWidget = await server.stream("threads.custom_action", { thread_id: threadId, item_id: user.id, action: { type: "book", payload: { hotel: "h_1" } } });
     assert.deepEqual(eventShape(notWidget.events), ["error"]);
     assert.equal(notWidget.events[0]!.allow_retry, false);
+    const unknown = await server.stream("threads.custom_action", { thread_id: threadId, item_id: widget.id, action: { type: "no.such.action" } });
+    assert.deepEqual(eventShape(unknown.events), ["error"]);
+    assert.match(unknown.events[0]!.message, /no handler/);
+    const badPayload = await server.stream("threads.custom_action", { thread_id: threadId, item_id: widget.id, action: { type: "book", payload: { hotel: 42 } } });
+    assert.deepEqual(eventShape(badPayload.events), ["error"]);
+    assert.match(badPayload.events[0]!.message, /payload/);
+    assert.equal(fake.requests.length, requestsBefore, "refused actions run no model");
+    const missing = await server.request("threads.custom_action", { thread_id: threadId, item_id: "msg_nope", action: { type: "book" } });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error, "item_not_found");
   });
 
-  test("threads.sync_custom_action answers {} as JSON and records the action", async () => {
+  test("threads.sync_custom_action answers JSON with the updated widget, storing it", async () => {
     const { threadId, owner } = await seedThread(server, { count: 1 });
     const widget = await addItem(threadId, owner, { type: "widget", widget: { type: "Card", children: [] } });
     const result = await server.request("threads.sync_custom_action", { thread_id: threadId, item_id: widget.id, action: { type: "toggle" } });
     assert.equal(result.status, 200);
-    assert.deepEqual(result.body, {});
+    assert.deepEqual(result.body, { updated_item: { ...widget, widget: { type: "Card", children: [{ type: "Badge", label: "on" }] } } });
+    const noop = await server.request("threads.sync_custom_action", { thread_id: threadId, action: { type: "noop" } });
+    assert.deepEqual(noop.body, {});
+    const unknown = await server.request("threads.sync_custom_action", { thread_id: threadId, action: { type: "no.such.action" } });
+    assert.equal(unknown.status, 422);
+    assert.equal(unknown.body.error, "action_not_handled");
     const history = await server.store.items.history(owner, threadId);
-    assert.equal(history.at(-1)!.type, "hidden_context_item");
+    assert.deepEqual(history.find((item) => item.id === widget.id), result.body.updated_item);
+    assert.ok(history.every((item) => item.type !== "hidden_context_item"), "an action the model does not answer is not recorded for it");
     const missing = await server.request("threads.sync_custom_action", { thread_id: "thr_nope", action: { type: "toggle" } });
     assert.equal(missing.status, 404);
   });

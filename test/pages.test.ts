@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { parseConfig } from "../src/config/load.ts";
+import { defineTool, z } from "../src/index.ts";
+import { pageBootstrap } from "../src/pages/chat-page.ts";
 import { after, before, describe, test } from "node:test";
 import { DEFAULT_SCRIPT_URL } from "../src/config/schema.ts";
 import { chatPagePolicy } from "../src/pages/csp.ts";
-import { startTestServer, type TestServer } from "./support/app.ts";
+import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { signIn } from "./support/browser.ts";
 
 const HOSTILE_NAME = `</script><script>alert(1)</script><img src=x onerror=alert(2)>"'&`;
@@ -158,4 +161,23 @@ test("an absolute api url keeps its query, carries the agent id and is allowed t
   } finally {
     await server.close({ removeData: true });
   }
+});
+
+describe("what the page offers the composer", () => {
+  test("tools marked for the composer appear in its tool menu; others and tool-less agents add none", () => {
+    const offered = defineTool({
+      name: "order_status",
+      description: "d",
+      parameters: z.object({}),
+      composer: { label: "Order status", icon: "search", pinned: true },
+      handler: () => "ok",
+    });
+    const internal = defineTool({ name: "internal", description: "d", parameters: z.object({}), handler: () => "ok" });
+    const config = parseConfig({ agents: [{ ...TEST_AGENT, tools: [offered, internal] }, { id: "plain", name: "Plain", model: "m" }] });
+    assert.deepEqual(pageBootstrap(config, config.agents[0]!).options.composer, {
+      attachments: { enabled: true, maxSize: config.chatkit.uploadMaxBytes },
+      tools: [{ id: "order_status", label: "Order status", icon: "search", pinned: true }],
+    });
+    assert.equal((pageBootstrap(config, config.agents[1]!).options.composer as { tools?: unknown }).tools, undefined);
+  });
 });

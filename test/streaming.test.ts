@@ -109,7 +109,7 @@ for (const api of ["responses", "chat_completions"] as const) {
       assert.deepEqual(eventShape(events), [...newer.map(() => "thread.item.removed"), ...TURN_SHAPE]);
       assert.deepEqual(events.slice(0, newer.length).map((e) => e.item_id), newer);
 
-      const client = foldEvents(events, { thread: undefined, items: before.body.data, errors: [], progress: [] });
+      const client = foldEvents(events, { thread: undefined, items: before.body.data, errors: [], progress: [], signals: [] });
       const after = await server.request("items.list", { thread_id: threadId, order: "asc" });
       assert.deepEqual(client.items, after.body.data);
       assert.deepEqual(after.body.data.map((i: any) => i.type), ["user_message", "assistant_message"]);

@@ -6,6 +6,16 @@ export function userMessageText(item: UserMessageItem): string {
   return item.quoted_text ? `> ${item.quoted_text.replace(/\n/g, "\n> ")}\n\n${text}` : text;
 }
 
+const WIDGET_TEXT_LIMIT = 2_000;
+
+const truncate = (text: string, limit: number) => (text.length > limit ? `${text.slice(0, limit)}…` : text);
+
+/** A tool's result as the text the model reads: strings as they are, anything else as JSON. */
+export function toolOutputText(output: unknown): string {
+  if (typeof output === "string") return output;
+  return JSON.stringify(output ?? null) ?? "null";
+}
+
 /** Attachments are sent as files only with this many of the latest user messages; older ones are named. */
 export const INLINE_ATTACHMENT_MESSAGES = 2;
 
@@ -28,12 +38,15 @@ export function historyToMessages(items: ThreadItem[], options: { maxMessages?: 
         break;
       }
       case "widget":
-        if (item.copy_text) messages.push({ role: "assistant", text: item.copy_text });
+        messages.push({ role: "assistant", text: item.copy_text ?? `[Shown to the user: a widget ${truncate(JSON.stringify(item.widget), WIDGET_TEXT_LIMIT)}]` });
         break;
       case "client_tool_call":
         if (item.status === "completed") {
-          messages.push({ role: "user", text: `[client tool ${item.name}(${JSON.stringify(item.arguments)}) returned ${JSON.stringify(item.output ?? null)}]` });
+          messages.push({ role: "tool", callId: item.call_id, name: item.name, arguments: JSON.stringify(item.arguments), output: toolOutputText(item.output) });
         }
+        break;
+      case "sdk_tool_call":
+        messages.push({ role: "tool", callId: item.call_id, name: item.name, arguments: item.arguments, output: item.output });
         break;
       case "structured_input":
         if (item.status !== "pending") {
@@ -52,15 +65,17 @@ export function historyToMessages(items: ThreadItem[], options: { maxMessages?: 
     }
   }
   let recent = messages.slice(-(options.maxMessages ?? messages.length));
-  while (recent.length > 1 && recent[0]!.role === "assistant") recent = recent.slice(1);
+  // The model's view starts with something the user said, not an answer or a tool's output.
+  while (recent.length > 1 && recent[0]!.role !== "user") recent = recent.slice(1);
   let userMessagesSeen = 0;
   return recent
     .reverse()
-    .map((message) => {
-      if (message.role === "user") userMessagesSeen++;
+    .map((message): ModelMessage => {
+      if (message.role !== "user") return message;
+      userMessagesSeen++;
       if (!message.attachments || userMessagesSeen <= INLINE_ATTACHMENT_MESSAGES) return message;
       const names = message.attachments.map((a) => `"${a.name}"`).join(", ");
-      return { role: message.role, text: `${message.text}\n[Earlier in the conversation the user attached ${names}.]` };
+      return { role: "user", text: `${message.text}\n[Earlier in the conversation the user attached ${names}.]` };
     })
     .reverse();
 }

@@ -1,5 +1,6 @@
 import type { AgentConfig } from "../config/schema.ts";
-import type { ModelRequest, ModelRunner } from "./runner.ts";
+import { randomUUID } from "node:crypto";
+import type { ModelEvent, ModelRequest, ModelRunner } from "./runner.ts";
 
 export const LOCAL_RESPONDER_NAME = "built-in local responder";
 
@@ -32,21 +33,46 @@ export class LocalResponder implements ModelRunner {
   ) {}
 
   reply(request: ModelRequest): string {
-    const last = request.messages.filter((message) => message.role === "user").at(-1);
-    const said = last?.text.trim() ?? "";
-    const files = last?.attachments?.length ? ` You attached ${last.attachments.map((a) => `"${a.name}"`).join(", ")}.` : "";
+    const last = request.messages.at(-1);
+    if (last?.role === "tool") {
+      const output = last.output.length > 600 ? `${last.output.slice(0, 600)}…` : last.output;
+      return `I called the tool \`${last.name}\` and it returned:\n\n${output}`;
+    }
+    const user = request.messages.filter((message) => message.role === "user").at(-1);
+    const said = user?.text.trim() ?? "";
+    const files = user?.attachments?.length ? ` You attached ${user.attachments.map((a) => `"${a.name}"`).join(", ")}.` : "";
+    const tools = request.tools?.length ? ` Name one of my tools in a message and I will call it: ${request.tools.map((t) => `\`${t.name}\``).join(", ")}.` : "";
     return [
-      `Hello! I am the ${LOCAL_RESPONDER_NAME} of the agent "${this.agent.name}": no model is configured yet, so I can only echo.`,
+      `Hello! I am the ${LOCAL_RESPONDER_NAME} of the agent "${this.agent.name}": no model is configured yet, so I can only echo.${tools}`,
       "To talk to a real model, set OPENAI_API_KEY, or point `openai.baseURL` in chatkit.config.ts at an OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio), and restart.",
       said ? `You said: "${said}".${files}` : `You sent a message without text.${files}`,
     ].join("\n\n");
   }
 
-  async *streamText(request: ModelRequest, signal: AbortSignal): AsyncIterable<string> {
+  /**
+   * The tool a real model might pick: the forced one, else one the user's latest message names
+   * (by name, or by its words: `roll_dice` matches "roll dice"). Only right after a user message,
+   * so a tool's result is answered in text rather than with another call.
+   */
+  toolToCall(request: ModelRequest): string | undefined {
+    const last = request.messages.at(-1);
+    if (!request.tools?.length || request.toolChoice === "none" || last?.role !== "user") return undefined;
+    if (typeof request.toolChoice === "object") return request.toolChoice.name;
+    const text = last.text.toLowerCase();
+    return request.tools.find((tool) => text.includes(tool.name.toLowerCase()) || text.includes(tool.name.toLowerCase().replace(/[_-]+/g, " ")))?.name;
+  }
+
+  async *stream(request: ModelRequest, signal: AbortSignal): AsyncIterable<ModelEvent> {
+    const tool = this.toolToCall(request);
+    if (tool) {
+      if (this.delayMs > 0) await abortableSleep(this.delayMs, signal);
+      yield { type: "tool_call", callId: `call_local_${randomUUID()}`, name: tool, arguments: "{}" };
+      return;
+    }
     for (const word of this.reply(request).split(/(?<=\s)/)) {
       if (this.delayMs > 0) await abortableSleep(this.delayMs, signal);
       else if (signal.aborted) throw signal.reason;
-      yield word;
+      yield { type: "text.delta", delta: word };
     }
   }
 }

@@ -3,7 +3,7 @@ import type { ChatCompletionContentPart, ChatCompletionMessageParam } from "open
 import type { ResponseInputContent, ResponseInputItem } from "openai/resources/responses/responses";
 import type { ModelInputOptions } from "../attachments/model-input.ts";
 import type { Attachment } from "../protocol/items.ts";
-import { UpstreamError, type ModelRequest, type ModelRunner } from "./runner.ts";
+import { UpstreamError, type ModelEvent, type ModelRequest, type ModelRunner } from "./runner.ts";
 
 /** Turns a message's attachments into each upstream flavour's content parts. */
 export interface AttachmentParts {
@@ -33,7 +33,7 @@ export class OpenAIRunner implements ModelRunner {
     this.description = `${options.api} at ${options.client.baseURL}`;
   }
 
-  async *streamText(request: ModelRequest, signal: AbortSignal): AsyncIterable<string> {
+  async *stream(request: ModelRequest, signal: AbortSignal): AsyncIterable<ModelEvent> {
     const upstream = new AbortController();
     const onAbort = () => upstream.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
@@ -48,10 +48,10 @@ export class OpenAIRunner implements ModelRunner {
     };
     resetIdleTimer();
     try {
-      const deltas = this.options.api === "responses" ? this.responses(request, upstream.signal) : this.chat(request, upstream.signal);
-      for await (const delta of deltas) {
+      const events = this.options.api === "responses" ? this.responses(request, upstream.signal, resetIdleTimer) : this.chat(request, upstream.signal, resetIdleTimer);
+      for await (const event of events) {
         resetIdleTimer();
-        yield delta;
+        yield event;
       }
     } catch (error) {
       if (signal.aborted) throw signal.reason ?? error;
@@ -65,16 +65,21 @@ export class OpenAIRunner implements ModelRunner {
     }
   }
 
-  private async *responses(request: ModelRequest, signal: AbortSignal): AsyncIterable<string> {
+  private async *responses(request: ModelRequest, signal: AbortSignal, heardFromUpstream: () => void): AsyncIterable<ModelEvent> {
     const input: ResponseInputItem[] = [];
     for (const message of request.messages) {
       if (message.role === "assistant") {
         input.push({ role: "assistant", content: message.text });
+      } else if (message.role === "tool") {
+        input.push({ type: "function_call", call_id: message.callId, name: message.name, arguments: message.arguments });
+        input.push({ type: "function_call_output", call_id: message.callId, output: message.output });
       } else {
         const files = message.attachments?.length ? await this.options.attachmentParts.responses(message.attachments, { images: this.options.vision }) : [];
         input.push({ role: "user", content: [{ type: "input_text", text: message.text }, ...files] });
       }
     }
+    // Tools stay declared on a round that forbids them ("none"): the history may hold calls to them.
+    const tools = request.tools?.length ? request.tools : undefined;
     const stream = await this.options.client.responses.create(
       {
         model: request.model,
@@ -84,14 +89,40 @@ export class OpenAIRunner implements ModelRunner {
         store: false,
         ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
         ...(request.maxOutputTokens !== undefined ? { max_output_tokens: request.maxOutputTokens } : {}),
+        ...(request.reasoning ? { reasoning: { ...(request.reasoning.effort ? { effort: request.reasoning.effort } : {}), ...(request.reasoning.summary ? { summary: request.reasoning.summary } : {}) } } : {}),
+        ...(tools
+          ? {
+              tools: tools.map((tool) => ({ type: "function" as const, name: tool.name, description: tool.description, parameters: tool.parameters, strict: false })),
+              tool_choice: typeof request.toolChoice === "object" ? { type: "function" as const, name: request.toolChoice.name } : (request.toolChoice ?? "auto"),
+            }
+          : {}),
       },
       { signal },
     );
+    heardFromUpstream();
     let finished = false;
+    // Summary parts are numbered per reasoning item upstream; ours number them across this call.
+    const summaryIndex = new Map<string, number>();
+    const indexOf = (itemId: string, part: number) => {
+      const key = `${itemId}:${part}`;
+      if (!summaryIndex.has(key)) summaryIndex.set(key, summaryIndex.size);
+      return summaryIndex.get(key)!;
+    };
     for await (const event of stream) {
       switch (event.type) {
         case "response.output_text.delta":
-          if (event.delta) yield event.delta;
+          if (event.delta) yield { type: "text.delta", delta: event.delta };
+          break;
+        case "response.reasoning_summary_text.delta":
+          yield { type: "reasoning.delta", index: indexOf(event.item_id, event.summary_index), delta: event.delta };
+          break;
+        case "response.reasoning_summary_text.done":
+          yield { type: "reasoning.done", index: indexOf(event.item_id, event.summary_index), text: event.text };
+          break;
+        case "response.output_item.done":
+          if (event.item.type === "function_call") {
+            yield { type: "tool_call", callId: event.item.call_id, name: event.item.name, arguments: event.item.arguments };
+          }
           break;
         case "response.completed":
         case "response.incomplete":
@@ -106,11 +137,22 @@ export class OpenAIRunner implements ModelRunner {
     if (!finished) throw new UpstreamError("the model stream ended before the response completed");
   }
 
-  private async *chat(request: ModelRequest, signal: AbortSignal): AsyncIterable<string> {
+  private async *chat(request: ModelRequest, signal: AbortSignal, heardFromUpstream: () => void): AsyncIterable<ModelEvent> {
     const messages: ChatCompletionMessageParam[] = [{ role: "system", content: request.instructions }];
     for (const message of request.messages) {
       if (message.role === "assistant") {
         messages.push({ role: "assistant", content: message.text });
+      } else if (message.role === "tool") {
+        // Calls of one round share one assistant message, followed by one tool message each.
+        const call = { id: message.callId, type: "function" as const, function: { name: message.name, arguments: message.arguments } };
+        const previous = messages.at(-1);
+        const lastAssistant = previous?.role === "tool" ? [...messages].reverse().find((m) => m.role !== "tool") : previous;
+        if (lastAssistant?.role === "assistant" && (previous?.role === "tool" || !lastAssistant.tool_calls)) {
+          lastAssistant.tool_calls = [...(lastAssistant.tool_calls ?? []), call];
+        } else {
+          messages.push({ role: "assistant", content: null, tool_calls: [call] });
+        }
+        messages.push({ role: "tool", tool_call_id: message.callId, content: message.output });
       } else if (message.attachments?.length) {
         const files = await this.options.attachmentParts.chat(message.attachments, { images: this.options.vision });
         messages.push({ role: "user", content: [{ type: "text", text: message.text }, ...files] });
@@ -118,6 +160,7 @@ export class OpenAIRunner implements ModelRunner {
         messages.push({ role: "user", content: message.text });
       }
     }
+    const tools = request.tools?.length ? request.tools : undefined;
     const stream = await this.options.client.chat.completions.create(
       {
         model: request.model,
@@ -125,15 +168,50 @@ export class OpenAIRunner implements ModelRunner {
         stream: true,
         ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
         ...(request.maxOutputTokens !== undefined ? { max_tokens: request.maxOutputTokens } : {}),
+        ...(request.reasoning?.effort ? { reasoning_effort: request.reasoning.effort } : {}),
+        ...(tools
+          ? {
+              tools: tools.map((tool) => ({ type: "function" as const, function: { name: tool.name, description: tool.description, parameters: tool.parameters } })),
+              tool_choice: typeof request.toolChoice === "object" ? { type: "function" as const, function: { name: request.toolChoice.name } } : (request.toolChoice ?? "auto"),
+            }
+          : {}),
       },
       { signal },
     );
+    heardFromUpstream();
     let finished = false;
+    let reasoning = "";
+    // Tool calls stream in pieces keyed by index: the first piece has the id and name.
+    const calls: Array<{ id: string; name: string; arguments: string }> = [];
     for await (const chunk of stream) {
       const choice = chunk.choices[0];
-      if (choice?.delta?.content) yield choice.delta.content;
+      // Local servers (vLLM, llama.cpp, DeepSeek-style) stream thinking as `reasoning_content`.
+      const thinking = (choice?.delta as { reasoning_content?: string } | undefined)?.reasoning_content;
+      if (thinking) {
+        reasoning += thinking;
+        yield { type: "reasoning.delta", index: 0, delta: thinking };
+      }
+      if (choice?.delta?.content) {
+        if (reasoning) {
+          yield { type: "reasoning.done", index: 0, text: reasoning };
+          reasoning = "";
+        }
+        yield { type: "text.delta", delta: choice.delta.content };
+      }
+      for (const piece of choice?.delta?.tool_calls ?? []) {
+        // Some compatible servers leave out `index` (one call per chunk) or repeat the name in every chunk.
+        const call = (calls[piece.index ?? calls.length] ??= { id: "", name: "", arguments: "" });
+        if (piece.id) call.id = piece.id;
+        if (piece.function?.name) call.name = piece.function.name;
+        if (piece.function?.arguments) call.arguments += piece.function.arguments;
+      }
       if (choice?.finish_reason) finished = true;
     }
     if (!finished) throw new UpstreamError("the model stream ended before a finish reason");
+    if (reasoning) yield { type: "reasoning.done", index: 0, text: reasoning };
+    for (const [index, call] of calls.entries()) {
+      if (!call) continue;
+      yield { type: "tool_call", callId: call.id || `call_${index}`, name: call.name, arguments: call.arguments || "{}" };
+    }
   }
 }

@@ -1,12 +1,23 @@
 import type { Attachment } from "../protocol/items.ts";
 
-/** One turn of conversation as the model sees it, independent of the upstream's wire format. */
-export interface ModelMessage {
-  role: "user" | "assistant";
-  text: string;
-  /** Files the user sent with this message. */
-  attachments?: Attachment[];
+/**
+ * One entry of the conversation as the model sees it, independent of the upstream's wire format.
+ * A tool call and its output travel as one entry, so trimming history never separates them.
+ */
+export type ModelMessage =
+  | { role: "user"; text: string; /** Files the user sent with this message. */ attachments?: Attachment[] }
+  | { role: "assistant"; text: string }
+  | { role: "tool"; callId: string; name: string; /** JSON text, as the model wrote it. */ arguments: string; output: string };
+
+/** A function the model may call: its parameters as a JSON schema. */
+export interface ModelTool {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
 }
+
+/** `auto` lets the model choose, `none` forbids tools, a name forces that tool. */
+export type ModelToolChoice = "auto" | "none" | { name: string };
 
 export interface ModelRequest {
   model: string;
@@ -14,10 +25,23 @@ export interface ModelRequest {
   messages: ModelMessage[];
   temperature?: number | undefined;
   maxOutputTokens?: number | undefined;
+  tools?: ModelTool[];
+  toolChoice?: ModelToolChoice;
+  /** Reasoning models only: effort, and whether summaries of the reasoning stream. */
+  reasoning?: { effort?: "minimal" | "low" | "medium" | "high" | undefined; summary?: "auto" | "concise" | "detailed" | undefined } | undefined;
 }
 
+/** What a model streams, whichever upstream flavour it speaks. */
+export type ModelEvent =
+  | { type: "text.delta"; delta: string }
+  /** Reasoning summaries (reasoning models): `index` numbers the summary part within the turn. */
+  | { type: "reasoning.delta"; index: number; delta: string }
+  | { type: "reasoning.done"; index: number; text: string }
+  /** A complete function call: emitted once its arguments have fully arrived. */
+  | { type: "tool_call"; callId: string; name: string; arguments: string };
+
 /**
- * What the conversation needs from a model: a stream of text deltas. The OpenAI-backed runner
+ * What the conversation needs from a model: a stream of typed events. The OpenAI-backed runner
  * and the built-in local responder both implement it, so tests can script either.
  */
 export interface ModelRunner {
@@ -25,7 +49,7 @@ export interface ModelRunner {
   readonly description: string;
   /** True for the built-in local responder (no upstream configured). */
   readonly isLocal: boolean;
-  streamText(request: ModelRequest, signal: AbortSignal): AsyncIterable<string>;
+  stream(request: ModelRequest, signal: AbortSignal): AsyncIterable<ModelEvent>;
 }
 
 /** The upstream failed (HTTP error, timeout, broken stream); what it said so far may be kept. */
@@ -36,9 +60,9 @@ export class UpstreamError extends Error {
   }
 }
 
-/** Collects a whole reply; for short side requests such as titles. */
+/** Collects a whole text reply; for short side requests such as titles. */
 export async function completeText(runner: ModelRunner, request: ModelRequest, signal: AbortSignal): Promise<string> {
   let text = "";
-  for await (const delta of runner.streamText(request, signal)) text += delta;
+  for await (const event of runner.stream(request, signal)) if (event.type === "text.delta") text += event.delta;
   return text;
 }

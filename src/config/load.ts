@@ -53,7 +53,8 @@ function toNumber(value: string): unknown {
 
 /** Applies the environment on top of the file's values; the environment wins, as in the seed. */
 export function applyEnvOverrides(input: ChatkitConfigInput, env: Env): ChatkitConfigInput {
-  const result = structuredClone(input) as Record<string, unknown>;
+  // Sections are copied, not cloned: the config holds functions (tools, actions) that must stay as written.
+  const result = { ...(input as Record<string, unknown>) };
   for (const override of ENV_OVERRIDES) {
     const name = override.env.find((candidate) => env[candidate] !== undefined && env[candidate] !== "");
     if (!name) continue;

@@ -1,10 +1,48 @@
 import { z } from "zod";
+import type { ActionDefinition, ToolDefinition } from "../tools/define.ts";
+import { toolSpec } from "../tools/run.ts";
 
 /** The seed's default CDN location of the ChatKit web component. */
 export const DEFAULT_SCRIPT_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js";
 export const DEFAULT_UPLOAD_MAX_BYTES = 25 * 1024 * 1024;
 
 const agentIdPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+const isFunction = (value: unknown) => typeof value === "function";
+const isZodSchema = (value: unknown) => typeof (value as { safeParse?: unknown } | null)?.safeParse === "function";
+
+/** Checks a tool's shape; the tool itself (functions, zod schemas) is kept as written. */
+const toolShape = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, '_' and '-' only (at most 64)"),
+  description: z.string().min(1),
+  parameters: z.custom((value) => isZodSchema(value), "must be a zod schema, e.g. z.object({ ... })"),
+  handler: z.custom((value) => isFunction(value), "must be a function (leave it out for a client tool)").optional(),
+  title: z.union([z.string(), z.custom((value) => isFunction(value), "must be a string or a function")]).optional(),
+  display: z.enum(["workflow", "progress", "hidden"]).optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  composer: z
+    .strictObject({
+      label: z.string().min(1),
+      icon: z.string().optional(),
+      shortLabel: z.string().optional(),
+      placeholderOverride: z.string().optional(),
+      pinned: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+function checkShape<T>(shape: z.ZodType) {
+  return z.custom<T>().superRefine((value, ctx) => {
+    const result = shape.safeParse(value);
+    if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+  });
+}
+
+const actionShape = z.strictObject({
+  payload: z.custom((value) => isZodSchema(value), "must be a zod schema").optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  handler: z.custom((value) => isFunction(value), "must be a function"),
+});
 
 export const agentSchema = z.strictObject({
   /** Stable id used in `?agent_id=` and page URLs. */
@@ -31,6 +69,41 @@ export const agentSchema = z.strictObject({
   historyMessages: z.number().int().positive().default(40),
   /** Ask the model for a better thread title after the first turn. */
   generateTitles: z.boolean().default(false),
+  /** Functions the model may call (`defineTool`): on this server (with a handler) or in the browser (without). */
+  tools: z
+    .array(
+      checkShape<ToolDefinition>(toolShape).superRefine((tool, ctx) => {
+        if (!isZodSchema(tool.parameters)) return;
+        // What the model is sent must be an object schema; a schema zod cannot export fails here, not on every turn.
+        try {
+          if (toolSpec(tool).parameters.type !== "object") ctx.addIssue({ code: "custom", path: ["parameters"], message: "must be an object schema, e.g. z.object({ ... })" });
+        } catch (error) {
+          ctx.addIssue({ code: "custom", path: ["parameters"], message: `cannot be sent as JSON schema: ${(error as Error).message}` });
+        }
+      }),
+    )
+    .default([])
+    .superRefine((tools, ctx) => {
+      const seen = new Set<string>();
+      tools.forEach((tool, index) => {
+        if (seen.has(tool.name)) ctx.addIssue({ code: "custom", path: [index, "name"], message: `duplicate tool name "${tool.name}"` });
+        seen.add(tool.name);
+      });
+    }),
+  /** Widget action handlers by action type (`defineAction`). */
+  actions: z.record(z.string().min(1), checkShape<ActionDefinition>(actionShape)).default({}),
+  /**
+   * For reasoning models: how hard to think and whether to stream summaries of it (shown as a
+   * workflow of thoughts). Responses API: `reasoning`; Chat Completions: `reasoning_effort`.
+   */
+  reasoning: z
+    .strictObject({
+      effort: z.enum(["minimal", "low", "medium", "high"]).optional(),
+      summary: z.enum(["auto", "concise", "detailed"]).optional(),
+    })
+    .optional(),
+  /** Rounds of tool calls in one turn; the model call after the last one may only answer in text. */
+  maxToolRounds: z.number().int().min(1).max(50).default(8),
 });
 
 export const s3StorageSchema = z

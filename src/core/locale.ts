@@ -14,7 +14,7 @@ export function errorMessage(key: string): string {
   return messages.errors[key] ?? messages.errors.internal_error ?? key;
 }
 
-/** The human text shown inside a stream (error events, notes). */
+/** The human text shown inside a stream (error events, notes); an error key's text where the stream has none of its own. */
 export function streamMessage(key: string): string {
-  return messages.stream[key] ?? key;
+  return messages.stream[key] ?? messages.errors[key] ?? key;
 }

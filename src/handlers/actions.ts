@@ -1,22 +1,26 @@
-import { ChatkitError } from "../core/errors.ts";
-import type { ThreadStreamEvent } from "../protocol/events.ts";
-import type { HiddenContextItem, ThreadItem } from "../protocol/items.ts";
-import type { RequestParams } from "../protocol/requests.ts";
+import { chatRefusal, ChatkitError } from "../core/errors.ts";
 import { monotonicNow, toIso } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
+import type { ThreadStreamEvent } from "../protocol/events.ts";
+import type { AssistantMessageItem, HiddenContextItem, ThreadItem, WidgetItem, WidgetNode } from "../protocol/items.ts";
+import type { RequestParams } from "../protocol/requests.ts";
 import type { ThreadRow } from "../store/index.ts";
+import { drainWhile, EventChannel } from "../tools/channel.ts";
+import { streamingContext } from "../tools/context.ts";
+import { DEFAULT_HANDLER_TIMEOUT_MS, withTimeout } from "../tools/run.ts";
+import type { ActionContext, ActionDefinition } from "../tools/define.ts";
 import { agentOfThread, requireThread, type HandlerContext } from "./context.ts";
-import { answer, assertOpen } from "./conversation.ts";
-import { errorOnly, ResponderError } from "./pipeline.ts";
+import { assertOpen, modelTurn } from "./conversation.ts";
+import { runPipeline } from "./pipeline.ts";
 
 type ActionParams = RequestParams<"threads.custom_action">;
 
 /**
- * Records a widget action as hidden context, so the model sees what the user did (protocol
- * section 6.3). The payload is untrusted: it is stored as data for the model, never executed.
+ * A widget action as hidden context, so the model sees what the user did (protocol section
+ * 6.3). The payload is untrusted: it is stored as data for the model, never executed.
  */
-async function recordAction(hc: HandlerContext, thread: ThreadRow, params: ActionParams, widget: ThreadItem | undefined): Promise<void> {
-  const note: HiddenContextItem = {
+function actionNote(thread: ThreadRow, params: ActionParams, widget: ThreadItem | undefined): HiddenContextItem {
+  return {
     id: newId("message"),
     thread_id: thread.id,
     created_at: toIso(monotonicNow()),
@@ -27,35 +31,139 @@ async function recordAction(hc: HandlerContext, thread: ThreadRow, params: Actio
       ...(widget ? { widget_item_id: widget.id } : {}),
     },
   };
-  await hc.store.items.add(hc.owner, note);
 }
 
-/** The widget an action came from; undefined when none was named, null when it is not a widget. */
-async function senderWidget(hc: HandlerContext, thread: ThreadRow, itemId: string | null | undefined): Promise<ThreadItem | undefined | null> {
-  if (!itemId) return undefined;
-  const item = await hc.store.items.get(hc.owner, thread.id, itemId);
-  return item?.type === "widget" ? item : null;
+interface PreparedAction {
+  thread: ThreadRow;
+  sender: WidgetItem | undefined;
+  definition: ActionDefinition;
+  payload: unknown;
 }
 
-/** A widget or client action: recorded for the model, which then answers (streamed). */
-export async function customAction(hc: HandlerContext, params: ActionParams): Promise<AsyncIterable<ThreadStreamEvent>> {
+/**
+ * Everything an action needs, checked before it runs: the thread (404), the widget it came from
+ * (404 when missing; refused when not a widget), an open thread, a handler for its type, and a
+ * payload its schema accepts. Refusals reach a streaming client as an error event.
+ */
+async function prepareAction(hc: HandlerContext, params: ActionParams): Promise<PreparedAction> {
   const thread = await requireThread(hc, params.thread_id);
-  const widget = await senderWidget(hc, thread, params.item_id);
-  if (widget === null) return errorOnly(new ResponderError("action_without_widget"));
-  try {
-    assertOpen(thread);
-  } catch (error) {
-    return errorOnly(error as ResponderError);
+  let sender: WidgetItem | undefined;
+  if (params.item_id) {
+    const item = await hc.store.items.get(hc.owner, thread.id, params.item_id);
+    if (!item) throw new ChatkitError(404, "item_not_found");
+    if (item.type !== "widget") throw chatRefusal("action_without_widget", 400);
+    sender = item;
   }
-  await recordAction(hc, thread, params, widget);
-  return answer(hc, thread, agentOfThread(hc, thread).model, []);
+  assertOpen(thread);
+  const actions = agentOfThread(hc, thread).actions;
+  // Own keys only: "constructor" or "__proto__" must not find Object.prototype's members.
+  const definition = Object.hasOwn(actions, params.action.type) ? actions[params.action.type] : undefined;
+  if (!definition) throw chatRefusal("action_not_handled", 422);
+  const parsed = definition.payload ? definition.payload.safeParse(params.action.payload ?? {}) : { success: true as const, data: params.action.payload ?? null };
+  if (!parsed.success) throw chatRefusal("action_payload_invalid", 400);
+  return { thread, sender, definition, payload: parsed.data };
 }
 
-/** A non-streaming widget action (`streaming: false`): recorded for the next turn, nothing to update. */
-export async function syncCustomAction(hc: HandlerContext, params: RequestParams<"threads.sync_custom_action">): Promise<{ updated_item?: ThreadItem }> {
-  const thread = await requireThread(hc, params.thread_id);
-  const widget = await senderWidget(hc, thread, params.item_id);
-  if (widget === null) throw new ChatkitError(404, "item_not_found");
-  await recordAction(hc, thread, params, widget);
-  return {};
+interface ActionRun {
+  context: ActionContext;
+  channel: EventChannel<ThreadStreamEvent>;
+  /** The sender as the handler left it, when it changed it. */
+  updatedSender(): WidgetItem | undefined;
+  wantsModel(): boolean;
 }
+
+function actionRun(hc: HandlerContext, prepared: PreparedAction, sync: boolean): ActionRun {
+  const { thread, sender } = prepared;
+  const channel = new EventChannel<ThreadStreamEvent>();
+  let updated: WidgetItem | undefined;
+  let respond = false;
+  const base = streamingContext(
+    {
+      user: { id: hc.user.id, email: hc.user.email },
+      thread: { id: thread.id, title: thread.title },
+      agent: { id: thread.agent_id, name: agentOfThread(hc, thread).name },
+      signal: hc.signal,
+    },
+    channel,
+  );
+  const context: ActionContext = {
+    ...base,
+    sender,
+    sync,
+    updateSender(root, options = {}) {
+      if (!sender) throw new Error("this action did not come from a widget, so there is none to update");
+      const copyText = options.copyText ?? updated?.copy_text ?? sender.copy_text;
+      updated = { ...sender, widget: root as WidgetNode, ...(copyText ? { copy_text: copyText } : {}) };
+      channel.push({ type: "thread.item.replaced", item: updated });
+    },
+    say(text) {
+      const item: AssistantMessageItem = {
+        id: newId("message"),
+        thread_id: thread.id,
+        created_at: toIso(monotonicNow()),
+        type: "assistant_message",
+        content: [{ type: "output_text", text, annotations: [] }],
+      };
+      channel.push({ type: "thread.item.done", item });
+    },
+    respond() {
+      respond = true;
+    },
+  };
+  return { context, channel, updatedSender: () => updated, wantsModel: () => respond };
+}
+
+/** Runs the handler; its unexpected failures are logged and reach the user as one plain error. */
+async function runHandler(hc: HandlerContext, prepared: PreparedAction, params: ActionParams, context: ActionContext): Promise<void> {
+  try {
+    const { definition } = prepared;
+    const action = { type: params.action.type, payload: prepared.payload as never };
+    await withTimeout((signal) => definition.handler(action, { ...context, signal }), hc.signal, definition.timeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS);
+  } catch (error) {
+    if (error instanceof ChatkitError || hc.signal.aborted) throw error;
+    hc.services.logger.error(`action "${params.action.type}" failed in thread ${prepared.thread.id}`, error);
+    throw new ChatkitError(500, "action_failed");
+  }
+}
+
+/**
+ * A widget or client action (`threads.custom_action`): the agent's handler for its type runs
+ * and streams what it does (the sender widget replaced, messages, new widgets, effects); when
+ * it asks, the model answers after it, told of the action as hidden context. Actions the model
+ * does not answer are not recorded for it (a handler can `addHiddenContext` itself): forty
+ * clicks on a widget must not push the conversation out of the model's history.
+ */
+export async function customAction(hc: HandlerContext, params: ActionParams): Promise<AsyncIterable<ThreadStreamEvent>> {
+  const prepared = await prepareAction(hc, params);
+  const run = actionRun(hc, prepared, false);
+  return runPipeline({
+    hc,
+    thread: prepared.thread,
+    preface: [],
+    responder: async function* (state) {
+      yield* drainWhile(run.channel, runHandler(hc, prepared, params, run.context), hc.signal);
+      if (!run.wantsModel()) return;
+      // The model answers because of this action, so it is told what the user did.
+      yield { type: "thread.item.done", item: actionNote(prepared.thread, params, prepared.sender) };
+      yield* modelTurn(hc, prepared.thread, state, { model: agentOfThread(hc, prepared.thread).model });
+    },
+  });
+}
+
+/**
+ * `threads.sync_custom_action` (an action with `streaming: false`): the same handler, answered
+ * as JSON with the sender widget as the handler left it. Nothing is streamed, so items the
+ * handler adds are stored for the next load, and no model turn runs. It does not wait for or
+ * block a response streaming in the same thread, so a widget's buttons work mid-answer.
+ */
+export async function syncCustomAction(hc: HandlerContext, params: RequestParams<"threads.sync_custom_action">): Promise<{ updated_item?: ThreadItem }> {
+  const prepared = await prepareAction(hc, params);
+  const run = actionRun(hc, prepared, true);
+  for await (const event of drainWhile(run.channel, runHandler(hc, prepared, params, run.context), hc.signal)) {
+    if (event.type === "thread.item.done" || event.type === "thread.item.replaced") await hc.store.items.save(hc.owner, event.item);
+  }
+  if (run.wantsModel()) hc.services.logger.info(`action "${params.action.type}" asked for a model answer, which a sync action cannot stream; ignored`);
+  const updated = run.updatedSender();
+  return updated ? { updated_item: updated } : {};
+}
+

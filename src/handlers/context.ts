@@ -1,5 +1,6 @@
 import type { ChatkitConfig, AgentConfig } from "../config/schema.ts";
-import { ChatkitError } from "../core/errors.ts";
+import { ChatkitError, invalidField } from "../core/errors.ts";
+import { isHiddenItem, type ThreadItem } from "../protocol/items.ts";
 import type { Owner, Store, ThreadRow, UserRow } from "../store/index.ts";
 import type { AttachmentService } from "../attachments/service.ts";
 import type { Logger } from "../core/logger.ts";
@@ -38,6 +39,17 @@ export async function requireThread(hc: HandlerContext, threadId: string): Promi
   const thread = await hc.store.threads.get(hc.owner, threadId, hc.agent?.id);
   if (!thread) throw new ChatkitError(404, "thread_not_found");
   return thread;
+}
+
+/**
+ * An item of the thread, of the type the request needs: 404 when it does not exist (or is not
+ * the caller's), 400 naming `params.item_id` when it is another kind of item.
+ */
+export async function requireItem<T extends ThreadItem["type"]>(hc: HandlerContext, thread: ThreadRow, itemId: string, type: T): Promise<Extract<ThreadItem, { type: T }>> {
+  const item = await hc.store.items.get(hc.owner, thread.id, itemId);
+  if (!item || isHiddenItem(item)) throw new ChatkitError(404, "item_not_found");
+  if (item.type !== type) throw invalidField("params.item_id", `must be a ${type} item`);
+  return item as Extract<ThreadItem, { type: T }>;
 }
 
 /** The agent a thread was created with; falls back to the first agent if the config dropped it. */

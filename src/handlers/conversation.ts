@@ -1,7 +1,7 @@
-import { respondWithModel } from "../agents/respond.ts";
+import { respondWithModel, type ThreadState } from "../agents/respond.ts";
 import { titleFromText } from "../agents/titles.ts";
 import type { AgentConfig } from "../config/schema.ts";
-import { ChatkitError } from "../core/errors.ts";
+import { chatRefusal, ChatkitError } from "../core/errors.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import { HIDDEN_ITEM_TYPES, type InferenceOptions, type ThreadItem, type UserMessageItem } from "../protocol/items.ts";
 import type { RequestParams, UserMessageInput } from "../protocol/requests.ts";
@@ -10,15 +10,28 @@ import { answerStructuredInput } from "../protocol/structured-input.ts";
 import { monotonicNow, toIso } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
 import type { AttachmentRow, ThreadRow } from "../store/index.ts";
-import { agentOfThread, requireAgent, requireThread, type HandlerContext } from "./context.ts";
-import { errorOnly, ResponderError, runPipeline } from "./pipeline.ts";
+import { agentOfThread, requireAgent, requireItem, requireThread, type HandlerContext } from "./context.ts";
+import { runPipeline } from "./pipeline.ts";
 
 /** The model for this turn: the composer's pick if the agent allows it, else the agent's. */
-function chooseModel(agent: AgentConfig, options: UserMessageInput["inference_options"]): string {
+function chooseModel(agent: AgentConfig, options: InferenceOptions | UserMessageInput["inference_options"]): string {
   const picked = options.model;
   if (!picked || picked === agent.model) return agent.model;
   if (agent.models.includes(picked)) return picked;
-  throw new ResponderError("model_not_allowed");
+  throw chatRefusal("model_not_allowed");
+}
+
+/** The tool the user picked in the composer's tool menu; only tools the agent offers there. */
+function chooseTool(agent: AgentConfig, options: InferenceOptions | UserMessageInput["inference_options"]): string | undefined {
+  const picked = options.tool_choice?.id;
+  if (!picked) return undefined;
+  if (agent.tools.some((tool) => tool.name === picked && tool.composer)) return picked;
+  throw chatRefusal("tool_not_allowed");
+}
+
+/** What the composer asked for this turn, checked against the agent. */
+function turnOptions(agent: AgentConfig, options: InferenceOptions | UserMessageInput["inference_options"]): TurnOptions {
+  return { model: chooseModel(agent, options), forcedTool: chooseTool(agent, options) };
 }
 
 /**
@@ -57,37 +70,44 @@ function inputText(input: UserMessageInput): string {
  * Streams the agent's answer to the thread's history through the pipeline. `preface` events
  * precede stream_options (already stored); `lead` events follow it, before the model's turn.
  */
-export async function answer(hc: HandlerContext, thread: ThreadRow, model: string, preface: ThreadStreamEvent[], lead: ThreadStreamEvent[] = []) {
+export async function answer(hc: HandlerContext, thread: ThreadRow, options: TurnOptions, preface: ThreadStreamEvent[], lead: ThreadStreamEvent[] = []) {
+  return runPipeline({ hc, thread, preface, responder: (state) => modelTurn(hc, thread, state, options, lead) });
+}
+
+export interface TurnOptions {
+  model: string;
+  forcedTool?: string | undefined;
+}
+
+/** The agent's answer to the thread as it is stored now; `lead` events come first. */
+export async function* modelTurn(hc: HandlerContext, thread: ThreadRow, state: ThreadState, options: TurnOptions, lead: ThreadStreamEvent[] = []): AsyncGenerator<ThreadStreamEvent> {
+  yield* lead;
   const agent = agentOfThread(hc, thread);
-  const runner = hc.services.runners.forAgent(agent);
   const history: ThreadItem[] = await hc.store.items.history(hc.owner, thread.id);
-  return runPipeline({
-    hc,
-    thread,
-    preface,
-    responder: async function* (state) {
-      yield* lead;
-      yield* respondWithModel({ thread: state, agent, model, runner, history, signal: hc.signal, logger: hc.services.logger });
-    },
+  yield* respondWithModel({
+    thread: state,
+    agent,
+    model: options.model,
+    forcedTool: options.forcedTool,
+    runner: hc.services.runners.forAgent(agent),
+    history,
+    user: { id: hc.user.id, email: hc.user.email },
+    signal: hc.signal,
+    logger: hc.services.logger,
   });
 }
 
 export function assertOpen(thread: ThreadRow): void {
-  if (thread.status.type !== "active") throw new ResponderError("thread_locked");
+  if (thread.status.type !== "active") throw chatRefusal("thread_locked");
 }
 
 export async function createThread(hc: HandlerContext, params: RequestParams<"threads.create">): Promise<AsyncIterable<ThreadStreamEvent>> {
   const agent = requireAgent(hc);
-  let model: string;
-  try {
-    model = chooseModel(agent, params.input.inference_options);
-  } catch (error) {
-    return errorOnly(error as ResponderError);
-  }
+  const options = turnOptions(agent, params.input.inference_options);
   const attachments = await hc.services.attachments.requireReady(hc.owner, params.input.attachments);
   const thread = await hc.store.threads.create(hc.owner, agent.id, titleFromText(inputText(params.input)));
   const user = await storeUserMessage(hc, thread, params.input, attachments);
-  return answer(hc, thread, model, [
+  return answer(hc, thread, options, [
     { type: "thread.created", thread: threadToWire(thread) },
     { type: "thread.item.done", item: user },
   ]);
@@ -95,13 +115,8 @@ export async function createThread(hc: HandlerContext, params: RequestParams<"th
 
 export async function addUserMessage(hc: HandlerContext, params: RequestParams<"threads.add_user_message">): Promise<AsyncIterable<ThreadStreamEvent>> {
   const thread = await requireThread(hc, params.thread_id);
-  let model: string;
-  try {
-    assertOpen(thread);
-    model = chooseModel(agentOfThread(hc, thread), params.input.inference_options);
-  } catch (error) {
-    return errorOnly(error as ResponderError);
-  }
+  assertOpen(thread);
+  const options = turnOptions(agentOfThread(hc, thread), params.input.inference_options);
   const attachments = await hc.services.attachments.requireReady(hc.owner, params.input.attachments);
   const user = await storeUserMessage(hc, thread, params.input, attachments);
   const preface: ThreadStreamEvent[] = [{ type: "thread.item.done", item: user }];
@@ -109,7 +124,7 @@ export async function addUserMessage(hc: HandlerContext, params: RequestParams<"
   const title = thread.title === null ? titleFromText(inputText(params.input)) : null;
   const titled = title ? await hc.store.threads.update(hc.owner, thread.id, { title }) : undefined;
   if (titled) preface.push({ type: "thread.updated", thread: threadToWire(titled) });
-  return answer(hc, titled ?? thread, model, preface);
+  return answer(hc, titled ?? thread, options, preface);
 }
 
 /**
@@ -118,19 +133,12 @@ export async function addUserMessage(hc: HandlerContext, params: RequestParams<"
  */
 export async function retryAfterItem(hc: HandlerContext, params: RequestParams<"threads.retry_after_item">): Promise<AsyncIterable<ThreadStreamEvent>> {
   const thread = await requireThread(hc, params.thread_id);
-  const item = await hc.store.items.get(hc.owner, thread.id, params.item_id);
-  if (!item) throw new ChatkitError(404, "item_not_found");
-  if (item.type !== "user_message") throw new ChatkitError(400, "invalid_params", { field: "params.item_id", issues: [{ field: "params.item_id", message: "must be a user_message" }] });
-  let model: string;
-  try {
-    assertOpen(thread);
-    model = chooseModel(agentOfThread(hc, thread), item.inference_options);
-  } catch (error) {
-    return errorOnly(error as ResponderError);
-  }
+  const item = await requireItem(hc, thread, params.item_id, "user_message");
+  assertOpen(thread);
+  const options = turnOptions(agentOfThread(hc, thread), item.inference_options);
   const removed = await hc.store.items.deleteAfter(hc.owner, thread.id, item.id);
   const seenByClient = removed.filter((row) => !(HIDDEN_ITEM_TYPES as readonly string[]).includes(row.type));
-  return answer(hc, thread, model, seenByClient.map((row) => ({ type: "thread.item.removed", item_id: row.id })));
+  return answer(hc, thread, options, seenByClient.map((row) => ({ type: "thread.item.removed", item_id: row.id })));
 }
 
 /**
@@ -142,30 +150,21 @@ export async function addClientToolOutput(hc: HandlerContext, params: RequestPar
   const recent = (await hc.store.items.list(hc.owner, thread.id, { limit: 20, order: "desc" })).rows;
   const newest = recent[0];
   if (newest?.type !== "client_tool_call" || newest.status !== "pending") throw new ChatkitError(409, "no_pending_tool_call");
-  try {
-    assertOpen(thread);
-  } catch (error) {
-    return errorOnly(error as ResponderError);
-  }
+  assertOpen(thread);
   await hc.store.items.save(hc.owner, { ...newest, status: "completed", output: params.result });
   for (const item of recent.slice(1)) {
     if (item.type === "client_tool_call" && item.status === "pending") await hc.store.items.delete(hc.owner, thread.id, item.id);
   }
-  return answer(hc, thread, agentOfThread(hc, thread).model, []);
+  return answer(hc, thread, { model: agentOfThread(hc, thread).model }, []);
 }
 
 /** The user answered (or skipped) the assistant's questions: the item is replaced, then the agent continues. */
 export async function addStructuredInput(hc: HandlerContext, params: RequestParams<"threads.add_structured_input">): Promise<AsyncIterable<ThreadStreamEvent>> {
   const thread = await requireThread(hc, params.thread_id);
-  const item = await hc.store.items.get(hc.owner, thread.id, params.item_id);
-  if (!item) throw new ChatkitError(404, "item_not_found");
-  if (item.type !== "structured_input" || item.status !== "pending") throw new ChatkitError(409, "structured_input_not_pending");
-  try {
-    assertOpen(thread);
-  } catch (error) {
-    return errorOnly(error as ResponderError);
-  }
+  const item = await requireItem(hc, thread, params.item_id, "structured_input");
+  if (item.status !== "pending") throw new ChatkitError(409, "structured_input_not_pending");
+  assertOpen(thread);
   const answered = answerStructuredInput(item, params.input);
   await hc.store.items.save(hc.owner, answered);
-  return answer(hc, thread, agentOfThread(hc, thread).model, [], [{ type: "thread.item.replaced", item: answered }]);
+  return answer(hc, thread, { model: agentOfThread(hc, thread).model }, [], [{ type: "thread.item.replaced", item: answered }]);
 }

@@ -1,5 +1,6 @@
 import { UpstreamError } from "../agents/runner.ts";
 import type { ThreadState } from "../agents/respond.ts";
+import { ChatkitError } from "../core/errors.ts";
 import { streamMessage } from "../core/locale.ts";
 import type { ThreadItemUpdate, ThreadStreamEvent } from "../protocol/events.ts";
 import { isHiddenItem, type AssistantMessageItem, type SdkHiddenContextItem, type ThreadItem } from "../protocol/items.ts";
@@ -9,20 +10,10 @@ import { newId } from "../core/ids.ts";
 import type { ThreadRow } from "../store/index.ts";
 import type { HandlerContext } from "./context.ts";
 
-/** An error a responder raises on purpose: shown to the user as written, retry as chosen. */
-export class ResponderError extends Error {
-  constructor(
-    readonly messageKey: string,
-    readonly allowRetry = false,
-  ) {
-    super(messageKey);
-    this.name = "ResponderError";
-  }
-}
-
+/** How a stream ends when something fails: the one mapping from errors to `error` events. */
 export function errorEvent(error: unknown): ThreadStreamEvent {
-  if (error instanceof ResponderError) {
-    return { type: "error", code: "custom", message: streamMessage(error.messageKey), allow_retry: error.allowRetry };
+  if (error instanceof ChatkitError) {
+    return { type: "error", code: "custom", message: streamMessage(error.key), allow_retry: error.allowRetry };
   }
   if (error instanceof UpstreamError) {
     return { type: "error", code: "custom", message: streamMessage("model_failed"), allow_retry: true };
@@ -137,7 +128,7 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
       await saveCancelled();
       return;
     }
-    hc.services.logger.error(`stream failed for thread ${state.id}`, error);
+    if (!(error instanceof ChatkitError)) hc.services.logger.error(`stream failed for thread ${state.id}`, error);
     for (const item of await savePartialAnswers()) yield { type: "thread.item.done", item };
     yield errorEvent(error);
   }
@@ -164,7 +155,7 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
   }
 }
 
-/** A stream that only reports an error (a request refused after streaming was promised). */
-export async function* errorOnly(error: ResponderError): AsyncGenerator<ThreadStreamEvent> {
+/** A stream that only reports an error: a streaming request refused in the chat. */
+export async function* errorOnly(error: ChatkitError): AsyncGenerator<ThreadStreamEvent> {
   yield errorEvent(error);
 }

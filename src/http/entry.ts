@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { formatConfigPath } from "../config/load.ts";
 import type { HandlerContext, Services } from "../handlers/context.ts";
 import { routes, type Route } from "../handlers/index.ts";
+import { errorOnly } from "../handlers/pipeline.ts";
 import { envelopeSchema, isRequestType, requestParamSchemas, type RequestType } from "../protocol/requests.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import type { Store } from "../store/index.ts";
@@ -60,7 +61,10 @@ export function chatkitEntry(deps: EntryDeps) {
       ctx.body = await route.handle(hc, parsed.data as never);
       return;
     }
-    const events = await route.handle(hc, parsed.data as never);
+    const events = await route.handle(hc, parsed.data as never).catch((error: unknown) => {
+      if (error instanceof ChatkitError && error.inChat) return errorOnly(error);
+      throw error;
+    });
     await sendEventStream(ctx, events, {
       heartbeatMs: deps.config.server.sseHeartbeatSeconds * 1000,
       logger: deps.services.logger,

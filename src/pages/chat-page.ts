@@ -26,6 +26,17 @@ export interface PageBootstrap {
   options: Record<string, unknown>;
 }
 
+/** The agent's tools offered in the composer's tool menu (`composer.tools`); picking one forces it. */
+export function composerTools(agent: AgentConfig): Array<Record<string, unknown>> {
+  return agent.tools.flatMap((tool) =>
+    tool.composer
+      ? [{ id: tool.name, label: tool.composer.label, icon: tool.composer.icon ?? "sparkle", ...omitUndefined({ shortLabel: tool.composer.shortLabel, placeholderOverride: tool.composer.placeholderOverride, pinned: tool.composer.pinned }) }]
+      : [],
+  );
+}
+
+const omitUndefined = (fields: Record<string, unknown>) => Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+
 export function pageBootstrap(config: ChatkitConfig, agent: AgentConfig): PageBootstrap {
   const hosted = chatkitMode(config).kind === "hosted";
   const apiUrl = withQuery(config.chatkit.apiUrl, "agent_id", agent.id);
@@ -38,7 +49,10 @@ export function pageBootstrap(config: ChatkitConfig, agent: AgentConfig): PageBo
     header: { title: { text: agent.name } },
     history: { enabled: true },
     threadItemActions: { feedback: true, retry: true },
-    composer: { attachments: { enabled: true, maxSize: config.chatkit.uploadMaxBytes } },
+    composer: {
+      attachments: { enabled: true, maxSize: config.chatkit.uploadMaxBytes },
+      ...(composerTools(agent).length ? { tools: composerTools(agent) } : {}),
+    },
   };
   return { mode: hosted ? "hosted" : "self-hosted", clientSecretUrl: CLIENT_SECRET_PATH, options };
 }

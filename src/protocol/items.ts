@@ -146,6 +146,12 @@ export type TaskItem = ItemBase & { type: "task"; task: Task };
 export type EndOfTurnItem = ItemBase & { type: "end_of_turn" };
 export type HiddenContextItem = ItemBase & { type: "hidden_context_item"; content: unknown };
 export type SdkHiddenContextItem = ItemBase & { type: "sdk_hidden_context"; content: string };
+/**
+ * A server tool's call and its output, kept for the model (as the seed's tool-call and
+ * tool-result roles) and never sent to the client. One item holds both, so trimming history
+ * cannot separate them.
+ */
+export type SdkToolCallItem = ItemBase & { type: "sdk_tool_call"; call_id: string; name: string; arguments: string; output: string };
 
 export type ThreadItem =
   | UserMessageItem
@@ -158,14 +164,15 @@ export type ThreadItem =
   | TaskItem
   | EndOfTurnItem
   | HiddenContextItem
-  | SdkHiddenContextItem;
+  | SdkHiddenContextItem
+  | SdkToolCallItem;
 
 export type ThreadItemType = ThreadItem["type"];
 
 /** Items stored for the model's benefit and never sent to the client. */
-export const HIDDEN_ITEM_TYPES = ["hidden_context_item", "sdk_hidden_context"] as const satisfies readonly ThreadItemType[];
+export const HIDDEN_ITEM_TYPES = ["hidden_context_item", "sdk_hidden_context", "sdk_tool_call"] as const satisfies readonly ThreadItemType[];
 
-export function isHiddenItem(item: ThreadItem): item is HiddenContextItem | SdkHiddenContextItem {
+export function isHiddenItem(item: ThreadItem): item is HiddenContextItem | SdkHiddenContextItem | SdkToolCallItem {
   return (HIDDEN_ITEM_TYPES as readonly string[]).includes(item.type);
 }
 

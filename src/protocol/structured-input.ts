@@ -13,7 +13,7 @@ export function answerStructuredInput(item: StructuredInputItem, submission: Sub
     ...item,
     status: submission.status,
     inputs: item.inputs.map((input) => {
-      const answer = submission.answers[input.id];
+      const answer = Object.hasOwn(submission.answers, input.id) ? submission.answers[input.id] : undefined;
       if (submission.status === "skipped" || !answer || answer.skipped || answer.values.length === 0) {
         return { ...input, answer: { values: [], skipped: true } };
       }

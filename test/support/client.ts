@@ -10,10 +10,12 @@ export interface ClientThread {
   items: any[];
   errors: ParsedEvent[];
   progress: string[];
+  /** client_effect and notice events, in order. */
+  signals: ParsedEvent[];
   allowCancel?: boolean;
 }
 
-export function foldEvents(events: ParsedEvent[], start: ClientThread = { thread: undefined, items: [], errors: [], progress: [] }): ClientThread {
+export function foldEvents(events: ParsedEvent[], start: ClientThread = { thread: undefined, items: [], errors: [], progress: [], signals: [] }): ClientThread {
   const state: ClientThread = structuredClone(start);
   const indexOf = (id: string) => state.items.findIndex((item) => item.id === id);
   for (const event of events) {
@@ -43,6 +45,16 @@ export function foldEvents(events: ParsedEvent[], start: ClientThread = { thread
           while (item.content.length <= update.content_index) item.content.push({ type: "output_text", text: "", annotations: [] });
           if (update.type === "assistant_message.content_part.text_delta") item.content[update.content_index].text += update.delta;
           else if (update.content) item.content[update.content_index] = structuredClone(update.content);
+          if (update.type === "assistant_message.content_part.annotation_added") item.content[update.content_index].annotations.splice(update.annotation_index, 0, update.annotation);
+        } else if (update.type === "workflow.task.added") item.workflow.tasks.splice(update.task_index, 0, structuredClone(update.task));
+        else if (update.type === "workflow.task.updated") item.workflow.tasks[update.task_index] = structuredClone(update.task);
+        else if (update.type === "widget.root.updated") item.widget = structuredClone(update.widget);
+        else if (update.type === "widget.streaming_text.value_delta") {
+          const visit = (node: any): void => {
+            if (node.id === update.component_id) node.value += update.delta;
+            for (const child of node.children ?? []) visit(child);
+          };
+          visit(item.widget);
         }
         break;
       }
@@ -51,6 +63,10 @@ export function foldEvents(events: ParsedEvent[], start: ClientThread = { thread
         break;
       case "progress_update":
         state.progress.push(event.text);
+        break;
+      case "client_effect":
+      case "notice":
+        state.signals.push(event);
         break;
       case "error":
         state.errors.push(event);

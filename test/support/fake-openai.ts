@@ -2,7 +2,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import type { Response as OpenAIResponse, ResponseOutputMessage, ResponseStreamEvent } from "openai/resources/responses/responses";
+import type {
+  Response as OpenAIResponse,
+  ResponseFunctionToolCall,
+  ResponseOutputItem,
+  ResponseOutputMessage,
+  ResponseReasoningItem,
+  ResponseStreamEvent,
+} from "openai/resources/responses/responses";
 
 /** What the fake answers to one model request. */
 export interface Script {
@@ -21,7 +28,22 @@ export interface Script {
   cutAfterChunks?: number;
   /** Stop sending after this many chunks and keep the connection open. */
   hangAfterChunks?: number;
+  /** Function calls the model makes this round, after its text (if any); arguments are sent in two pieces. */
+  toolCalls?: ScriptedToolCall[];
+  /** Reasoning summary parts streamed before anything else (Responses API; Chat Completions as `reasoning_content`). */
+  reasoning?: string[];
 }
+
+export interface ScriptedToolCall {
+  name: string;
+  /** An object is sent as JSON; a string as is (so a test can send broken JSON). */
+  arguments?: string | Record<string, unknown>;
+  callId?: string;
+}
+
+const argumentsText = (call: ScriptedToolCall) => (typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments ?? {}));
+const callIdOf = (call: ScriptedToolCall, request: number, index: number) => call.callId ?? `call_${request}_${index}`;
+const halves = (text: string): string[] => [text.slice(0, Math.ceil(text.length / 2)), text.slice(Math.ceil(text.length / 2))].filter(Boolean);
 
 export interface RecordedRequest {
   path: string;
@@ -67,7 +89,7 @@ function sseEvent(res: ServerResponse, event: ResponseStreamEvent): void {
   res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
 }
 
-function responseObject(id: string, model: string, status: "in_progress" | "completed", output: ResponseOutputMessage[]): OpenAIResponse {
+function responseObject(id: string, model: string, status: "in_progress" | "completed", output: ResponseOutputItem[]): OpenAIResponse {
   return {
     id,
     object: "response",
@@ -75,7 +97,7 @@ function responseObject(id: string, model: string, status: "in_progress" | "comp
     status,
     model,
     output,
-    output_text: output.map((item) => item.content.map((part) => (part.type === "output_text" ? part.text : "")).join("")).join(""),
+    output_text: output.map((item) => (item.type === "message" ? item.content.map((part) => (part.type === "output_text" ? part.text : "")).join("") : "")).join(""),
     error: null,
     incomplete_details: null,
     instructions: null,
@@ -108,17 +130,37 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
     res.writeHead(200, { "content-type": "text/event-stream" });
     sseEvent(res, { type: "response.created", sequence_number: seq(), response: responseObject(id, body.model, "in_progress", []) });
     sseEvent(res, { type: "response.in_progress", sequence_number: seq(), response: responseObject(id, body.model, "in_progress", []) });
+    const output: ResponseOutputItem[] = [];
+    for (const [summaryIndex, summary] of (script.reasoning ?? []).entries()) {
+      const reasoningId = `rs_fake_${requests.length}_${summaryIndex}`;
+      const outputIndex = output.length;
+      const reasoning: ResponseReasoningItem = { id: reasoningId, type: "reasoning", summary: [] };
+      sseEvent(res, { type: "response.output_item.added", sequence_number: seq(), output_index: outputIndex, item: reasoning });
+      sseEvent(res, { type: "response.reasoning_summary_part.added", sequence_number: seq(), item_id: reasoningId, output_index: outputIndex, summary_index: 0, part: { type: "summary_text", text: "" } });
+      for (const delta of halves(summary)) {
+        sseEvent(res, { type: "response.reasoning_summary_text.delta", sequence_number: seq(), item_id: reasoningId, output_index: outputIndex, summary_index: 0, delta });
+      }
+      sseEvent(res, { type: "response.reasoning_summary_text.done", sequence_number: seq(), item_id: reasoningId, output_index: outputIndex, summary_index: 0, text: summary });
+      sseEvent(res, { type: "response.reasoning_summary_part.done", sequence_number: seq(), item_id: reasoningId, output_index: outputIndex, summary_index: 0, part: { type: "summary_text", text: summary } });
+      const done: ResponseReasoningItem = { ...reasoning, summary: [{ type: "summary_text", text: summary }] };
+      sseEvent(res, { type: "response.output_item.done", sequence_number: seq(), output_index: outputIndex, item: done });
+      output.push(done);
+    }
+    const chunks = chunksOf(script, body);
+    const callsOnly = script.toolCalls?.length && chunks.length === 0;
+    const messageIndex = output.length;
     const message: ResponseOutputMessage = { id: itemId, type: "message", role: "assistant", status: "in_progress", content: [] };
-    sseEvent(res, { type: "response.output_item.added", sequence_number: seq(), output_index: 0, item: message });
+    if (!callsOnly) {
+    sseEvent(res, { type: "response.output_item.added", sequence_number: seq(), output_index: messageIndex, item: message });
     sseEvent(res, {
       type: "response.content_part.added",
       sequence_number: seq(),
       item_id: itemId,
-      output_index: 0,
+      output_index: messageIndex,
       content_index: 0,
       part: { type: "output_text", text: "", annotations: [] },
     });
-    const chunks = chunksOf(script, body);
+    }
     let text = "";
     for (const [index, delta] of chunks.entries()) {
       if (index === script.cutAfterChunks) return false;
@@ -126,15 +168,32 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
       await sleep(index === 0 ? (script.firstChunkDelayMs ?? script.delayMs ?? 0) : (script.delayMs ?? 0));
       if (!alive()) return false;
       text += delta;
-      sseEvent(res, { type: "response.output_text.delta", sequence_number: seq(), item_id: itemId, output_index: 0, content_index: 0, delta, logprobs: [] });
+      sseEvent(res, { type: "response.output_text.delta", sequence_number: seq(), item_id: itemId, output_index: messageIndex, content_index: 0, delta, logprobs: [] });
     }
     if (script.cutAfterChunks !== undefined && script.cutAfterChunks >= chunks.length) return false;
-    sseEvent(res, { type: "response.output_text.done", sequence_number: seq(), item_id: itemId, output_index: 0, content_index: 0, text, logprobs: [] });
-    const part = { type: "output_text" as const, text, annotations: [] };
-    sseEvent(res, { type: "response.content_part.done", sequence_number: seq(), item_id: itemId, output_index: 0, content_index: 0, part });
-    const done: ResponseOutputMessage = { ...message, status: "completed", content: [part] };
-    sseEvent(res, { type: "response.output_item.done", sequence_number: seq(), output_index: 0, item: done });
-    sseEvent(res, { type: "response.completed", sequence_number: seq(), response: responseObject(id, body.model, "completed", [done]) });
+    if (!callsOnly) {
+      sseEvent(res, { type: "response.output_text.done", sequence_number: seq(), item_id: itemId, output_index: messageIndex, content_index: 0, text, logprobs: [] });
+      const part = { type: "output_text" as const, text, annotations: [] };
+      sseEvent(res, { type: "response.content_part.done", sequence_number: seq(), item_id: itemId, output_index: messageIndex, content_index: 0, part });
+      const done: ResponseOutputMessage = { ...message, status: "completed", content: [part] };
+      sseEvent(res, { type: "response.output_item.done", sequence_number: seq(), output_index: messageIndex, item: done });
+      output.push(done);
+    }
+    for (const [index, scripted] of (script.toolCalls ?? []).entries()) {
+      const outputIndex = output.length;
+      const callItemId = `fc_fake_${requests.length}_${index}`;
+      const args = argumentsText(scripted);
+      const call: ResponseFunctionToolCall = { id: callItemId, type: "function_call", call_id: callIdOf(scripted, requests.length, index), name: scripted.name, arguments: "", status: "in_progress" };
+      sseEvent(res, { type: "response.output_item.added", sequence_number: seq(), output_index: outputIndex, item: call });
+      for (const delta of halves(args)) {
+        sseEvent(res, { type: "response.function_call_arguments.delta", sequence_number: seq(), item_id: callItemId, output_index: outputIndex, delta });
+      }
+      sseEvent(res, { type: "response.function_call_arguments.done", sequence_number: seq(), item_id: callItemId, output_index: outputIndex, name: scripted.name, arguments: args });
+      const done: ResponseFunctionToolCall = { ...call, arguments: args, status: "completed" };
+      sseEvent(res, { type: "response.output_item.done", sequence_number: seq(), output_index: outputIndex, item: done });
+      output.push(done);
+    }
+    sseEvent(res, { type: "response.completed", sequence_number: seq(), response: responseObject(id, body.model, "completed", output) });
     return true;
   }
 
@@ -143,6 +202,10 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
     const send = (chunk: ChatCompletionChunk) => res.write(`data: ${JSON.stringify(chunk)}\n\n`);
     res.writeHead(200, { "content-type": "text/event-stream" });
     send({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
+    for (const summary of script.reasoning ?? []) {
+      // Not in the `openai` types: the field local servers (vLLM, llama.cpp, DeepSeek) stream thinking in.
+      send({ ...base, choices: [{ index: 0, delta: { reasoning_content: summary } as ChatCompletionChunk.Choice.Delta, finish_reason: null }] });
+    }
     const chunks = chunksOf(script, body);
     for (const [index, content] of chunks.entries()) {
       if (index === script.cutAfterChunks) return false;
@@ -152,7 +215,12 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
       send({ ...base, choices: [{ index: 0, delta: { content }, finish_reason: null }] });
     }
     if (script.cutAfterChunks !== undefined && script.cutAfterChunks >= chunks.length) return false;
-    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
+    for (const [index, scripted] of (script.toolCalls ?? []).entries()) {
+      const [first = "", second] = halves(argumentsText(scripted));
+      send({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, id: callIdOf(scripted, requests.length, index), type: "function", function: { name: scripted.name, arguments: first } }] }, finish_reason: null }] });
+      if (second) send({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: second } }] }, finish_reason: null }] });
+    }
+    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: script.toolCalls?.length ? "tool_calls" : "stop" }] });
     res.write("data: [DONE]\n\n");
     return true;
   }

@@ -1,0 +1,74 @@
+import { monotonicNow, toIso } from "../core/clock.ts";
+import { newId } from "../core/ids.ts";
+import type { ThreadStreamEvent } from "../protocol/events.ts";
+import type { HiddenContextItem, WidgetItem, WidgetNode } from "../protocol/items.ts";
+import type { WidgetRoot } from "../widgets/builder.ts";
+import { diffWidget, replaceComponent } from "../widgets/diff.ts";
+import type { EventChannel } from "./channel.ts";
+import type { RunScope, StreamingContext, WidgetHandle } from "./define.ts";
+
+const now = () => toIso(monotonicNow());
+
+export function newWidgetItem(threadId: string, root: WidgetRoot, copyText?: string): WidgetItem {
+  return { id: newId("message"), thread_id: threadId, created_at: now(), type: "widget", widget: root as WidgetNode, ...(copyText ? { copy_text: copyText } : {}) };
+}
+
+/** The helpers every handler (tool or action) gets, each turned into stream events on `channel`. */
+export function streamingContext(scope: RunScope, channel: EventChannel<ThreadStreamEvent>): StreamingContext {
+  const emit = (event: ThreadStreamEvent) => channel.push(event);
+
+  function startWidget(root: WidgetRoot, options: { copyText?: string } = {}): WidgetHandle {
+    const item = newWidgetItem(scope.thread.id, root, options.copyText);
+    let current = item.widget;
+    let finished = false;
+    emit({ type: "thread.item.added", item });
+    return {
+      itemId: item.id,
+      update(next) {
+        if (finished) throw new Error(`widget ${item.id} is already done`);
+        for (const update of diffWidget(current, next as WidgetNode)) emit({ type: "thread.item.updated", item_id: item.id, update });
+        current = next as WidgetNode;
+      },
+      updateComponent(componentId, component) {
+        if (finished) throw new Error(`widget ${item.id} is already done`);
+        const next = replaceComponent(current, componentId, component as WidgetNode);
+        if (next === current) throw new Error(`widget ${item.id} has no component with id "${componentId}"`);
+        current = next;
+        emit({ type: "thread.item.updated", item_id: item.id, update: { type: "widget.component.updated", component_id: componentId, component: component as WidgetNode } });
+      },
+      done() {
+        if (finished) return;
+        finished = true;
+        emit({ type: "thread.item.done", item: { ...item, widget: current } });
+      },
+    };
+  }
+
+  return {
+    ...scope,
+    emit,
+    progress: (text, icon) => emit({ type: "progress_update", text, ...(icon ? { icon } : {}) }),
+    effect: (name, data = {}) => emit({ type: "client_effect", name, data }),
+    notice: (message, options = {}) => emit({ type: "notice", level: options.level ?? "info", message, ...(options.title ? { title: options.title } : {}) }),
+    addHiddenContext(content) {
+      const item: HiddenContextItem = { id: newId("message"), thread_id: scope.thread.id, created_at: now(), type: "hidden_context_item", content };
+      emit({ type: "thread.item.done", item });
+    },
+    startWidget,
+    async widget(root, options = {}) {
+      if (!(Symbol.asyncIterator in (root as object))) {
+        const item = newWidgetItem(scope.thread.id, root as WidgetRoot, options.copyText);
+        emit({ type: "thread.item.done", item });
+        return item.id;
+      }
+      let handle: WidgetHandle | undefined;
+      for await (const next of root as AsyncIterable<WidgetRoot>) {
+        if (!handle) handle = startWidget(next, options);
+        else handle.update(next);
+      }
+      if (!handle) throw new Error("a streamed widget must yield at least one root");
+      handle.done();
+      return handle.itemId;
+    },
+  };
+}

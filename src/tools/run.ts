@@ -1,0 +1,91 @@
+import { z } from "zod";
+import type { ToolContext, ToolDefinition } from "./define.ts";
+
+/** A tool as the model is offered it; the JSON schema comes from zod's own export. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+const specs = new WeakMap<ToolDefinition, ToolSpec>();
+
+export function toolSpec(tool: ToolDefinition): ToolSpec {
+  let spec = specs.get(tool);
+  if (!spec) {
+    // `io: "input"`: fields with defaults are optional for the model, as they are for the parser.
+    const { $schema: _ignored, ...parameters } = z.toJSONSchema(tool.parameters, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+    spec = { name: tool.name, description: tool.description, parameters };
+    specs.set(tool, spec);
+  }
+  return spec;
+}
+
+export type ParsedArguments = { ok: true; value: unknown } | { ok: false; error: string };
+
+/** The model's JSON arguments checked with the tool's own schema. */
+export function parseToolArguments(tool: ToolDefinition, raw: string): ParsedArguments {
+  let json: unknown;
+  try {
+    json = raw.trim() === "" ? {} : JSON.parse(raw);
+  } catch {
+    return { ok: false, error: "the arguments are not valid JSON" };
+  }
+  const parsed = tool.parameters.safeParse(json);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, error: parsed.error.issues.map((issue) => `${issue.path.join(".") || "(arguments)"}: ${issue.message}`).join("; ") };
+}
+
+/** What the user sees while the tool runs. */
+export function toolTitle(tool: ToolDefinition, args: unknown): string {
+  if (typeof tool.title === "function") {
+    try {
+      return tool.title(args as never);
+    } catch {
+      return tool.name;
+    }
+  }
+  return tool.title ?? `Running ${tool.name}`;
+}
+
+export type ToolOutcome = { ok: true; output: unknown } | { ok: false; error: string };
+
+/** How long a handler may run unless its definition says otherwise. */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 60_000;
+
+/** A handler ran past its time limit; its signal was aborted. */
+export class HandlerTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`it did not finish within ${Math.round(timeoutMs / 1000)} s`);
+    this.name = "HandlerTimeoutError";
+  }
+}
+
+/**
+ * Runs `work` with a signal that aborts when `signal` does or after `timeoutMs`. A handler that
+ * ignores its signal cannot hold the stream: the timeout rejects with HandlerTimeoutError.
+ */
+export async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T> | T, signal: AbortSignal, timeoutMs: number): Promise<T> {
+  const timer = new AbortController();
+  const handle = setTimeout(() => timer.abort(new HandlerTimeoutError(timeoutMs)), timeoutMs);
+  const combined = AbortSignal.any([signal, timer.signal]);
+  const timedOut = new Promise<never>((_, reject) => timer.signal.addEventListener("abort", () => reject(timer.signal.reason), { once: true }));
+  try {
+    return await Promise.race([Promise.resolve().then(() => work(combined)), timedOut]);
+  } finally {
+    clearTimeout(handle);
+  }
+}
+
+/** Runs a server tool's handler; a throw or a timeout becomes a failed outcome the model is told about. */
+export async function runToolHandler(tool: ToolDefinition, args: unknown, context: ToolContext): Promise<ToolOutcome> {
+  const handler = tool.handler;
+  if (!handler) return { ok: false, error: `${tool.name} runs in the browser, not on the server` };
+  try {
+    const output = await withTimeout((signal) => handler(args as never, { ...context, signal }), context.signal, tool.timeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS);
+    return { ok: true, output };
+  } catch (error) {
+    if (context.signal.aborted) throw error;
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
