@@ -6,7 +6,8 @@ import { postgresForTests } from "./support/postgres.ts";
 /**
  * The HTTP suites that touch the store, run again with every test server on PostgreSQL (a
  * database of its own per server, on a throwaway cluster): threads, items, streaming,
- * attachments, and isolation between users. The same files run on SQLite on their own.
+ * attachments, isolation between users, and actions, tools and widgets (hidden items). The same
+ * files run on SQLite on their own.
  */
 const postgres = await postgresForTests();
 if (postgres.cluster) {
@@ -26,6 +27,8 @@ if (postgres.cluster) {
   await import("./streaming.test.ts");
   await import("./attachments.test.ts");
   await import("./auth.test.ts");
+  await import("./interactions.test.ts");
+  await import("./attachments-in-conversation.test.ts");
 } else {
   test.skip(`HTTP suites on postgres: ${postgres.skip}`);
 }
