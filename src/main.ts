@@ -15,9 +15,13 @@ async function main(): Promise<void> {
   const config = await loadConfig();
   const releaseLock = config.database.url ? () => {} : lockDataDir(config.dataDir);
   const store = await openStore(config);
+  const storage = attachmentStorageFor(config);
   let app;
   try {
-    app = createApp(config, { store });
+    await storage.check().catch((error: Error) => {
+      throw new Error(`attachment storage ${storage.description} does not answer: ${error.message || error.name}`);
+    });
+    app = createApp(config, { store, storage });
   } catch (error) {
     await store.close();
     throw error;
@@ -51,7 +55,7 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.server.port;
   console.log(`chatkit listening on http://${config.server.host}:${port} (database: ${store.description}; data dir: ${config.dataDir})`);
-  console.log(`attachments: ${attachmentStorageFor(config).description}`);
+  console.log(`attachments: ${storage.description}`);
   if (config.database.url && config.storage.type === "dataDir") {
     console.warn("warning: attachments are kept in this server's data dir; several servers need storage they share (storage.type \"s3\")");
   }

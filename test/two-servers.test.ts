@@ -192,5 +192,16 @@ if (!postgres.cluster) {
       assert.equal(lone.code, 1);
       assert.match(lone.stderr, /database\.url is set.*same keys.*CHATKIT_COOKIE_KEYS/);
     });
+
+    test("a server whose bucket does not answer refuses to start, naming it", async () => {
+      const configFile = path.join(dirs[0]!, "missing-bucket.config.mjs");
+      writeFileSync(configFile, `export default ${JSON.stringify({ agents: [TEST_AGENT], storage: { ...s3.storage, bucket: "no-such-bucket" } })};\n`);
+      const refused = await run(process.execPath, ["--import", "tsx", "src/main.ts"], {
+        env: cleanEnv({ ...env, CHATKIT_CONFIG: configFile, CHATKIT_DATA_DIR: tempDataDir(), PORT: "0" }),
+        timeoutMs: 60_000,
+      });
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /attachment storage s3:\/\/no-such-bucket\/attachments\/ at http:\/\/127\.0\.0\.1:\d+ does not answer/);
+    });
   });
 }

@@ -2,7 +2,7 @@ import Router from "@koa/router";
 import Keygrip from "keygrip";
 import Koa, { type Context } from "koa";
 import { koaBody } from "koa-body";
-import { attachmentStorageFor } from "../attachments/storage.ts";
+import { attachmentStorageFor, type AttachmentStorage } from "../attachments/storage.ts";
 import { AttachmentService } from "../attachments/service.ts";
 import { RunnerRegistry } from "../agents/index.ts";
 import { chatCompletionParts, responsesInputParts } from "../attachments/model-input.ts";
@@ -24,6 +24,8 @@ import { SessionCookie } from "./session-cookie.ts";
 
 export interface AppDeps {
   store: Store;
+  /** Where attachment bytes live; built from `config.storage` when left out. */
+  storage?: AttachmentStorage;
   logger?: Logger;
 }
 
@@ -55,7 +57,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
   const sessionCookie = new SessionCookie(config, keys);
   app.silent = true;
 
-  const files = attachmentStorageFor(config);
+  const files = deps.storage ?? attachmentStorageFor(config);
   const services: Services = {
     attachments: new AttachmentService({
       files,
