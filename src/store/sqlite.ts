@@ -51,15 +51,19 @@ function keepPrivate(file: string): void {
  * better-sqlite3 runs one statement at a time on one connection, so writers never interleave.
  */
 export function sqliteDialect(dataDir: string): SqliteDialect {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = path.join(dataDir, DATABASE_FILE);
-  const sqlite = new SQLite(file);
-  keepPrivate(file);
-  sqlite.pragma("journal_mode = WAL");
-  sqlite.pragma("foreign_keys = ON");
-  sqlite.pragma("busy_timeout = 5000");
-  sqlite.pragma("synchronous = NORMAL");
-  return new SqliteDialect({ database: withStatementCache(sqlite) });
+  // Opened on the first query, so a handle that is never used never holds the file open.
+  const open = async () => {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const file = path.join(dataDir, DATABASE_FILE);
+    const sqlite = new SQLite(file);
+    keepPrivate(file);
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("foreign_keys = ON");
+    sqlite.pragma("busy_timeout = 5000");
+    sqlite.pragma("synchronous = NORMAL");
+    return withStatementCache(sqlite);
+  };
+  return new SqliteDialect({ database: open });
 }
 
 /**
