@@ -3,7 +3,7 @@ import path from "node:path";
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
-/** Runs a command from the repo root and collects its output (bounded by `timeoutMs`). */
+/** Runs a command from the repo root and collects its output (bounded by `timeoutMs`, generous: a loaded 2-core machine starts several tsx processes slowly). */
 export function run(
   command: string,
   args: string[],
@@ -19,7 +19,7 @@ export function run(
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));
     child.stderr.on("data", (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 90_000);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
