@@ -4,6 +4,7 @@
 // CHATKIT_PK / CHATKIT_DOMAIN_KEY, CHATKIT_CLIENT_SECRET, CHATKIT_WORKFLOW_ID, CHATKIT_SCRIPT_URL,
 // CHATKIT_UPLOAD_MAX_BYTES, CHATKIT_ALLOWED_MIME_TYPES, OPENAI_API_KEY, OPENAI_BASE_URL.
 // Point CHATKIT_CONFIG at another file to use that one instead.
+import { fileURLToPath } from "node:url";
 import { action, defineAction, defineConfig, defineTool, widget, z, type WidgetRoot } from "./src/index.ts";
 
 // An example of an agent that acts: a tool that answers with a widget, and the server action
@@ -50,6 +51,8 @@ const rollAgain = defineAction({
     ctx.updateSender(card, { copyText });
   },
 });
+
+const here = fileURLToPath(new URL(".", import.meta.url));
 
 export default defineConfig({
   server: {
@@ -104,6 +107,29 @@ export default defineConfig({
     // transcriptionModel: "gpt-4o-mini-transcribe", // voice input (the composer's dictation button)
   },
 
+  // MCP servers every agent uses (an agent can also list its own under `mcpServers`). Their tools
+  // are offered to any model, local ones included, as `<server>__<tool>`; each call is a workflow task.
+  mcpServers: {
+    // The small server the tests use, started over stdio on first use. With no model configured, the
+    // local responder calls a tool you name: try "demo echo".
+    demo: {
+      command: process.execPath,
+      args: ["--import", "tsx", "test/support/mcp-server.ts"],
+      cwd: here,
+      // env: { API_TOKEN: process.env.DEMO_TOKEN ?? "" }, // added to a minimal environment (PATH, HOME, ...)
+      tools: ["echo", "add"],                  // allow-list; all of the server's tools when left out
+      // requireApproval: ["add"],             // or true: the user approves each call in the thread first
+      // timeoutMs: 30_000,                    // per call
+      // connectTimeoutMs: 30_000,             // to connect (and start a stdio server)
+    },
+    // A remote server over Streamable HTTP:
+    // docs: {
+    //   url: "https://mcp.example.com/mcp",
+    //   headers: { Authorization: `Bearer ${process.env.DOCS_MCP_TOKEN}` },
+    //   requireApproval: true,
+    // },
+  },
+
   agents: [
     {
       id: "assistant",
@@ -119,6 +145,14 @@ export default defineConfig({
       // vision: true,                          // false: attached images are named in text (text-only models)
       // historyMessages: 40,                   // latest messages of a thread sent to the model each turn
       // generateTitles: false,                // ask the model for a better title after the first turn
+      // hostedTools: [                         // OpenAI's hosted tools (Responses API and an OpenAI key)
+      //   { type: "web_search" },
+      //   { type: "file_search", vector_store_ids: ["vs_..."] },
+      //   { type: "code_interpreter", container: { type: "auto" } },
+      //   { type: "image_generation", partial_images: 2 },
+      //   { type: "mcp", server_label: "docs", server_url: "https://mcp.example.com/mcp", require_approval: "never" },
+      // ],
+      // mcpServers: { ... },                   // MCP servers only this agent uses
       // reasoning: { effort: "low", summary: "auto" }, // reasoning models: effort, and thought summaries shown as a workflow
       tools: [rollDice],                        // functions the model may call (defineTool); see the README
       actions: { "dice.roll": rollAgain },      // widget button handlers by action type (defineAction)

@@ -5,6 +5,8 @@ import { attachmentStorageFor } from "./attachments/storage.ts";
 import { createApp } from "./http/app.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
 import { openStore } from "./store/index.ts";
+import { McpRegistry } from "./mcp/registry.ts";
+import { consoleLogger } from "./core/logger.ts";
 
 /**
  * Loads the config, locks the data dir when it holds the database (one server per SQLite file;
@@ -16,12 +18,13 @@ async function main(): Promise<void> {
   const releaseLock = config.database.url ? () => {} : lockDataDir(config.dataDir);
   const store = await openStore(config);
   const storage = attachmentStorageFor(config);
+  const mcp = new McpRegistry(config, consoleLogger);
   let app;
   try {
     await storage.check().catch((error: Error) => {
       throw new Error(`attachment storage ${storage.description} does not answer: ${error.message || error.name}`);
     });
-    app = createApp(config, { store, storage });
+    app = createApp(config, { store, storage, mcp });
   } catch (error) {
     await store.close();
     throw error;
@@ -39,6 +42,8 @@ async function main(): Promise<void> {
     }, 10_000);
     forceExit.unref();
     server.close(async () => {
+      // An MCP server that will not stop cannot hold the shutdown (stdio ones are killed by then).
+      await Promise.race([mcp.close(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       await store.close();
       releaseLock();
       console.log("stopped");

@@ -15,7 +15,7 @@ const user = (n: number, text: string, attachments: Attachment[] = []): ThreadIt
 const assistant = (n: number, text: string): ThreadItem => ({ ...base(n), type: "assistant_message", content: [{ type: "output_text", text, annotations: [] }] });
 const file = (name: string): Attachment => ({ type: "file", id: `atc_${name}`, name, mime_type: "text/plain" });
 
-const textOf = (message: ModelMessage) => (message.role === "tool" ? `tool:${message.name}` : message.text);
+const textOf = (message: ModelMessage) => (message.role === "tool" ? `tool:${message.name}` : message.role === "hosted" ? `hosted:${message.item.type}` : message.text);
 const filesOf = (message: ModelMessage | undefined) => (message?.role === "user" ? message.attachments : undefined);
 
 describe("what the model is sent of a thread", () => {

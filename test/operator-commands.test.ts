@@ -71,6 +71,7 @@ describe("operator commands", () => {
     const local = await npm(["agents"]);
     assert.equal(local.code, 0);
     assert.match(local.stdout, /assistant\s+Assistant\s+gpt-4\.1-mini\s+built-in local responder/);
+    assert.match(local.stdout, /demo \(stdio\): demo__echo, demo__add/, "the bundled MCP server answers");
     const upstream = await npm(["agents"], { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: "http://127.0.0.1:9/v1" });
     assert.match(upstream.stdout, /assistant\s+Assistant\s+gpt-4\.1-mini\s+gpt-4\.1-mini via responses at http:\/\/127\.0\.0\.1:9\/v1/);
     const keyless = await npm(["agents"], { OPENAI_BASE_URL: "http://127.0.0.1:11434/v1" });
@@ -82,6 +83,10 @@ describe("operator commands", () => {
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /mode: self-hosted/);
     assert.match(ok.stdout, /agent assistant: built-in local responder/);
+    assert.match(ok.stdout, /agent assistant: MCP server demo \(stdio\): demo__echo, demo__add/);
+    const down = await npm(["check"], { CHATKIT_CONFIG: path.join(REPO_ROOT, "test/support/mcp-down.config.ts") });
+    assert.equal(down.code, 0, "an MCP server that does not answer is a warning, not a problem");
+    assert.match(down.stderr, /warning: agent assistant: MCP server "gone" does not answer/);
     assert.match(ok.stdout, /database: SQLite .* answers \(\d+ users/);
     const hosted = await npm(["check"], { CHATKIT_WORKFLOW_ID: "wf_1", OPENAI_API_KEY: "sk-test" });
     assert.match(hosted.stdout, /mode: hosted \(client secrets minted for workflow wf_1\)/);

@@ -1,4 +1,5 @@
 import type { ThreadItem, UserMessageItem } from "../protocol/items.ts";
+import { APPROVAL_PENDING_OUTPUT, isApprovalItem } from "./approval.ts";
 import type { ModelMessage } from "./runner.ts";
 
 export function userMessageText(item: UserMessageItem): string {
@@ -46,10 +47,11 @@ export function historyToMessages(items: ThreadItem[], options: { maxMessages?: 
         }
         break;
       case "sdk_tool_call":
-        messages.push({ role: "tool", callId: item.call_id, name: item.name, arguments: item.arguments, output: item.output });
+        messages.push({ role: "tool", callId: item.call_id, name: item.name, arguments: item.arguments, output: item.approval === "pending" ? APPROVAL_PENDING_OUTPUT : item.output });
         break;
       case "structured_input":
-        if (item.status !== "pending") {
+        // An approval's answer is already in the call's output.
+        if (item.status !== "pending" && !isApprovalItem(item)) {
           const answers = item.inputs.map((input) => `${input.question} ${input.answer?.skipped ? "(skipped)" : (input.answer?.values.join(", ") ?? "")}`);
           messages.push({ role: "user", text: answers.join("\n") });
         }
@@ -59,6 +61,9 @@ export function historyToMessages(items: ThreadItem[], options: { maxMessages?: 
         break;
       case "sdk_hidden_context":
         messages.push({ role: "user", text: item.content });
+        break;
+      case "sdk_hosted_call":
+        messages.push({ role: "hosted", item: item.call });
         break;
       default:
         break;

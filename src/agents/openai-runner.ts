@@ -3,6 +3,7 @@ import type { ChatCompletionContentPart, ChatCompletionMessageParam } from "open
 import type { ResponseInputContent, ResponseInputItem } from "openai/resources/responses/responses";
 import type { ModelInputOptions } from "../attachments/model-input.ts";
 import type { Attachment } from "../protocol/items.ts";
+import { citationSource, hostedCallOf, hostedRecord } from "./hosted.ts";
 import { UpstreamError, type ModelEvent, type ModelRequest, type ModelRunner } from "./runner.ts";
 
 /** Turns a message's attachments into each upstream flavour's content parts. */
@@ -70,6 +71,8 @@ export class OpenAIRunner implements ModelRunner {
     for (const message of request.messages) {
       if (message.role === "assistant") {
         input.push({ role: "assistant", content: message.text });
+      } else if (message.role === "hosted") {
+        input.push(message.item as unknown as ResponseInputItem);
       } else if (message.role === "tool") {
         input.push({ type: "function_call", call_id: message.callId, name: message.name, arguments: message.arguments });
         input.push({ type: "function_call_output", call_id: message.callId, output: message.output });
@@ -80,6 +83,7 @@ export class OpenAIRunner implements ModelRunner {
     }
     // Tools stay declared on a round that forbids them ("none"): the history may hold calls to them.
     const tools = request.tools?.length ? request.tools : undefined;
+    const hosted = request.hostedTools?.length ? request.hostedTools : undefined;
     const stream = await this.options.client.responses.create(
       {
         model: request.model,
@@ -90,9 +94,9 @@ export class OpenAIRunner implements ModelRunner {
         ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
         ...(request.maxOutputTokens !== undefined ? { max_output_tokens: request.maxOutputTokens } : {}),
         ...(request.reasoning ? { reasoning: { ...(request.reasoning.effort ? { effort: request.reasoning.effort } : {}), ...(request.reasoning.summary ? { summary: request.reasoning.summary } : {}) } } : {}),
-        ...(tools
+        ...(tools || hosted
           ? {
-              tools: tools.map((tool) => ({ type: "function" as const, name: tool.name, description: tool.description, parameters: tool.parameters, strict: false })),
+              tools: [...(tools ?? []).map((tool) => ({ type: "function" as const, name: tool.name, description: tool.description, parameters: tool.parameters, strict: false })), ...(hosted ?? [])],
               tool_choice: typeof request.toolChoice === "object" ? { type: "function" as const, name: request.toolChoice.name } : (request.toolChoice ?? "auto"),
             }
           : {}),
@@ -119,11 +123,31 @@ export class OpenAIRunner implements ModelRunner {
         case "response.reasoning_summary_text.done":
           yield { type: "reasoning.done", index: indexOf(event.item_id, event.summary_index), text: event.text };
           break;
-        case "response.output_item.done":
-          if (event.item.type === "function_call") {
-            yield { type: "tool_call", callId: event.item.call_id, name: event.item.name, arguments: event.item.arguments };
+        case "response.output_text.annotation.added": {
+          const source = citationSource(event.annotation);
+          if (source) yield { type: "citation", source };
+          break;
+        }
+        case "response.output_item.added": {
+          const call = hostedCallOf(event.item, false);
+          if (call) yield { type: "hosted_call", call };
+          break;
+        }
+        case "response.image_generation_call.partial_image":
+          yield { type: "image", id: event.item_id, base64: event.partial_image_b64, partial: true };
+          break;
+        case "response.output_item.done": {
+          const item = event.item;
+          if (item.type === "function_call") {
+            yield { type: "tool_call", callId: item.call_id, name: item.name, arguments: item.arguments };
+          } else if (item.type === "image_generation_call") {
+            if (item.result) yield { type: "image", id: item.id, base64: item.result, partial: false, record: hostedRecord(item) };
+          } else {
+            const call = hostedCallOf(item, true);
+            if (call) yield { type: "hosted_call", call, record: hostedRecord(item) };
           }
           break;
+        }
         case "response.completed":
         case "response.incomplete":
           finished = true;
@@ -140,6 +164,7 @@ export class OpenAIRunner implements ModelRunner {
   private async *chat(request: ModelRequest, signal: AbortSignal, heardFromUpstream: () => void): AsyncIterable<ModelEvent> {
     const messages: ChatCompletionMessageParam[] = [{ role: "system", content: request.instructions }];
     for (const message of request.messages) {
+      if (message.role === "hosted") continue;
       if (message.role === "assistant") {
         messages.push({ role: "assistant", content: message.text });
       } else if (message.role === "tool") {

@@ -18,12 +18,14 @@ import { monotonicNow, toIso } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
 import { drainWhile, EventChannel } from "../tools/channel.ts";
 import { streamingContext } from "../tools/context.ts";
-import type { StructuredInputQuestion, ToolContext, ToolDefinition } from "../tools/define.ts";
-import { parseToolArguments, runToolHandler, toolSpec, toolTitle, type ToolOutcome } from "../tools/run.ts";
+import type { StructuredInputQuestion, ToolContext } from "../tools/define.ts";
+import { parseToolArguments, toolSpec, type ResolvedTool, type ToolOutcome } from "../tools/run.ts";
+import { approvalItem, approvalDecisions, APPROVAL_DENIED_OUTPUT } from "./approval.ts";
 import { historyToMessages, toolOutputText, userMessageText } from "./history.ts";
 import { completeText, type ModelEvent, type ModelMessage, type ModelRequest, type ModelRunner } from "./runner.ts";
 import { cleanModelTitle, TITLE_INSTRUCTIONS } from "./titles.ts";
 import { WorkflowTracker } from "./workflow.ts";
+import { HostedDisplay, type SaveImage } from "./hosted-display.ts";
 
 /** The thread fields a responder may change; the pipeline saves and announces changes. */
 export interface ThreadState {
@@ -40,6 +42,10 @@ export interface Turn {
   /** Every stored item of the thread, oldest first, ending with what the model answers. */
   history: ThreadItem[];
   user: { id: string; email: string };
+  /** Every tool the agent offers this turn: its config tools and its MCP servers' tools. */
+  tools: ResolvedTool[];
+  /** Stores a generated image for the thread's owner (hosted `image_generation`). */
+  saveImage?: SaveImage;
   /** A tool the user picked in the composer (`inference_options.tool_choice`), already checked. */
   forcedTool?: string | undefined;
   signal: AbortSignal;
@@ -52,9 +58,29 @@ const textPart = (text: string, annotations: Annotation[] = []): AssistantMessag
 /** What one round of tool calls left for the model and whether the turn must stop for the user. */
 interface RoundResult {
   messages: ModelMessage[];
-  /** A pending client tool call or structured input: the user acts next, not the model. */
+  /** A pending client tool call, structured input or approval: the user acts next, not the model. */
   waitsForUser: boolean;
   visibleItems: number;
+  /** The stored call items as this round left them, by item id. */
+  records: Map<string, SdkToolCallItem>;
+}
+
+/**
+ * Runs the calls waiting for approval whose question the user has now answered (the newest
+ * answered approval in the history): approved ones run, denied ones tell the model so.
+ */
+async function* resumeApprovedCalls(turn: Turn, workflow: WorkflowTracker, citations: Source[]): AsyncGenerator<ThreadStreamEvent, RoundResult | undefined> {
+  const decisions = approvalDecisions(turn.history);
+  if (!decisions.size) return undefined;
+  const pending = turn.history.filter((item): item is SdkToolCallItem => item.type === "sdk_tool_call" && item.approval === "pending" && decisions.has(item.call_id));
+  if (!pending.length) return undefined;
+  return yield* runToolRound(
+    turn,
+    pending.map((item) => ({ callId: item.call_id, name: item.name, arguments: item.arguments, record: item })),
+    workflow,
+    citations,
+    decisions,
+  );
 }
 
 /**
@@ -68,11 +94,17 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
   const { thread, agent, runner } = turn;
   yield { type: "progress_update", text: runner.isLocal ? "Answering locally…" : "Thinking…" };
 
-  const messages = historyToMessages(turn.history, { maxMessages: agent.historyMessages });
-  const specs = agent.tools.map(toolSpec);
   const workflow = new WorkflowTracker(thread.id);
   const citations: Source[] = [];
   let visibleItems = 0;
+  // Calls the user has just approved or denied run first; then the model sees their results.
+  const resumed = yield* resumeApprovedCalls(turn, workflow, citations);
+  if (resumed?.waitsForUser) return;
+  visibleItems += resumed?.visibleItems ?? 0;
+  const history = resumed ? turn.history.map((item) => resumed.records.get(item.id) ?? item) : turn.history;
+  const messages = historyToMessages(history, { maxMessages: agent.historyMessages });
+  const specs = turn.tools.map(toolSpec);
+  const hosted = new HostedDisplay(thread.id, workflow, turn.saveImage);
 
   for (let round = 0; ; round++) {
     workflow.newRound();
@@ -83,7 +115,8 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
       temperature: agent.temperature,
       maxOutputTokens: agent.maxOutputTokens,
       reasoning: agent.reasoning,
-      ...(specs.length
+      ...(agent.hostedTools.length ? { hostedTools: agent.hostedTools } : {}),
+      ...(specs.length || agent.hostedTools.length
         ? { tools: specs, toolChoice: round >= agent.maxToolRounds ? "none" : round === 0 && turn.forcedTool ? { name: turn.forcedTool } : "auto" }
         : {}),
     };
@@ -95,6 +128,7 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
         case "text.delta":
           if (!message) {
             yield* workflow.end();
+            hosted.workflowEnded();
             message = { id: newId("message"), thread_id: thread.id, created_at: now(), type: "assistant_message", content: [] };
             yield { type: "thread.item.added", item: message };
             yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.added", content_index: 0, content: textPart("") } };
@@ -110,6 +144,15 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
           break;
         case "tool_call":
           calls.push(event);
+          break;
+        case "citation":
+          citations.push(event.source);
+          break;
+        case "hosted_call":
+          yield* hosted.call(event);
+          break;
+        case "image":
+          visibleItems += yield* hosted.image(event);
           break;
       }
     }
@@ -174,7 +217,9 @@ interface PlannedCall {
   name: string;
   arguments: string;
   record: SdkToolCallItem;
-  tool?: ToolDefinition;
+  tool?: ResolvedTool;
+  /** Waits for the user's approval: not run this turn. */
+  awaitsApproval?: boolean;
   args?: unknown;
   taskIndex?: number;
   title?: string;
@@ -183,15 +228,18 @@ interface PlannedCall {
 
 /**
  * Runs one round of the model's tool calls: server tools concurrently (their events streamed as
- * they come), each shown as a workflow task; a client tool becomes the turn's last item.
+ * they come), each shown as a workflow task; a client tool becomes the turn's last item. A tool
+ * that needs approval runs only with the user's decision (`decisions`, by call id); without
+ * one the turn ends asking for it.
  */
 async function* runToolRound(
   turn: Turn,
-  calls: Array<{ callId: string; name: string; arguments: string }>,
+  calls: Array<{ callId: string; name: string; arguments: string; record?: SdkToolCallItem }>,
   workflow: WorkflowTracker,
   citations: Source[],
+  decisions: Map<string, boolean> = new Map(),
 ): AsyncGenerator<ThreadStreamEvent, RoundResult> {
-  const byName = new Map(turn.agent.tools.map((tool) => [tool.name, tool]));
+  const byName = new Map(turn.tools.map((tool) => [tool.name, tool]));
   const channel = new EventChannel<ThreadStreamEvent>();
   const questions: StructuredInputQuestion[] = [];
   let visibleItems = 0;
@@ -200,12 +248,12 @@ async function* runToolRound(
   const planned: PlannedCall[] = calls.map((call) => ({
     ...call,
     // Created now, in call order, so the stored calls keep the model's order.
-    record: { id: newId("tool_call"), thread_id: turn.thread.id, created_at: now(), type: "sdk_tool_call", call_id: call.callId, name: call.name, arguments: call.arguments, output: "" },
+    record: call.record ?? { id: newId("tool_call"), thread_id: turn.thread.id, created_at: now(), type: "sdk_tool_call", call_id: call.callId, name: call.name, arguments: call.arguments, output: "" },
   }));
   // Plan every call first, so no handler starts before the plan's events are out: a client that
   // leaves meanwhile then leaves nothing running.
   const starting: ThreadStreamEvent[] = [];
-  const runnable: Array<{ call: PlannedCall; tool: ToolDefinition; args: unknown }> = [];
+  const runnable: Array<{ call: PlannedCall; run: NonNullable<ResolvedTool["run"]>; args: unknown }> = [];
   for (const call of planned) {
     const tool = byName.get(call.name);
     if (!tool) {
@@ -219,13 +267,24 @@ async function* runToolRound(
       continue;
     }
     call.args = parsed.value;
-    if (!tool.handler) {
+    if (tool.requireApproval && tool.run) {
+      const decision = decisions.get(call.callId);
+      if (decision === undefined) {
+        call.awaitsApproval = true;
+        continue;
+      }
+      if (!decision) {
+        call.outcome = { ok: true, output: APPROVAL_DENIED_OUTPUT };
+        continue;
+      }
+    }
+    if (!tool.run) {
       if (clientCall) call.outcome = { ok: false, error: "only one browser tool can run at a time: call it again after the first one returned" };
       else clientCall = { callId: call.callId, name: call.name, args: (parsed.value ?? {}) as Record<string, unknown> };
       continue;
     }
-    call.title = toolTitle(tool, parsed.value);
-    const display = tool.display ?? "workflow";
+    call.title = tool.title(parsed.value);
+    const display = tool.display;
     if (display === "workflow") {
       const started = workflow.addTask({ type: "custom", title: call.title, status_indicator: "loading" });
       call.taskIndex = started.index;
@@ -233,19 +292,19 @@ async function* runToolRound(
     } else if (display === "progress") {
       starting.push({ type: "progress_update", text: call.title });
     }
-    runnable.push({ call, tool, args: parsed.value });
+    runnable.push({ call, run: tool.run, args: parsed.value });
   }
   yield* starting;
 
   // Each task completes as soon as its own handler settles, not when the slowest one does.
-  const running = runnable.map(async ({ call, tool, args }) => {
+  const running = runnable.map(async ({ call, run, args }) => {
     const context: ToolContext = {
       ...streamingContext({ user: turn.user, thread: { id: turn.thread.id, title: turn.thread.title }, agent: { id: turn.agent.id, name: turn.agent.name }, signal: turn.signal }, channel),
       callId: call.callId,
       cite: (source) => citations.push(source),
       askUser: (inputs) => questions.push(...inputs),
     };
-    call.outcome = await runToolHandler(tool, args, context);
+    call.outcome = await run(args, context);
     if (call.taskIndex !== undefined) {
       for (const event of workflow.updateTask(call.taskIndex, completedTask(call.title ?? call.name, call.outcome))) channel.push(event);
     }
@@ -256,13 +315,24 @@ async function* runToolRound(
   }
 
   const messages: ModelMessage[] = [];
+  const records = new Map<string, SdkToolCallItem>();
+  const awaitingApproval = planned.filter((call) => call.awaitsApproval);
   for (const call of planned) {
-    if (call.tool && !call.tool.handler && call.callId === clientCall?.callId) continue;
+    if (call.tool && !call.tool.run && call.callId === clientCall?.callId) continue;
+    if (call.awaitsApproval) {
+      const record: SdkToolCallItem = { ...call.record, output: "", approval: "pending" };
+      records.set(record.id, record);
+      yield { type: "thread.item.done", item: record };
+      continue;
+    }
     const outcome = call.outcome ?? { ok: false, error: "the tool did not run" };
     let output = outcome.ok ? toolOutputText(outcome.output) : `Error: ${outcome.error}`;
     if (outcome.ok && questions.length) output = `${outcome.output === undefined ? "" : `${output}\n`}The user was asked; their answers follow as their next message.`;
     output = boundedOutput(output);
-    yield { type: "thread.item.done", item: { ...call.record, output } };
+    const decision = decisions.get(call.callId);
+    const record: SdkToolCallItem = { ...call.record, output, ...(decision === undefined ? {} : { approval: decision ? "approved" : "denied" }) };
+    records.set(record.id, record);
+    yield { type: "thread.item.done", item: record };
     messages.push({ role: "tool", callId: call.callId, name: call.name, arguments: call.arguments, output });
   }
 
@@ -283,6 +353,11 @@ async function* runToolRound(
     yield { type: "thread.item.done", item };
     visibleItems++;
   }
+  if (awaitingApproval.length) {
+    yield* workflow.end();
+    yield { type: "thread.item.done", item: approvalItem(turn.thread.id, awaitingApproval.map((call) => ({ callId: call.callId, title: call.tool!.title(call.args), name: call.name, arguments: call.arguments }))) };
+    visibleItems++;
+  }
   if (clientCall) {
     yield* workflow.end();
     // The thread's newest item: `threads.add_client_tool_output` looks for it there.
@@ -290,7 +365,7 @@ async function* runToolRound(
     yield { type: "thread.item.done", item };
     visibleItems++;
   }
-  return { messages, waitsForUser: questions.length > 0 || clientCall !== undefined, visibleItems };
+  return { messages, waitsForUser: questions.length > 0 || clientCall !== undefined || awaitingApproval.length > 0, visibleItems, records };
 }
 
 function isFirstTurn(history: ThreadItem[]): boolean {

@@ -1,4 +1,5 @@
-import type { Attachment } from "../protocol/items.ts";
+import type { Attachment, Source } from "../protocol/items.ts";
+import type { HostedCall, HostedTool } from "./hosted.ts";
 
 /**
  * One entry of the conversation as the model sees it, independent of the upstream's wire format.
@@ -7,7 +8,9 @@ import type { Attachment } from "../protocol/items.ts";
 export type ModelMessage =
   | { role: "user"; text: string; /** Files the user sent with this message. */ attachments?: Attachment[] }
   | { role: "assistant"; text: string }
-  | { role: "tool"; callId: string; name: string; /** JSON text, as the model wrote it. */ arguments: string; output: string };
+  | { role: "tool"; callId: string; name: string; /** JSON text, as the model wrote it. */ arguments: string; output: string }
+  /** A hosted tool's call (web search, image generation, ...) in the Responses API's own form; other flavours skip it. */
+  | { role: "hosted"; item: Record<string, unknown> };
 
 /** A function the model may call: its parameters as a JSON schema. */
 export interface ModelTool {
@@ -27,6 +30,8 @@ export interface ModelRequest {
   maxOutputTokens?: number | undefined;
   tools?: ModelTool[];
   toolChoice?: ModelToolChoice;
+  /** OpenAI's hosted tools, passed through (Responses API only). */
+  hostedTools?: HostedTool[];
   /** Reasoning models only: effort, and whether summaries of the reasoning stream. */
   reasoning?: { effort?: "minimal" | "low" | "medium" | "high" | undefined; summary?: "auto" | "concise" | "detailed" | undefined } | undefined;
 }
@@ -38,7 +43,13 @@ export type ModelEvent =
   | { type: "reasoning.delta"; index: number; delta: string }
   | { type: "reasoning.done"; index: number; text: string }
   /** A complete function call: emitted once its arguments have fully arrived. */
-  | { type: "tool_call"; callId: string; name: string; arguments: string };
+  | { type: "tool_call"; callId: string; name: string; arguments: string }
+  /** A source the text being written cites (web or file search). */
+  | { type: "citation"; source: Source }
+  /** A hosted tool at work; once done, `record` is what later turns send back. */
+  | { type: "hosted_call"; call: HostedCall; record?: Record<string, unknown> }
+  /** A generated image: partial previews, then the final one (base64), with its `record` for later turns. */
+  | { type: "image"; id: string; base64: string; partial: boolean; record?: Record<string, unknown> };
 
 /**
  * What the conversation needs from a model: a stream of typed events. The OpenAI-backed runner

@@ -12,6 +12,7 @@ import {
   isAllowedMimeType,
   isPreviewableImage,
   normalizeMimeType,
+  sniffMimeType,
 } from "./content-types.ts";
 import type { AttachmentStorage } from "./files.ts";
 import { consumeMultipartFile } from "./multipart.ts";
@@ -139,8 +140,11 @@ export class AttachmentService {
     return wire;
   }
 
-  /** A stored item as it may leave the server: a user message's image previews are re-signed. */
+  /** A stored item as it may leave the server: a user message's image previews and a generated image's link are re-signed. */
   withFreshPreviewUrls(item: ThreadItem, publicBaseUrl: string): ThreadItem {
+    if (item.type === "generated_image" && item.image?.url.includes(`/chatkit/attachments/${item.image.id}/preview?`)) {
+      return { ...item, image: { id: item.image.id, url: this.previews.urlFor(item.image.id, publicBaseUrl) } };
+    }
     if (item.type !== "user_message" || !item.attachments.some((a) => a.type === "image")) return item;
     const attachments = item.attachments.map((attachment) =>
       attachment.type === "image" ? { ...attachment, preview_url: this.previews.urlFor(attachment.id, publicBaseUrl) } : attachment,
@@ -214,6 +218,30 @@ export class AttachmentService {
       throw notFound();
     }
     return ready;
+  }
+
+  /**
+   * An image the model generated (base64 from the upstream), kept like an uploaded image: bytes
+   * in the attachment storage owned by the thread's user, linked to its `generated_image` item, shown by a
+   * signed preview URL that is re-signed whenever the item is read, downloadable by its owner.
+   */
+  async saveGeneratedImage(owner: Owner, params: { threadId: string; itemId: string; base64: string; publicBaseUrl: string }): Promise<{ id: string; url: string }> {
+    const bytes = Buffer.from(params.base64, "base64");
+    if (bytes.length > this.limits.maxBytes) throw tooLarge(this.limits.maxBytes);
+    const mimeType = sniffMimeType(bytes.subarray(0, SNIFF_BYTES));
+    if (!mimeType || !isPreviewableImage(mimeType)) throw new ChatkitError(502, "unsupported_file_type", { mime_type: mimeType ?? "unknown" });
+    const id = newId("attachment");
+    const size = await this.files.write(id, (async function* () {
+      yield bytes;
+    })());
+    try {
+      await this.store.createUploaded(owner, { id, name: `generated-image.${mimeType.slice("image/".length)}`, mime_type: mimeType, size_bytes: size });
+      await this.store.linkToItem(owner, [id], params.threadId, params.itemId);
+    } catch (error) {
+      await this.files.remove([id]);
+      throw error;
+    }
+    return { id, url: this.previews.urlFor(id, params.publicBaseUrl) };
   }
 
   /** `attachments.delete`: the row and the file. 404 when it is not the owner's. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { ActionDefinition, ToolDefinition } from "../tools/define.ts";
-import { toolSpec } from "../tools/run.ts";
+import { resolveDefinedTool } from "../tools/run.ts";
+import { HOSTED_TOOL_TYPES, type HostedTool } from "../agents/hosted.ts";
 
 /** The seed's default CDN location of the ChatKit web component. */
 export const DEFAULT_SCRIPT_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js";
@@ -44,6 +45,40 @@ const actionShape = z.strictObject({
   handler: z.custom((value) => isFunction(value), "must be a function"),
 });
 
+const mcpCommon = {
+  /** Only these of the server's tools are offered (its own tool names); all when left out. */
+  tools: z.array(z.string().min(1)).optional(),
+  /** Ask the user before each call: every tool (`true`) or these tool names. */
+  requireApproval: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
+  /** Milliseconds one call (or the tool listing) may take before it counts as failed. */
+  timeoutMs: z.number().int().positive().default(30_000),
+  /** Milliseconds to connect (a stdio server's start included) before the server counts as down. */
+  connectTimeoutMs: z.number().int().positive().default(30_000),
+};
+
+/** An MCP server over stdio: a local command this box starts (and restarts when it dies). */
+const mcpStdioServer = z.strictObject({
+  command: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  /** Added to a minimal environment (PATH, HOME, ...); the box's own secrets are not passed on. */
+  env: z.record(z.string(), z.string()).default({}),
+  cwd: z.string().min(1).optional(),
+  ...mcpCommon,
+});
+
+/** A remote MCP server over Streamable HTTP. */
+const mcpHttpServer = z.strictObject({
+  url: z.url(),
+  /** Sent with every request, e.g. `{ Authorization: "Bearer " + process.env.MCP_TOKEN }`. */
+  headers: z.record(z.string(), z.string()).default({}),
+  ...mcpCommon,
+});
+
+export const mcpServerSchema = z.union([mcpStdioServer, mcpHttpServer], { error: "needs either `command` (stdio) or `url` (Streamable HTTP), and only the keys those take" });
+
+/** MCP servers by name; the name prefixes their tools (`<name>__<tool>`). */
+const mcpServersSchema = z.record(z.string().regex(/^[A-Za-z0-9_-]{1,24}$/, "letters, digits, '_' and '-' only (at most 24)"), mcpServerSchema).default({});
+
 export const agentSchema = z.strictObject({
   /** Stable id used in `?agent_id=` and page URLs. */
   id: z.string().regex(agentIdPattern, "letters, digits, '-' and '_' only (at most 64)"),
@@ -76,7 +111,7 @@ export const agentSchema = z.strictObject({
         if (!isZodSchema(tool.parameters)) return;
         // What the model is sent must be an object schema; a schema zod cannot export fails here, not on every turn.
         try {
-          if (toolSpec(tool).parameters.type !== "object") ctx.addIssue({ code: "custom", path: ["parameters"], message: "must be an object schema, e.g. z.object({ ... })" });
+          if (resolveDefinedTool(tool).parameters.type !== "object") ctx.addIssue({ code: "custom", path: ["parameters"], message: "must be an object schema, e.g. z.object({ ... })" });
         } catch (error) {
           ctx.addIssue({ code: "custom", path: ["parameters"], message: `cannot be sent as JSON schema: ${(error as Error).message}` });
         }
@@ -104,6 +139,17 @@ export const agentSchema = z.strictObject({
     .optional(),
   /** Rounds of tool calls in one turn; the model call after the last one may only answer in text. */
   maxToolRounds: z.number().int().min(1).max(50).default(8),
+  /**
+   * OpenAI's hosted tools, in the Responses API's own shape (`api: "responses"` only), e.g.
+   * `{ type: "web_search" }`, `{ type: "file_search", vector_store_ids: ["vs_..."] }`,
+   * `{ type: "image_generation", partial_images: 2 }`, `{ type: "code_interpreter", container: { type: "auto" } }`,
+   * `{ type: "mcp", server_label: "docs", server_url: "https://...", require_approval: "never" }`.
+   */
+  hostedTools: z
+    .array(z.custom<HostedTool>((value) => (HOSTED_TOOL_TYPES as readonly unknown[]).includes((value as { type?: unknown } | null)?.type), `type must be one of ${HOSTED_TOOL_TYPES.join(", ")}`))
+    .default([]),
+  /** MCP servers only this agent uses (besides the box-wide `mcpServers`). */
+  mcpServers: mcpServersSchema,
 });
 
 export const s3StorageSchema = z
@@ -218,6 +264,8 @@ export const configSchema = z.strictObject({
       transcriptionModel: z.string().min(1).default("gpt-4o-mini-transcribe"),
     })
     .prefault({}),
+  /** MCP servers every agent uses; their tools are offered as `<name>__<tool>`. */
+  mcpServers: mcpServersSchema,
   agents: z
     .array(agentSchema)
     .min(1, "define at least one agent")
@@ -232,6 +280,20 @@ export const configSchema = z.strictObject({
     }),
 })
   .superRefine((config, ctx) => {
+    config.agents.forEach((agent, index) => {
+      if (agent.hostedTools.length && agent.api !== "responses") {
+        ctx.addIssue({ code: "custom", path: ["agents", index, "hostedTools"], message: 'hosted tools need the Responses API (api: "responses")' });
+      }
+      agent.hostedTools.forEach((tool, toolIndex) => {
+        // The upstream's approval requests would need a reply we do not send: ask through `mcpServers` instead.
+        if (tool.type === "mcp" && tool.require_approval !== "never") {
+          ctx.addIssue({ code: "custom", path: ["agents", index, "hostedTools", toolIndex], message: 'a hosted MCP server needs require_approval: "never" (for approval in the thread, list it under mcpServers)' });
+        }
+      });
+      for (const name of Object.keys(agent.mcpServers)) {
+        if (name in config.mcpServers) ctx.addIssue({ code: "custom", path: ["agents", index, "mcpServers", name], message: `"${name}" is already a box-wide MCP server` });
+      }
+    });
     if (config.chatkit.workflowId && !config.openai.apiKey) {
       ctx.addIssue({
         code: "custom",
@@ -246,6 +308,7 @@ export type ChatkitConfigInput = z.input<typeof configSchema>;
 /** The validated config with every default filled in. */
 export type ChatkitConfig = z.output<typeof configSchema>;
 export type AgentConfig = z.output<typeof agentSchema>;
+export type McpServerConfig = z.output<typeof mcpServerSchema>;
 
 /**
  * Types a config file so editors complete and check its keys.

@@ -9,6 +9,7 @@ export const ID_PREFIX = {
   task: "tsk",
   attachment: "atc",
   sdk_hidden_context: "shcx",
+  sdk_hosted_call: "shc",
   account: "acct",
   user: "usr",
   session: "ses",

@@ -5,12 +5,14 @@ import type { Owner, Store, ThreadRow, UserRow } from "../store/index.ts";
 import type { AttachmentService } from "../attachments/service.ts";
 import type { Logger } from "../core/logger.ts";
 import type { RunnerRegistry } from "../agents/index.ts";
+import type { McpRegistry } from "../mcp/registry.ts";
 
 /** Long-lived collaborators, built once per app. */
 export interface Services {
   attachments: AttachmentService;
   logger: Logger;
   runners: RunnerRegistry;
+  mcp: McpRegistry;
 }
 
 /** Everything a handler may use for one request; built once by the entry route. */

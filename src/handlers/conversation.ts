@@ -12,6 +12,7 @@ import { newId } from "../core/ids.ts";
 import type { AttachmentRow, ThreadRow } from "../store/index.ts";
 import { agentOfThread, requireAgent, requireItem, requireThread, type HandlerContext } from "./context.ts";
 import { runPipeline } from "./pipeline.ts";
+import { resolveDefinedTool } from "../tools/run.ts";
 
 /** The model for this turn: the composer's pick if the agent allows it, else the agent's. */
 function chooseModel(agent: AgentConfig, options: InferenceOptions | UserMessageInput["inference_options"]): string {
@@ -84,7 +85,11 @@ export async function* modelTurn(hc: HandlerContext, thread: ThreadRow, state: T
   yield* lead;
   const agent = agentOfThread(hc, thread);
   const history: ThreadItem[] = await hc.store.items.history(hc.owner, thread.id);
+  if (hc.services.mcp.needsConnecting(agent)) yield { type: "progress_update", text: "Connecting to tools…" };
+  const tools = [...agent.tools.map(resolveDefinedTool), ...(await hc.services.mcp.toolsFor(agent))];
   yield* respondWithModel({
+    tools,
+    saveImage: (itemId, base64) => hc.services.attachments.saveGeneratedImage(hc.owner, { threadId: thread.id, itemId, base64, publicBaseUrl: hc.publicBaseUrl }),
     thread: state,
     agent,
     model: options.model,

@@ -21,12 +21,15 @@ import { ChatkitError } from "../core/errors.ts";
 import { consoleLogger, type Logger } from "../core/logger.ts";
 import { errorMiddleware } from "./errors.ts";
 import { SessionCookie } from "./session-cookie.ts";
+import { McpRegistry } from "../mcp/registry.ts";
 
 export interface AppDeps {
   store: Store;
   /** Where attachment bytes live; built from `config.storage` when left out. */
   storage?: AttachmentStorage;
   logger?: Logger;
+  /** The MCP connections; whoever passes it in closes it at shutdown (one is made otherwise). */
+  mcp?: McpRegistry;
 }
 
 /** koa-body 8 rethrows JSON syntax errors bare; size errors keep their 413. */
@@ -46,7 +49,7 @@ function jsonLimitFor(config: ChatkitConfig): number {
  * Builds the Koa app without listening, so tests and host apps can mount it.
  *
  * @example
- * const store = await openStore(config.dataDir);
+ * const store = await openStore(config);
  * createApp(config, { store }).listen(config.server.port);
  */
 export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
@@ -70,6 +73,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
       responses: (attachments, options) => responsesInputParts(files, attachments, options),
       chat: (attachments, options) => chatCompletionParts(files, attachments, options),
     }),
+    mcp: deps.mcp ?? new McpRegistry(config, logger),
   };
   startUnsentAttachmentSweeper(deps.store.attachments, files, config.chatkit.unsentAttachmentTtlHours, logger);
   // Koa 3's ctx.origin is the Origin request header; our own origin is protocol and host.

@@ -8,15 +8,17 @@ import { COOKIE_SECRET_FILE, SharedCookieKeysRequired } from "../config/secrets.
 import type { ChatkitConfig } from "../config/schema.ts";
 import { checkDatabaseFile, DATABASE_FILE, openStore } from "../store/index.ts";
 import { serverBaseUrl } from "./login-link.ts";
+import { describeMcpServer, mcpStatusByAgent } from "./mcp-status.ts";
 import { loadConfigOrFail, parseCommandArgs } from "./cli.ts";
 
 const help = `
 Usage: npm run --silent check
 
 Validates the config and the data dir without starting the server, and prints what the box
-runs as: self-hosted or hosted ChatKit, for each agent the local responder or a model upstream,
-and the database (SQLite or PostgreSQL) and attachment storage (data dir or S3 bucket) in use
-and whether they answer. Exits 1 when something would stop the server; warnings do not fail.
+runs as: self-hosted or hosted ChatKit, for each agent the local responder or a model upstream
+and whether its MCP servers answer, and the database (SQLite or PostgreSQL) and attachment
+storage (data dir or S3 bucket) in use and whether they answer. Exits 1 when something would
+stop the server; warnings (such as an MCP server that does not answer) do not fail.
 `;
 
 const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "::1"]);
@@ -35,8 +37,14 @@ export async function checkCommand(argv: string[]): Promise<void> {
     console.log(`mode: hosted (${mode.secret === "workflow" ? `client secrets minted for workflow ${mode.workflowId}` : "static client secret"})`);
   }
   console.log(`pages: ${serverBaseUrl(config)}/agents/<id>/chatkit, web component from ${config.chatkit.scriptUrl}`);
+  const mcp = await mcpStatusByAgent(config);
   for (const agent of config.agents) {
     console.log(`agent ${agent.id}: ${describeUpstream(config, agent)}`);
+    for (const server of mcp.get(agent.id)!) {
+      console.log(`agent ${agent.id}: MCP server ${describeMcpServer(server)}`);
+      // The box still starts: the agent answers without that server's tools.
+      if (!server.ok) warnings.push(`agent ${agent.id}: MCP server "${server.name}" does not answer; its tools are left out until it does`);
+    }
   }
 
   const dataDir = config.dataDir;

@@ -151,7 +151,18 @@ export type SdkHiddenContextItem = ItemBase & { type: "sdk_hidden_context"; cont
  * tool-result roles) and never sent to the client. One item holds both, so trimming history
  * cannot separate them.
  */
-export type SdkToolCallItem = ItemBase & { type: "sdk_tool_call"; call_id: string; name: string; arguments: string; output: string };
+export type SdkToolCallItem = ItemBase & {
+  type: "sdk_tool_call";
+  call_id: string;
+  name: string;
+  arguments: string;
+  output: string;
+  /** For a tool that needs the user's approval: waiting for it, or what the user decided. */
+  approval?: "pending" | "approved" | "denied";
+};
+
+/** A hosted tool's call (web search, image generation, ...) as the Responses API wrote it, kept for later turns. */
+export type SdkHostedCallItem = ItemBase & { type: "sdk_hosted_call"; call: Record<string, unknown> };
 
 export type ThreadItem =
   | UserMessageItem
@@ -165,14 +176,15 @@ export type ThreadItem =
   | EndOfTurnItem
   | HiddenContextItem
   | SdkHiddenContextItem
-  | SdkToolCallItem;
+  | SdkToolCallItem
+  | SdkHostedCallItem;
 
 export type ThreadItemType = ThreadItem["type"];
 
 /** Items stored for the model's benefit and never sent to the client. */
-export const HIDDEN_ITEM_TYPES = ["hidden_context_item", "sdk_hidden_context", "sdk_tool_call"] as const satisfies readonly ThreadItemType[];
+export const HIDDEN_ITEM_TYPES = ["hidden_context_item", "sdk_hidden_context", "sdk_tool_call", "sdk_hosted_call"] as const satisfies readonly ThreadItemType[];
 
-export function isHiddenItem(item: ThreadItem): item is HiddenContextItem | SdkHiddenContextItem | SdkToolCallItem {
+export function isHiddenItem(item: ThreadItem): item is HiddenContextItem | SdkHiddenContextItem | SdkToolCallItem | SdkHostedCallItem {
   return (HIDDEN_ITEM_TYPES as readonly string[]).includes(item.type);
 }
 

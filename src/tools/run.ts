@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ToolContext, ToolDefinition } from "./define.ts";
+import type { ToolContext, ToolDefinition, ToolDisplay } from "./define.ts";
 
 /** A tool as the model is offered it; the JSON schema comes from zod's own export. */
 export interface ToolSpec {
@@ -8,47 +8,73 @@ export interface ToolSpec {
   parameters: Record<string, unknown>;
 }
 
-const specs = new WeakMap<ToolDefinition, ToolSpec>();
-
-export function toolSpec(tool: ToolDefinition): ToolSpec {
-  let spec = specs.get(tool);
-  if (!spec) {
-    // `io: "input"`: fields with defaults are optional for the model, as they are for the parser.
-    const { $schema: _ignored, ...parameters } = z.toJSONSchema(tool.parameters, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
-    spec = { name: tool.name, description: tool.description, parameters };
-    specs.set(tool, spec);
-  }
-  return spec;
-}
-
 export type ParsedArguments = { ok: true; value: unknown } | { ok: false; error: string };
 
+export type ToolOutcome = { ok: true; output: unknown } | { ok: false; error: string };
+
+/**
+ * A tool ready for the tool loop, whatever it came from: a `defineTool` from the config (zod)
+ * or a tool an MCP server listed (JSON schema). The loop only sees this shape.
+ */
+export interface ResolvedTool extends ToolSpec {
+  /** Checks already-decoded JSON arguments against the tool's own schema. */
+  validate(json: unknown): ParsedArguments;
+  /** What the user sees while it runs. */
+  title(args: unknown): string;
+  display: ToolDisplay;
+  /** The user must approve each call in the thread before it runs. */
+  requireApproval: boolean;
+  /** Runs it on the server; absent for a tool the browser runs. */
+  run?: (args: unknown, context: ToolContext) => Promise<ToolOutcome>;
+}
+
+const resolved = new WeakMap<ToolDefinition, ResolvedTool>();
+
+/** A config tool (`defineTool`) as the loop uses it; built once per tool. */
+export function resolveDefinedTool(tool: ToolDefinition): ResolvedTool {
+  let entry = resolved.get(tool);
+  if (entry) return entry;
+  // `io: "input"`: fields with defaults are optional for the model, as they are for the parser.
+  const { $schema: _ignored, ...parameters } = z.toJSONSchema(tool.parameters, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  entry = {
+    name: tool.name,
+    description: tool.description,
+    parameters,
+    validate(json) {
+      const parsed = tool.parameters.safeParse(json);
+      if (parsed.success) return { ok: true, value: parsed.data };
+      return { ok: false, error: parsed.error.issues.map((issue) => `${issue.path.join(".") || "(arguments)"}: ${issue.message}`).join("; ") };
+    },
+    title(args) {
+      if (typeof tool.title !== "function") return tool.title ?? `Running ${tool.name}`;
+      try {
+        return tool.title(args as never);
+      } catch {
+        return tool.name;
+      }
+    },
+    display: tool.display ?? "workflow",
+    requireApproval: false,
+    ...(tool.handler ? { run: (args: unknown, context: ToolContext) => runToolHandler(tool, args, context) } : {}),
+  };
+  resolved.set(tool, entry);
+  return entry;
+}
+
+export function toolSpec(tool: ResolvedTool): ToolSpec {
+  return { name: tool.name, description: tool.description, parameters: tool.parameters };
+}
+
 /** The model's JSON arguments checked with the tool's own schema. */
-export function parseToolArguments(tool: ToolDefinition, raw: string): ParsedArguments {
+export function parseToolArguments(tool: ResolvedTool, raw: string): ParsedArguments {
   let json: unknown;
   try {
     json = raw.trim() === "" ? {} : JSON.parse(raw);
   } catch {
     return { ok: false, error: "the arguments are not valid JSON" };
   }
-  const parsed = tool.parameters.safeParse(json);
-  if (parsed.success) return { ok: true, value: parsed.data };
-  return { ok: false, error: parsed.error.issues.map((issue) => `${issue.path.join(".") || "(arguments)"}: ${issue.message}`).join("; ") };
+  return tool.validate(json);
 }
-
-/** What the user sees while the tool runs. */
-export function toolTitle(tool: ToolDefinition, args: unknown): string {
-  if (typeof tool.title === "function") {
-    try {
-      return tool.title(args as never);
-    } catch {
-      return tool.name;
-    }
-  }
-  return tool.title ?? `Running ${tool.name}`;
-}
-
-export type ToolOutcome = { ok: true; output: unknown } | { ok: false; error: string };
 
 /** How long a handler may run unless its definition says otherwise. */
 export const DEFAULT_HANDLER_TIMEOUT_MS = 60_000;
@@ -77,7 +103,7 @@ export async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T> |
   }
 }
 
-/** Runs a server tool's handler; a throw or a timeout becomes a failed outcome the model is told about. */
+/** Runs a config tool's handler; a throw or a timeout becomes a failed outcome the model is told about. */
 export async function runToolHandler(tool: ToolDefinition, args: unknown, context: ToolContext): Promise<ToolOutcome> {
   const handler = tool.handler;
   if (!handler) return { ok: false, error: `${tool.name} runs in the browser, not on the server` };

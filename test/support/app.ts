@@ -8,6 +8,7 @@ import type { ChatkitConfig, ChatkitConfigInput } from "../../src/config/schema.
 import type { Logger } from "../../src/core/logger.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { Kysely } from "kysely";
+import { McpRegistry } from "../../src/mcp/registry.ts";
 import { connectDatabase, openStore, type Store } from "../../src/store/index.ts";
 import type { Database } from "../../src/store/schema.ts";
 import { parseSse, readSse, type ParsedEvent } from "./sse.ts";
@@ -39,6 +40,8 @@ export interface TestServer {
   db: Kysely<Database>;
   dataDir: string;
   logger: ReturnType<typeof memoryLogger>;
+  /** The app's MCP connections (closed by `close`). */
+  mcp: McpRegistry;
   /** Mints a bearer token for this email, creating the user if needed. */
   token(email?: string): Promise<string>;
   /** POSTs a ChatKit request as JSON and returns the status and parsed body. */
@@ -93,7 +96,8 @@ export async function startTestServer(
   const store = await openStore(config);
   const { db } = connectDatabase(config);
   const logger = memoryLogger();
-  const app = createApp(config, { store, logger });
+  const mcp = new McpRegistry(config, logger);
+  const app = createApp(config, { store, logger, mcp });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -128,6 +132,7 @@ export async function startTestServer(
     db,
     dataDir,
     logger,
+    mcp,
     token,
     async request(type, params, opts = {}) {
       const response = await post(type, params, opts);
@@ -156,6 +161,7 @@ export async function startTestServer(
     async close({ removeData = false } = {}) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await mcp.close();
       await db.destroy();
       await store.close();
       if (removeData) rmSync(dataDir, { recursive: true, force: true });

@@ -4,6 +4,10 @@ import { performance } from "node:perf_hooks";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type {
   Response as OpenAIResponse,
+  ResponseCodeInterpreterToolCall,
+  ResponseFileSearchToolCall,
+  ResponseFunctionWebSearch,
+  ResponseOutputText,
   ResponseFunctionToolCall,
   ResponseOutputItem,
   ResponseOutputMessage,
@@ -32,7 +36,20 @@ export interface Script {
   toolCalls?: ScriptedToolCall[];
   /** Reasoning summary parts streamed before anything else (Responses API; Chat Completions as `reasoning_content`). */
   reasoning?: string[];
+  /** Hosted tools' calls (Responses API), streamed after the reasoning and before the text. */
+  hosted?: ScriptedHostedCall[];
+  /** Citations on the text (Responses API), sent as `response.output_text.annotation.added` after it. */
+  annotations?: Array<ResponseOutputText.URLCitation | ResponseOutputText.FileCitation>;
 }
+
+export type ScriptedHostedCall =
+  | { type: "web_search"; query: string; sources: string[] }
+  | { type: "file_search"; queries: string[]; results: Array<{ file_id: string; filename: string; text: string }> }
+  | { type: "code_interpreter"; code: string; logs: string }
+  /** OpenAI-hosted remote MCP: a call the upstream made itself. */
+  | { type: "mcp"; server_label: string; name: string; arguments: Record<string, unknown>; output: string }
+  /** Base64 images: every one but the last is a partial image. */
+  | { type: "image_generation"; images: string[] };
 
 export interface ScriptedToolCall {
   name: string;
@@ -110,6 +127,70 @@ function responseObject(id: string, model: string, status: "in_progress" | "comp
   };
 }
 
+/** One hosted tool's call as the Responses API streams it: item added, its progress events, item done. */
+function streamHostedCall(res: ServerResponse, hosted: ScriptedHostedCall, key: string, outputIndex: number, seq: () => number): ResponseOutputItem {
+  const at = { output_index: outputIndex };
+  const added = (item: ResponseOutputItem) => sseEvent(res, { type: "response.output_item.added", sequence_number: seq(), ...at, item });
+  const done = <T extends ResponseOutputItem>(item: T): T => {
+    sseEvent(res, { type: "response.output_item.done", sequence_number: seq(), ...at, item });
+    return item;
+  };
+  switch (hosted.type) {
+    case "web_search": {
+      const id = `ws_fake_${key}`;
+      const item: ResponseFunctionWebSearch = { id, type: "web_search_call", status: "in_progress", action: { type: "search", query: hosted.query } };
+      added(item);
+      sseEvent(res, { type: "response.web_search_call.in_progress", sequence_number: seq(), item_id: id, ...at });
+      sseEvent(res, { type: "response.web_search_call.searching", sequence_number: seq(), item_id: id, ...at });
+      sseEvent(res, { type: "response.web_search_call.completed", sequence_number: seq(), item_id: id, ...at });
+      return done({ ...item, status: "completed", action: { type: "search", query: hosted.query, sources: hosted.sources.map((url) => ({ type: "url" as const, url })) } });
+    }
+    case "file_search": {
+      const id = `fs_fake_${key}`;
+      const item: ResponseFileSearchToolCall = { id, type: "file_search_call", status: "in_progress", queries: hosted.queries, results: null };
+      added(item);
+      sseEvent(res, { type: "response.file_search_call.in_progress", sequence_number: seq(), item_id: id, ...at });
+      sseEvent(res, { type: "response.file_search_call.searching", sequence_number: seq(), item_id: id, ...at });
+      sseEvent(res, { type: "response.file_search_call.completed", sequence_number: seq(), item_id: id, ...at });
+      return done({ ...item, status: "completed", results: hosted.results.map((result) => ({ ...result, score: 0.9 })) });
+    }
+    case "code_interpreter": {
+      const id = `ci_fake_${key}`;
+      const item: ResponseCodeInterpreterToolCall = { id, type: "code_interpreter_call", status: "in_progress", code: "", container_id: "cntr_fake", outputs: null };
+      added(item);
+      sseEvent(res, { type: "response.code_interpreter_call.in_progress", sequence_number: seq(), item_id: id, ...at });
+      for (const delta of halves(hosted.code)) sseEvent(res, { type: "response.code_interpreter_call_code.delta", sequence_number: seq(), item_id: id, ...at, delta });
+      sseEvent(res, { type: "response.code_interpreter_call_code.done", sequence_number: seq(), item_id: id, ...at, code: hosted.code });
+      sseEvent(res, { type: "response.code_interpreter_call.interpreting", sequence_number: seq(), item_id: id, ...at });
+      sseEvent(res, { type: "response.code_interpreter_call.completed", sequence_number: seq(), item_id: id, ...at });
+      return done({ ...item, status: "completed", code: hosted.code, outputs: [{ type: "logs", logs: hosted.logs }] });
+    }
+    case "mcp": {
+      const id = `mcp_fake_${key}`;
+      const args = JSON.stringify(hosted.arguments);
+      const item: ResponseOutputItem = { id, type: "mcp_call", status: "in_progress", server_label: hosted.server_label, name: hosted.name, arguments: "" };
+      added(item);
+      sseEvent(res, { type: "response.mcp_call.in_progress", sequence_number: seq(), item_id: id, ...at });
+      sseEvent(res, { type: "response.mcp_call_arguments.done", sequence_number: seq(), item_id: id, ...at, arguments: args });
+      sseEvent(res, { type: "response.mcp_call.completed", sequence_number: seq(), item_id: id, ...at });
+      return done({ ...item, status: "completed", arguments: args, output: hosted.output });
+    }
+    case "image_generation": {
+      const id = `ig_fake_${key}`;
+      const item: ResponseOutputItem = { id, type: "image_generation_call", status: "in_progress", result: null };
+      added(item);
+      sseEvent(res, { type: "response.image_generation_call.in_progress", sequence_number: seq(), item_id: id, ...at });
+      sseEvent(res, { type: "response.image_generation_call.generating", sequence_number: seq(), item_id: id, ...at });
+      const partials = hosted.images.slice(0, -1);
+      for (const [index, image] of partials.entries()) {
+        sseEvent(res, { type: "response.image_generation_call.partial_image", sequence_number: seq(), item_id: id, ...at, partial_image_index: index, partial_image_b64: image });
+      }
+      sseEvent(res, { type: "response.image_generation_call.completed", sequence_number: seq(), item_id: id, ...at });
+      return done({ ...item, status: "completed", result: hosted.images.at(-1) ?? null });
+    }
+  }
+}
+
 /** A small OpenAI-compatible server on 127.0.0.1 streaming the real APIs' event shapes. */
 export async function startFakeOpenAI(fallback: Script = { text: "Hello from the fake model." }, port = 0): Promise<FakeOpenAI> {
   const requests: RecordedRequest[] = [];
@@ -146,8 +227,11 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
       sseEvent(res, { type: "response.output_item.done", sequence_number: seq(), output_index: outputIndex, item: done });
       output.push(done);
     }
+    for (const [index, hosted] of (script.hosted ?? []).entries()) {
+      output.push(streamHostedCall(res, hosted, `${requests.length}_${index}`, output.length, seq));
+    }
     const chunks = chunksOf(script, body);
-    const callsOnly = script.toolCalls?.length && chunks.length === 0;
+    const callsOnly = (script.toolCalls?.length || script.hosted?.length) && chunks.length === 0;
     const messageIndex = output.length;
     const message: ResponseOutputMessage = { id: itemId, type: "message", role: "assistant", status: "in_progress", content: [] };
     if (!callsOnly) {
@@ -172,8 +256,11 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
     }
     if (script.cutAfterChunks !== undefined && script.cutAfterChunks >= chunks.length) return false;
     if (!callsOnly) {
+      for (const [index, annotation] of (script.annotations ?? []).entries()) {
+        sseEvent(res, { type: "response.output_text.annotation.added", sequence_number: seq(), item_id: itemId, output_index: messageIndex, content_index: 0, annotation_index: index, annotation });
+      }
       sseEvent(res, { type: "response.output_text.done", sequence_number: seq(), item_id: itemId, output_index: messageIndex, content_index: 0, text, logprobs: [] });
-      const part = { type: "output_text" as const, text, annotations: [] };
+      const part = { type: "output_text" as const, text, annotations: script.annotations ?? [] };
       sseEvent(res, { type: "response.content_part.done", sequence_number: seq(), item_id: itemId, output_index: messageIndex, content_index: 0, part });
       const done: ResponseOutputMessage = { ...message, status: "completed", content: [part] };
       sseEvent(res, { type: "response.output_item.done", sequence_number: seq(), output_index: messageIndex, item: done });
