@@ -89,6 +89,8 @@ export default defineConfig({
   pages: {
     // extraOrigins: [],                       // more origins the chat pages may load from, e.g. ["https://fonts.example.com"]
     // uploadStrategy: "direct",               // files go to <apiUrl>/upload; or "two_phase" (attachments.create)
+    // ui: "auto",                             // OpenAI's component, else the built-in client when its script does not load;
+                                               // "builtin": only the built-in client (offline, air-gapped); "chatkit": only OpenAI's
   },
 
   signIn: {

@@ -7,10 +7,10 @@ import path from "node:path";
 import { test } from "node:test";
 import { startTestServer } from "./support/app.ts";
 import { loginLinkFor } from "./support/browser.ts";
+import { CHROMIUM, CHROMIUM_ARGS } from "./support/chromium.ts";
 import { ownerOf } from "./support/fixtures.ts";
 import { run } from "./support/process.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 
 /**
  * Stands in for the CDN's web component. Like the real one it pulls in more of itself (a second
@@ -80,15 +80,7 @@ async function dumpDom(url: string): Promise<string> {
     const result = await run(
       CHROMIUM,
       [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
+        ...CHROMIUM_ARGS,
         `--user-data-dir=${profile}`,
         "--virtual-time-budget=5000",
         "--dump-dom",

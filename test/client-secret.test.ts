@@ -62,7 +62,11 @@ describe("hosted mode client secret minted for a workflow", () => {
     assert.equal(call.path, "/v1/chatkit/sessions");
     assert.equal(call.headers.authorization, "Bearer sk-test-key");
     assert.match(String(call.headers["openai-beta"]), /chatkit_beta=v1/);
-    assert.deepEqual(call.body, { user: user!.id, workflow: { id: "wf_test_42" } });
+    assert.deepEqual(call.body, {
+      user: user!.id,
+      workflow: { id: "wf_test_42" },
+      chatkit_configuration: { file_upload: { enabled: true, max_file_size: 25, max_files: 10 }, history: { enabled: true } },
+    }, "the session allows the uploads the page offers, within chatkit.uploadMaxBytes (25 MiB)");
   });
 
   test("a browser session works from our origin and is refused from another site", async () => {

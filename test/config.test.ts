@@ -187,3 +187,13 @@ describe("config", () => {
     assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
   });
 });
+
+test("pages.ui: auto by default, CHATKIT_UI overrides it, and builtin is refused in hosted mode", () => {
+  assert.equal(parseConfig({ agents: [TEST_AGENT] }).pages.ui, "auto");
+  assert.equal(parseConfig({ agents: [TEST_AGENT] }, { CHATKIT_UI: "builtin" }).pages.ui, "builtin");
+  assert.throws(
+    () => parseConfig({ agents: [TEST_AGENT], pages: { ui: "builtin" }, chatkit: { clientSecret: "cs_1" } }),
+    (error: unknown) => error instanceof ConfigError && /pages\.ui: the built-in client talks to this server/.test(error.message),
+  );
+  assert.throws(() => parseConfig({ agents: [TEST_AGENT], pages: { ui: "web" as never } }), ConfigError);
+});

@@ -44,7 +44,7 @@ describe("chat pages", () => {
     assert.match(response.headers.get("content-type")!, /^text\/html/);
     assert.equal(response.headers.get("cache-control"), "no-store");
     const html = await response.text();
-    assert.match(html, new RegExp(`<script src="${SCRIPT_URL.replace(/\./g, "\\.")}" nonce="[^"]+" async></script>`));
+    assert.match(html, new RegExp(`<script id="chatkit-script" src="${SCRIPT_URL.replace(/\./g, "\\.")}" nonce="[^"]+" async></script>`));
     assert.match(html, /<h1>Assistant<\/h1>/);
     assert.match(html, /pages@example\.com/);
     assert.match(html, /<form method="post" action="\/logout">/);
@@ -55,7 +55,9 @@ describe("chat pages", () => {
       domainKey: "dk_test_123",
       uploadStrategy: { type: "direct", uploadUrl: "/chatkit/upload?agent_id=assistant" },
     });
-    assert.deepEqual(boot.options.history, { enabled: true });
+    assert.deepEqual(boot.options.history, { enabled: true, showDelete: true, showRename: true });
+    assert.equal(boot.fallbackMs, 4000, "auto (the default): the built-in client if the script does not load");
+    assert.match(boot.builtin.script, /^\/webclient\/app\.[0-9a-f]{12}\.js$/);
   });
 
   test("a strict CSP with a fresh nonce allows only our origin, the script's and the configured ones", async () => {
@@ -99,7 +101,7 @@ describe("chat pages", () => {
     const html = await response.text();
     assert.ok(!html.includes("<script>alert(1)"), "no injected script element");
     assert.ok(!html.includes("<img src=x"), "no injected image element");
-    assert.equal(html.match(/<script/g)!.length, 3, "only the page's own three script elements");
+    assert.equal(html.match(/<script/g)!.length, 4, "only the page's own four script elements");
     assert.match(html, /<title>&lt;\/script&gt;&lt;script&gt;alert\(1\)/);
     assert.match(html, /<h1>&lt;\/script&gt;/);
     assert.equal(bootstrapOf(html).options.header.title.text, HOSTILE_NAME);
@@ -145,6 +147,7 @@ test("in hosted mode the page asks our client secret route instead of configurin
     assert.equal(boot.clientSecretUrl, "/chatkit/client_secret");
     assert.equal(boot.options.api, undefined);
     assert.ok(!html.includes("cs_static_secret"), "the secret is fetched, never embedded");
+    assert.equal(boot.builtin, undefined, "hosted chats need OpenAI's component: no built-in fallback");
   } finally {
     await server.close({ removeData: true });
   }
@@ -158,6 +161,91 @@ test("an absolute api url keeps its query, carries the agent id and is allowed t
     assert.equal(boot.options.api.url, "https://api.example.test/chatkit?tenant=1&agent_id=assistant");
     assert.equal(boot.options.api.uploadStrategy.uploadUrl, "https://api.example.test/chatkit/upload?tenant=1&agent_id=assistant");
     assert.match(response.headers.get("content-security-policy")!, /connect-src [^;]*https:\/\/api\.example\.test/);
+  } finally {
+    await server.close({ removeData: true });
+  }
+});
+
+test("pages.ui builtin: our client's files only, a CSP of our own origin, on both chat pages", async () => {
+  const server = await startTestServer({ config: { pages: { ui: "builtin" }, chatkit: { scriptUrl: SCRIPT_URL } } });
+  try {
+    const cookie = await signIn(server, "builtin@example.com");
+    for (const page of ["chatkit", "chatkit_standalone"]) {
+      const response = await fetch(`${server.url}/agents/assistant/${page}`, { headers: { cookie } });
+      assert.equal(response.status, 200);
+      const policy = response.headers.get("content-security-policy")!;
+      assert.ok(!policy.includes("cdn.example.test"), `nothing from the CDN: ${policy}`);
+      assert.match(policy, /script-src 'self' 'nonce-[^']+'(;|$)/);
+      assert.match(policy, /connect-src 'self'(;|$)/);
+      const html = await response.text();
+      assert.ok(!html.includes("<openai-chatkit") && !html.includes(`src="${SCRIPT_URL}"`), "no official element");
+      assert.match(html, /<div id="chatkit-app"><\/div>/);
+      const script = /<script type="module" src="(\/webclient\/app\.[0-9a-f]{12}\.js)" nonce="[^"]+"><\/script>/.exec(html);
+      const style = /<link rel="stylesheet" href="(\/webclient\/app\.[0-9a-f]{12}\.css)">/.exec(html);
+      assert.ok(script && style, "the page loads our bundle");
+      const js = await fetch(`${server.url}${script[1]}`, { headers: { "accept-encoding": "gzip" } });
+      assert.equal(js.status, 200);
+      assert.match(js.headers.get("content-type")!, /^text\/javascript/);
+      assert.equal(js.headers.get("content-encoding"), "gzip");
+      assert.match(js.headers.get("cache-control")!, /immutable/);
+      assert.ok((await js.text()).length > 10_000);
+      assert.equal((await fetch(`${server.url}${style[1]}`)).status, 200);
+    }
+    assert.equal((await fetch(`${server.url}/webclient/app.000000000000.js`)).status, 404, "an old hash is gone");
+  } finally {
+    await server.close({ removeData: true });
+  }
+});
+
+test("the composer offers what the server can do: the agent's models, dictation with an upstream, the accepted types", async () => {
+  const server = await startTestServer({
+    config: {
+      agents: [
+        { id: "assistant", name: "Assistant", model: "model-a", models: ["model-b"] },
+        { id: "plain", name: "Plain", model: "model-a" },
+      ],
+      chatkit: { allowedMimeTypes: ["image/png", "application/pdf"], uploadMaxBytes: 1234 },
+      openai: { baseURL: "http://127.0.0.1:9/v1" },
+    },
+  });
+  try {
+    const cookie = await signIn(server, "composer@example.com");
+    const composer = async (agent: string) =>
+      bootstrapOf(await (await fetch(`${server.url}/agents/${agent}/chatkit`, { headers: { cookie } })).text()).options.composer;
+    assert.deepEqual(await composer("assistant"), {
+      attachments: { enabled: true, maxSize: 1234, accept: { "image/png": [], "application/pdf": [] } },
+      models: [
+        { id: "model-a", label: "model-a", default: true },
+        { id: "model-b", label: "model-b" },
+      ],
+      dictation: { enabled: true },
+    });
+    const plain = await composer("plain");
+    assert.equal(plain.models, undefined, "no picker when the agent allows one model");
+  } finally {
+    await server.close({ removeData: true });
+  }
+  const local = await startTestServer();
+  try {
+    const html = await (await fetch(`${local.url}/agents/assistant/chatkit`, { headers: { cookie: await signIn(local, "local@example.com") } })).text();
+    assert.equal(bootstrapOf(html).options.composer.dictation, undefined, "no dictation without an upstream to transcribe");
+  } finally {
+    await local.close({ removeData: true });
+  }
+});
+
+test("/ sends a signed-in person to the first agent's chat and tells anyone else how to sign in", async () => {
+  const server = await startTestServer();
+  try {
+    const signedIn = await fetch(`${server.url}/`, { headers: { cookie: await signIn(server, "front@example.com") }, redirect: "manual" });
+    assert.equal(signedIn.status, 302);
+    assert.equal(signedIn.headers.get("location"), "/agents/assistant/chatkit");
+    const anonymous = await fetch(`${server.url}/`, { redirect: "manual" });
+    assert.equal(anonymous.status, 200);
+    assert.match(anonymous.headers.get("content-type")!, /^text\/html/);
+    const html = await anonymous.text();
+    assert.match(html, /npm run --silent login-link -- you@example\.com/);
+    assert.match(html, /\/healthz/);
   } finally {
     await server.close({ removeData: true });
   }

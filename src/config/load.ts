@@ -29,6 +29,7 @@ const ENV_OVERRIDES: Array<{ env: string[]; key: string[]; parse?: (value: strin
   { env: ["CHATKIT_CLIENT_SECRET"], key: ["chatkit", "clientSecret"] },
   { env: ["CHATKIT_WORKFLOW_ID"], key: ["chatkit", "workflowId"] },
   { env: ["CHATKIT_SCRIPT_URL"], key: ["chatkit", "scriptUrl"] },
+  { env: ["CHATKIT_UI"], key: ["pages", "ui"] },
   { env: ["CHATKIT_UPLOAD_MAX_BYTES"], key: ["chatkit", "uploadMaxBytes"], parse: toNumber },
   {
     env: ["CHATKIT_ALLOWED_MIME_TYPES"],

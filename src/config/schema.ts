@@ -234,6 +234,12 @@ export const configSchema = z.strictObject({
       extraOrigins: z.array(z.url()).default([]),
       /** How the web component sends files: straight to `<apiUrl>/upload`, or two-phase through `attachments.create`. */
       uploadStrategy: z.enum(["direct", "two_phase"]).default("direct"),
+      /**
+       * Which chat client the pages run: OpenAI's web component from `chatkit.scriptUrl`, the
+       * built-in client served by this box (no request leaves it), or the official one with the
+       * built-in one as a fallback when the script does not load within a few seconds.
+       */
+      ui: z.enum(["auto", "chatkit", "builtin"]).default("auto"),
     })
     .prefault({}),
   /** Browser sign-in through `npm run login-link`. */
@@ -280,6 +286,13 @@ export const configSchema = z.strictObject({
     }),
 })
   .superRefine((config, ctx) => {
+    if (config.pages.ui === "builtin" && (config.chatkit.workflowId || config.chatkit.clientSecret)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["pages", "ui"],
+        message: "the built-in client talks to this server, not to OpenAI's hosted backend: use \"chatkit\" or \"auto\" in hosted mode",
+      });
+    }
     config.agents.forEach((agent, index) => {
       if (agent.hostedTools.length && agent.api !== "responses") {
         ctx.addIssue({ code: "custom", path: ["agents", index, "hostedTools"], message: 'hosted tools need the Responses API (api: "responses")' });

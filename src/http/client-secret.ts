@@ -7,6 +7,20 @@ import { ChatkitError } from "../core/errors.ts";
 import { type Logger } from "../core/logger.ts";
 import type { AppState } from "./state.ts";
 
+const MIB = 1024 * 1024;
+/** OpenAI's most per file (512 MB) and per session (10). */
+const HOSTED_MAX_FILE_MB = 512;
+const HOSTED_MAX_FILES = 10;
+
+/**
+ * What the minted session lets the page do: the chat pages always offer attachments (with
+ * `chatkit.uploadMaxBytes` as the limit), and sessions have uploads off unless asked.
+ */
+function chatkitConfiguration(config: ChatkitConfig) {
+  const maxFileMb = Math.max(1, Math.min(HOSTED_MAX_FILE_MB, Math.floor(config.chatkit.uploadMaxBytes / MIB)));
+  return { file_upload: { enabled: true, max_file_size: maxFileMb, max_files: HOSTED_MAX_FILES }, history: { enabled: true } };
+}
+
 /**
  * `POST /chatkit/client_secret` (hosted mode): a client secret for the signed-in user, minted
  * through OpenAI's ChatKit sessions API for the configured workflow, else the static secret.
@@ -26,7 +40,11 @@ export function clientSecretRoute(config: ChatkitConfig, logger: Logger) {
     client ??= openaiClient(upstream, config, { maxRetries: 1 });
     const state = ctx.state as AppState;
     try {
-      const session = await client.beta.chatkit.sessions.create({ user: state.user.id, workflow: { id: mode.workflowId } });
+      const session = await client.beta.chatkit.sessions.create({
+        user: state.user.id,
+        workflow: { id: mode.workflowId },
+        chatkit_configuration: chatkitConfiguration(config),
+      });
       ctx.body = { client_secret: session.client_secret };
     } catch (error) {
       logger.error(`minting a ChatKit client secret for workflow ${mode.workflowId} failed`, error);

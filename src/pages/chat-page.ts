@@ -1,5 +1,7 @@
+import { upstreamOf } from "../agents/upstream.ts";
 import { chatkitMode } from "../config/mode.ts";
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
+import type { WebClientAssets } from "../webclient/assets.ts";
 import { escapeHtml, htmlDocument, jsonForScript } from "./html.ts";
 
 export const CLIENT_SECRET_PATH = "/chatkit/client_secret";
@@ -24,6 +26,40 @@ export interface PageBootstrap {
   mode: "self-hosted" | "hosted";
   clientSecretUrl: string;
   options: Record<string, unknown>;
+  /** The built-in client's files, when the page may fall back to it (`pages.ui: "auto"`). */
+  builtin?: { script: string; style: string };
+  /** Milliseconds the official script has to define its element before the fallback. */
+  fallbackMs?: number;
+}
+
+/** Which client a chat page runs: hosted mode needs OpenAI's component, so it never gets ours. */
+export type PageUi = "chatkit" | "builtin" | "auto";
+export function pageUi(config: ChatkitConfig): PageUi {
+  return chatkitMode(config).kind === "hosted" ? "chatkit" : config.pages.ui;
+}
+
+/** How long `auto` waits for the official element before it runs the built-in client. */
+export const FALLBACK_MS = 4000;
+
+/**
+ * `composer` options for what this server can do for the agent: the models it may pick, voice
+ * input when an upstream can transcribe, and the upload limits (shown before a file is sent).
+ */
+function composerOptions(config: ChatkitConfig, agent: AgentConfig): Record<string, unknown> {
+  const allowed = config.chatkit.allowedMimeTypes;
+  const models = agent.models.filter((model) => model !== agent.model);
+  return {
+    attachments: {
+      enabled: true,
+      maxSize: config.chatkit.uploadMaxBytes,
+      ...(allowed.length > 0 ? { accept: Object.fromEntries(allowed.map((type) => [type, []])) } : {}),
+    },
+    ...(models.length > 0
+      ? { models: [{ id: agent.model, label: agent.model, default: true }, ...models.map((id) => ({ id, label: id }))] }
+      : {}),
+    ...(upstreamOf(config, agent) ? { dictation: { enabled: true } } : {}),
+    ...(composerTools(agent).length > 0 ? { tools: composerTools(agent) } : {}),
+  };
 }
 
 /** The agent's tools offered in the composer's tool menu (`composer.tools`); picking one forces it. */
@@ -47,17 +83,17 @@ export function pageBootstrap(config: ChatkitConfig, agent: AgentConfig): PageBo
   const options: Record<string, unknown> = {
     ...(hosted ? {} : { api: { url: apiUrl, domainKey: config.chatkit.domainKey, uploadStrategy } }),
     header: { title: { text: agent.name } },
-    history: { enabled: true },
+    history: { enabled: true, showDelete: true, showRename: true },
     threadItemActions: { feedback: true, retry: true },
-    composer: {
-      attachments: { enabled: true, maxSize: config.chatkit.uploadMaxBytes },
-      ...(composerTools(agent).length ? { tools: composerTools(agent) } : {}),
-    },
+    composer: composerOptions(config, agent),
   };
   return { mode: hosted ? "hosted" : "self-hosted", clientSecretUrl: CLIENT_SECRET_PATH, options };
 }
 
 // Static, so the CSP nonce is its only permission: it reads the options from the JSON block.
+// The official element gets the options once its script defines it; when the script fails to
+// load (the head's catcher saw an error) or takes longer than `fallbackMs`, the page says so in one
+// line and, with `auto`, runs the built-in client in its place instead of staying blank.
 const BOOT_SCRIPT = `
 const boot = JSON.parse(document.getElementById("chatkit-bootstrap").textContent);
 const options = boot.options;
@@ -76,24 +112,69 @@ if (boot.mode === "hosted") {
     },
   };
 }
-customElements.whenDefined("openai-chatkit").then(() => document.getElementById("chat").setOptions(options));
+const chat = document.getElementById("chat");
+const scriptOrigin = new URL(document.getElementById("chatkit-script").src).origin;
+let settled = false;
+function scriptFailed() {
+  if (settled) return;
+  settled = true;
+  const notice = document.createElement("p");
+  notice.className = "chat-notice";
+  notice.setAttribute("role", "status");
+  if (!boot.builtin) {
+    notice.textContent = "The ChatKit component could not be loaded from " + scriptOrigin + ", so the chat cannot start. Check this browser's connection to it.";
+    chat.replaceWith(notice);
+    return;
+  }
+  notice.textContent = "The official ChatKit component did not load from " + scriptOrigin + " (offline or blocked?), so this is the built-in chat client.";
+  const root = document.createElement("div");
+  root.id = "chatkit-app";
+  chat.replaceWith(notice, root);
+  const style = document.createElement("link");
+  style.rel = "stylesheet";
+  style.href = boot.builtin.style;
+  document.head.append(style);
+  import(boot.builtin.script);
+}
+if (window.chatkitScriptFailed) scriptFailed();
+else {
+  addEventListener("chatkit-script-failed", scriptFailed);
+  setTimeout(scriptFailed, boot.fallbackMs ?? ${FALLBACK_MS});
+}
+customElements.whenDefined("openai-chatkit").then(() => {
+  if (settled) return;
+  settled = true;
+  chat.setOptions(options);
+});
 `;
+
+/** Runs before the official script can fail: a failed load fires no bubbling event, so catch it here. */
+const SCRIPT_ERROR_CATCHER = `addEventListener("error", (event) => {
+  if (event.target && event.target.id === "chatkit-script") {
+    window.chatkitScriptFailed = true;
+    dispatchEvent(new Event("chatkit-script-failed"));
+  }
+}, true);`;
 
 const CHAT_STYLES = `
 html, body { margin: 0; height: 100%; font-family: system-ui, sans-serif; }
-body.chat { display: flex; flex-direction: column; }
-body.chat > header { display: flex; align-items: center; gap: 1rem; padding: .5rem 1rem; border-bottom: 1px solid #ddd; }
+body { display: flex; flex-direction: column; color-scheme: light dark; }
+body.chat > header { display: flex; align-items: center; gap: 1rem; padding: .5rem 1rem; border-bottom: 1px solid #8884; flex-wrap: wrap; }
 body.chat > header h1 { font-size: 1.1rem; margin: 0; flex: 1; }
 body.chat > header form { margin: 0; }
-body.chat > header .who { color: #555; font-size: .9rem; }
+body.chat > header button { font: inherit; font-size: .9rem; padding: .25rem .7rem; border-radius: 6px; border: 1px solid #8886; background: transparent; color: inherit; cursor: pointer; }
+body.chat > header .who { opacity: .75; font-size: .9rem; overflow-wrap: anywhere; }
 openai-chatkit { display: block; flex: 1; min-height: 0; width: 100%; }
 body.standalone openai-chatkit { height: 100vh; }
+.chat-notice { margin: 0; padding: .4rem 1rem; font-size: .9rem; background: #fff4d6; color: #5c4400; }
+@media (prefers-color-scheme: dark) { body { background: #17171a; color: #ececf1; } .chat-notice { background: #3d3210; color: #f6dd9a; } }
 `;
 
 /**
  * The chat page (`standalone: false`: a header with the agent's name, who is signed in, and a
  * sign-out button above the chat, whose history panel lists the threads) or the chat alone,
- * filling the window.
+ * filling the window. `pages.ui` picks the client: OpenAI's element, ours (`assets`), or the
+ * first with ours as its fallback.
  */
 export function renderChatPage(input: {
   config: ChatkitConfig;
@@ -101,8 +182,11 @@ export function renderChatPage(input: {
   nonce: string;
   standalone: boolean;
   userEmail: string;
+  assets: WebClientAssets | undefined;
 }): string {
-  const { config, agent, nonce } = input;
+  const { config, agent, assets } = input;
+  const nonce = escapeHtml(input.nonce);
+  const ui = assets ? pageUi(config) : "chatkit";
   const header = input.standalone
     ? ""
     : `<header>
@@ -110,14 +194,33 @@ export function renderChatPage(input: {
 <span class="who">${escapeHtml(input.userEmail)}</span>
 <form method="post" action="${LOGOUT_PATH}"><button type="submit">Sign out</button></form>
 </header>`;
+  const bootstrap = pageBootstrap(config, agent);
+  const bodyClass = input.standalone ? "standalone" : "chat";
+  if (ui === "builtin" && assets) {
+    return htmlDocument({
+      title: agent.name,
+      bodyClass,
+      head: `<style>${CHAT_STYLES}</style>
+<link rel="stylesheet" href="${escapeHtml(assets.style.path)}">`,
+      body: `${header}
+<div id="chatkit-app"></div>
+<script type="application/json" id="chatkit-bootstrap">${jsonForScript(bootstrap)}</script>
+<script type="module" src="${escapeHtml(assets.script.path)}" nonce="${nonce}"></script>`,
+    });
+  }
+  if (ui === "auto" && assets) {
+    bootstrap.builtin = { script: assets.script.path, style: assets.style.path };
+    bootstrap.fallbackMs = FALLBACK_MS;
+  }
   return htmlDocument({
     title: agent.name,
-    bodyClass: input.standalone ? "standalone" : "chat",
+    bodyClass,
     head: `<style>${CHAT_STYLES}</style>
-<script src="${escapeHtml(config.chatkit.scriptUrl)}" nonce="${escapeHtml(nonce)}" async></script>`,
+<script nonce="${nonce}">${SCRIPT_ERROR_CATCHER}</script>
+<script id="chatkit-script" src="${escapeHtml(config.chatkit.scriptUrl)}" nonce="${nonce}" async></script>`,
     body: `${header}
 <openai-chatkit id="chat" data-agent-id="${escapeHtml(agent.id)}"></openai-chatkit>
-<script type="application/json" id="chatkit-bootstrap">${jsonForScript(pageBootstrap(config, agent))}</script>
-<script type="module" nonce="${escapeHtml(nonce)}">${BOOT_SCRIPT}</script>`,
+<script type="application/json" id="chatkit-bootstrap">${jsonForScript(bootstrap)}</script>
+<script type="module" nonce="${nonce}">${BOOT_SCRIPT}</script>`,
   });
 }

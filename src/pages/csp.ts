@@ -6,14 +6,15 @@
  */
 const OPENAI_API_ORIGIN = "https://api.openai.com";
 
-export function chatPagePolicy(options: { nonce: string; scriptUrl: string; apiUrl: string; extraOrigins: string[] }): string {
-  const scriptOrigin = new URL(options.scriptUrl).origin;
+export function chatPagePolicy(options: { nonce: string; scriptUrl: string | undefined; apiUrl: string; extraOrigins: string[] }): string {
+  // The built-in client (no script URL) needs nothing but our own origin.
+  const scriptOrigin = options.scriptUrl === undefined ? [] : [new URL(options.scriptUrl).origin];
   const extras = options.extraOrigins.map((origin) => new URL(origin).origin);
-  const allowed = unique(["'self'", scriptOrigin, ...extras]);
+  const allowed = unique(["'self'", ...scriptOrigin, ...extras]);
   // An absolute api url on another host (CHATKIT_API_URL=https://api.example.com/chatkit) must be reachable.
   const apiOrigin = /^https?:\/\//i.test(options.apiUrl) ? new URL(options.apiUrl).origin : undefined;
   // OpenAI's element checks its domain key (and in hosted mode chats) against OpenAI's API.
-  const openaiApi = new URL(options.scriptUrl).hostname.endsWith(".openai.com") ? [OPENAI_API_ORIGIN] : [];
+  const openaiApi = options.scriptUrl && new URL(options.scriptUrl).hostname.endsWith(".openai.com") ? [OPENAI_API_ORIGIN] : [];
   const directives: Record<string, string[]> = {
     "default-src": ["'self'"],
     "script-src": [...allowed, `'nonce-${options.nonce}'`],

@@ -5,7 +5,8 @@ import { hasOwnOrigin, isSameOriginRequest, loadSession } from "../http/auth.ts"
 import type { SessionCookie } from "../http/session-cookie.ts";
 import type { AppState } from "../http/state.ts";
 import type { LoginLinkRefusal, Store } from "../store/index.ts";
-import { LOGOUT_PATH, renderChatPage } from "./chat-page.ts";
+import { webClientAssetLoader, WEBCLIENT_PATH_PREFIX } from "../webclient/assets.ts";
+import { LOGOUT_PATH, pageUi, renderChatPage } from "./chat-page.ts";
 import { chatPagePolicy, MESSAGE_PAGE_POLICY } from "./csp.ts";
 import { escapeHtml, newNonce } from "./html.ts";
 import { loginLinkCommand, type MessagePageButton, renderMessagePage } from "./message-page.ts";
@@ -76,6 +77,43 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
   const { config, store, sessionCookie } = deps;
   const agents = new Map(config.agents.map((agent) => [agent.id, agent]));
 
+  const webClientAssets = webClientAssetLoader();
+
+  // The built-in client's bundle: public code (no data in it), named by its content hash.
+  router.get(`${WEBCLIENT_PATH_PREFIX}:file`, (ctx) => {
+    const asset = webClientAssets()?.byPath.get(ctx.path);
+    if (!asset) {
+      ctx.status = 404;
+      ctx.type = "text/plain; charset=utf-8";
+      ctx.body = "not found";
+      return;
+    }
+    ctx.vary("Accept-Encoding");
+    ctx.type = asset.type;
+    ctx.set("Cache-Control", "public, max-age=31536000, immutable");
+    ctx.set("X-Content-Type-Options", "nosniff");
+    if (ctx.acceptsEncodings("gzip", "identity") === "gzip") {
+      ctx.set("Content-Encoding", "gzip");
+      ctx.body = asset.gzipped;
+    } else {
+      ctx.body = asset.body;
+    }
+  });
+
+  // The front door: a signed-in person goes to their chat; anyone else learns how to sign in.
+  router.get("/", async (ctx) => {
+    if (await loadSession(ctx, store.sessions, sessionCookie)) {
+      ctx.status = 302;
+      ctx.redirect(chatPagePath(config.agents[0]!.id));
+      return;
+    }
+    sendMessagePage(ctx, 200, "chatkit-box", [
+      "This is a self-hosted ChatKit server. This browser is not signed in.",
+      `To chat, ask the operator for a sign-in link. They create one on the server with <code>${escapeHtml(loginLinkCommand())}</code>; open the link it prints in this browser.`,
+      `API clients: <code>POST /chatkit</code> with a bearer token (<code>npm run --silent session -- you@example.com</code>). Health check: <code>GET /healthz</code>.`,
+    ]);
+  });
+
   const chatPage = (standalone: boolean) => async (ctx: Context) => {
     const agentId = String(ctx.params.id ?? "");
     if (!(await loadSession(ctx, store.sessions, sessionCookie))) {
@@ -91,10 +129,24 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
       sendMessagePage(ctx, 404, "No such agent", [`There is no agent <code>${escapeHtml(agentId)}</code> on this server.`]);
       return;
     }
+    const assets = webClientAssets();
+    const ui = pageUi(config);
+    if (ui === "builtin" && !assets) {
+      sendMessagePage(ctx, 503, "The chat client is not built", [
+        "This server is set to use its built-in chat client, but its files are missing.",
+        "On the server, run <code>npm ci</code> (or <code>npm run build:webclient</code>) in the server's folder, then reload.",
+      ]);
+      return;
+    }
     const nonce = newNonce();
     const state = ctx.state as AppState;
-    const policy = chatPagePolicy({ nonce, scriptUrl: config.chatkit.scriptUrl, apiUrl: config.chatkit.apiUrl, extraOrigins: config.pages.extraOrigins });
-    sendHtml(ctx, 200, renderChatPage({ config, agent, nonce, standalone, userEmail: state.user.email }), policy);
+    const policy = chatPagePolicy({
+      nonce,
+      scriptUrl: ui === "builtin" ? undefined : config.chatkit.scriptUrl,
+      apiUrl: config.chatkit.apiUrl,
+      extraOrigins: config.pages.extraOrigins,
+    });
+    sendHtml(ctx, 200, renderChatPage({ config, agent, nonce, standalone, userEmail: state.user.email, assets }), policy);
   };
   router.get("/agents/:id/chatkit", chatPage(false));
   router.get("/agents/:id/chatkit_standalone", chatPage(true));
