@@ -428,7 +428,7 @@ for (const backend of backends) {
         );
         assert.deepEqual(await store.loginLinks.check(token), { ok: false, reason: "used" });
         assert.deepEqual(await store.loginLinks.consume("nope"), { ok: false, reason: "unknown" });
-        const expired = await store.loginLinks.create(alice.userId, { agentId: null, ttlMs: -1 });
+        const expired = await store.loginLinks.create(alice.userId, { agentId: null, ttlMs: -60_000 });
         assert.deepEqual(await store.loginLinks.consume(expired.token), { ok: false, reason: "expired" });
         const bobs = await store.loginLinks.create(bob.userId, { agentId: null, ttlMs: 60_000 });
         await store.users.setDisabled("bob@example.com", true);
