@@ -1,5 +1,6 @@
 // The box's configuration. Every key is optional but `agents`; the comments show the defaults.
-// Environment variables still win over this file: PORT, HOST, CHATKIT_DATA_DIR, CHATKIT_API_URL,
+// Environment variables still win over this file: PORT, HOST, CHATKIT_DATA_DIR, CHATKIT_DATABASE_URL,
+// CHATKIT_COOKIE_KEYS, CHATKIT_API_URL,
 // CHATKIT_PK / CHATKIT_DOMAIN_KEY, CHATKIT_CLIENT_SECRET, CHATKIT_WORKFLOW_ID, CHATKIT_SCRIPT_URL,
 // CHATKIT_UPLOAD_MAX_BYTES, CHATKIT_ALLOWED_MIME_TYPES, OPENAI_API_KEY, OPENAI_BASE_URL.
 // Point CHATKIT_CONFIG at another file to use that one instead.
@@ -78,6 +79,15 @@ export default defineConfig({
 
   // dataDir: "./data", // the whole state: SQLite database + attachments/. Back it up by copying it.
 
+  database: {
+    // url: "postgres://chatkit:secret@db.internal:5432/chatkit", // PostgreSQL for several servers; none = SQLite in dataDir
+    // poolSize: 10,                           // connections each server keeps to PostgreSQL at most
+  },
+
+  // storage: { type: "dataDir" },             // attachment bytes in dataDir/attachments; for several servers:
+  // storage: { type: "s3", bucket: "chatkit", endpoint: "https://s3.example.com", region: "us-east-1",
+  //            prefix: "attachments/", forcePathStyle: true }, // credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
+
   chatkit: {
     // apiUrl: "/chatkit",
     // domainKey: "local-dev",                 // from the OpenAI dashboard's domain allow-list
@@ -102,7 +112,7 @@ export default defineConfig({
   },
 
   // cookieKeys: ["a long random string", "the previous one, while rotating"],
-  // Left empty, a random key is generated once and kept in the data dir.
+  // Left empty, a random key is generated once and kept in the data dir (with database.url, set them).
 
   openai: {
     // apiKey: process.env.OPENAI_API_KEY,     // without a key, agents answer with the built-in local responder

@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { describeUpstream, upstreamOf } from "./agents/upstream.ts";
-import { AttachmentFiles } from "./attachments/files.ts";
+import { attachmentStorageFor } from "./attachments/storage.ts";
 import { recoverInterruptedUploads } from "./attachments/sweep.ts";
 import { createLogger } from "./core/logger.ts";
 import { createApp, createHttpServer } from "./http/app.ts";
@@ -10,20 +10,35 @@ import { openStore } from "./store/index.ts";
 import { McpRegistry } from "./mcp/registry.ts";
 
 /**
- * Loads the config, locks the data dir (one server per data dir; restore refuses while it is held),
- * opens the store, serves; stops gracefully on SIGTERM/SIGINT.
+ * Loads the config, locks the data dir when it holds the database (one server per SQLite file;
+ * restore refuses while it is held; PostgreSQL serves several), opens the store, serves; stops
+ * gracefully on SIGTERM/SIGINT.
  */
 async function main(): Promise<void> {
   const config = await loadConfig();
-  const releaseLock = lockDataDir(config.dataDir);
-  const store = await openStore(config.dataDir);
+  const releaseLock = config.database.url ? () => {} : lockDataDir(config.dataDir);
+  const store = await openStore(config);
+  const storage = attachmentStorageFor(config);
   const logger = createLogger(config.server.logFormat);
-  const recovered = await recoverInterruptedUploads(store.attachments, new AttachmentFiles(config.dataDir));
-  if (recovered.uploads + recovered.tempFiles > 0) {
-    logger.info(`recovered from an interrupted run: ${recovered.uploads} upload(s) made retryable, ${recovered.tempFiles} temporary file(s) removed`);
-  }
   const mcp = new McpRegistry(config, logger);
-  const app = createApp(config, { store, logger, mcp });
+  let app;
+  try {
+    await storage.check().catch((error: Error) => {
+      throw new Error(`attachment storage ${storage.description} does not answer: ${error.message || error.name}`);
+    });
+    // Only a lone server may reset uploads it finds mid-way: with a shared database another
+    // server may be receiving them right now (the unsent-upload sweep cleans up there).
+    if (!config.database.url) {
+      const recovered = await recoverInterruptedUploads(store.attachments, storage);
+      if (recovered.uploads + recovered.tempFiles > 0) {
+        logger.info(`recovered from an interrupted run: ${recovered.uploads} upload(s) made retryable, ${recovered.tempFiles} temporary file(s) removed`);
+      }
+    }
+    app = createApp(config, { store, storage, logger, mcp });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const server: Server = createHttpServer(app, config).listen(config.server.port, config.server.host);
   // Installed before anything is announced: a signal right after "listening" must stop gracefully too.
   let stopping = false;
@@ -54,7 +69,11 @@ async function main(): Promise<void> {
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.server.port;
-  logger.info(`chatkit listening on http://${config.server.host}:${port} (data: ${config.dataDir})`);
+  logger.info(`chatkit listening on http://${config.server.host}:${port} (database: ${store.description}; data dir: ${config.dataDir})`);
+  logger.info(`attachments: ${storage.description}`);
+  if (config.database.url && config.storage.type === "dataDir") {
+    logger.info("warning: attachments are kept in this server's data dir; several servers need storage they share (storage.type \"s3\")");
+  }
   for (const agent of config.agents) {
     const hint = upstreamOf(config, agent) ? "" : "; set OPENAI_API_KEY or OPENAI_BASE_URL to use a model";
     logger.info(`agent "${agent.id}": ${describeUpstream(config, agent)}${hint}`);

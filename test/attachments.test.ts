@@ -22,7 +22,7 @@ describe("attachments", () => {
   });
   after(() => server.close({ removeData: true }));
 
-  const rowOf = (id: string) => server.store.db.selectFrom("attachments").selectAll().where("id", "=", id).executeTakeFirst();
+  const rowOf = (id: string) => server.db.selectFrom("attachments").selectAll().where("id", "=", id).executeTakeFirst();
 
   test("a direct upload answers the attachment JSON, and its preview and download give back the same bytes", async () => {
     const bytes = pngBytes(1000);
@@ -160,7 +160,7 @@ describe("attachments", () => {
   });
 
   test("an upload over the limit is stopped with 413 and leaves no file and no row", async () => {
-    const countRows = async () => (await server.store.db.selectFrom("attachments").select("id").execute()).length;
+    const countRows = async () => (await server.db.selectFrom("attachments").select("id").execute()).length;
     const rowsBefore = await countRows();
     const filesBefore = attachmentDirEntries(server);
     const atLimit = await uploadDirect(server, { name: "exact.bin", type: "application/octet-stream", bytes: Buffer.alloc(LIMIT, 1) });
@@ -306,7 +306,7 @@ describe("attachments", () => {
     await server.store.attachments.linkToItem(owner, [sent.id], threadId, "msg_x");
     const now = Date.now();
     const longAgo = now - 25 * 60 * 60 * 1000;
-    await server.store.db.updateTable("attachments").set({ created_at: longAgo }).where("id", "in", [old.id, oldPending.body.id, sent.id]).execute();
+    await server.db.updateTable("attachments").set({ created_at: longAgo }).where("id", "in", [old.id, oldPending.body.id, sent.id]).execute();
     const files = new AttachmentFiles(server.dataDir);
     const crashed = path.join(files.dir, ".upload-atc_crashed-000000");
     writeFileSync(crashed, "half");

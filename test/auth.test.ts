@@ -42,7 +42,7 @@ describe("authentication", () => {
     assert.equal((await listWith({ authorization: `Bearer ${token}` })).status, 401);
 
     const expired = await server.store.sessions.create(user.id, 1);
-    await server.store.db.updateTable("sessions").set({ expires_at: Date.now() - 1 }).where("id", "=", expired.session.id).execute();
+    await server.db.updateTable("sessions").set({ expires_at: Date.now() - 1 }).where("id", "=", expired.session.id).execute();
     assert.equal((await listWith({ authorization: `Bearer ${expired.token}` })).status, 401);
 
     const live = await server.store.sessions.create(user.id, null);
@@ -54,7 +54,7 @@ describe("authentication", () => {
 
   test("tokens are stored only as hashes", async () => {
     const token = await server.token("hash@example.com");
-    const rows = await server.store.db.selectFrom("sessions").select("token_hash").execute();
+    const rows = await server.db.selectFrom("sessions").select("token_hash").execute();
     assert.ok(rows.every((row) => row.token_hash !== token && /^[0-9a-f]{64}$/.test(row.token_hash)));
     assert.ok(token.length >= 22, "at least 128 bits");
   });
@@ -147,7 +147,7 @@ describe("isolation between users", () => {
     assert.equal(intact.status, 200);
     assert.ok(!("title" in intact.body));
     assert.equal(intact.body.items.data.length, 2);
-    const feedback = await server.store.db.selectFrom("item_feedback").selectAll().execute();
+    const feedback = await server.db.selectFrom("item_feedback").selectAll().execute();
     assert.deepEqual(feedback, []);
   });
 });

@@ -172,7 +172,7 @@ test("backups, restored data dirs and new data dirs are private to their owner",
     assert.equal(mode(path.join(restoredDir, "cookie-secret")), 0o600);
 
     const fresh = path.join(work, "fresh");
-    const store = await openStore(fresh);
+    const store = await openStore({ dataDir: fresh });
     try {
       await store.users.findOrCreate("new@example.com");
       assert.equal(mode(fresh), 0o700);

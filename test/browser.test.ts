@@ -154,7 +154,7 @@ test("a real browser sent to a login link by another site gets the confirmation 
     const dom = await dumpDom(foreign.url);
     assert.match(dom, /<h1>Sign in\?<\/h1>/, `landed on the confirmation page:\n${dom.slice(0, 2000)}`);
     assert.match(dom, /attacker@example\.com/, "which names the account");
-    const links = await server.store.db.selectFrom("login_links").select("used_at").execute();
+    const links = await server.db.selectFrom("login_links").select("used_at").execute();
     assert.deepEqual(links, [{ used_at: null }], "the link is still unused");
   } finally {
     await foreign.close();

@@ -93,6 +93,32 @@ describe("config", () => {
     assert.match(problem!, /^chatkit\.uploadMaxBytes \(from CHATKIT_UPLOAD_MAX_BYTES\): /);
   });
 
+  test("a database URL and cookie keys come from the file or the environment; storage defaults to the data dir", () => {
+    const plain = parseConfig({ agents: [TEST_AGENT] });
+    assert.deepEqual(plain.database, { poolSize: 10 });
+    assert.deepEqual(plain.storage, { type: "dataDir" });
+    const config = parseConfig(
+      { agents: [TEST_AGENT], database: { url: "postgres://file@db/x", poolSize: 3 }, cookieKeys: ["from-the-file-0123456789"] },
+      { CHATKIT_DATABASE_URL: "postgresql://env@db:5432/chatkit", CHATKIT_COOKIE_KEYS: " newest-key-0123456789 , older-key-0123456789," },
+    );
+    assert.deepEqual(config.database, { url: "postgresql://env@db:5432/chatkit", poolSize: 3 });
+    assert.deepEqual(config.cookieKeys, ["newest-key-0123456789", "older-key-0123456789"]);
+    const s3 = parseConfig({ agents: [TEST_AGENT], storage: { type: "s3", bucket: "b" } }).storage;
+    assert.deepEqual(s3, { type: "s3", bucket: "b", region: "us-east-1", prefix: "attachments/", forcePathStyle: false });
+  });
+
+  test("a database URL that is not PostgreSQL, short cookie keys and half S3 credentials are refused by name", () => {
+    assert.deepEqual(problemsOf({ agents: [TEST_AGENT] }, { CHATKIT_DATABASE_URL: "mysql://db/x" }), [
+      "database.url (from CHATKIT_DATABASE_URL): a postgres:// URL (leave it out to keep SQLite in the data dir)",
+    ]);
+    assert.deepEqual(problemsOf({ agents: [TEST_AGENT] }, { CHATKIT_COOKIE_KEYS: "short" }), [
+      "cookieKeys[0] (from CHATKIT_COOKIE_KEYS): use at least 16 characters",
+    ]);
+    assert.deepEqual(problemsOf({ agents: [TEST_AGENT], storage: { type: "s3", bucket: "b", accessKeyId: "AKIA" } }), [
+      "storage.secretAccessKey: give both accessKeyId and secretAccessKey, or neither (to use the AWS environment)",
+    ]);
+  });
+
   test("agents must exist and have unique ids", () => {
     assert.match(problemsOf({ agents: [] }).join(), /agents: define at least one agent/);
     assert.match(problemsOf({ agents: [TEST_AGENT, TEST_AGENT] }).join(), /agents\[1\]\.id: duplicate agent id "assistant"/);

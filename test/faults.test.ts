@@ -15,7 +15,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A session token minted straight in the data dir's database, before any server runs. */
 async function mintToken(dataDir: string, email: string): Promise<string> {
-  const store = await openStore(dataDir);
+  const store = await openStore({ dataDir });
   try {
     const { user } = await store.users.findOrCreate(email);
     return (await store.sessions.create(user.id, 1)).token;
@@ -182,7 +182,7 @@ describe("racing a stream", () => {
     assert.equal((await server.request("threads.get_by_id", { thread_id: threadId })).status, 404);
     assert.equal((await server.request("items.list", { thread_id: threadId })).status, 404);
     const owner = { userId: (await server.store.users.findOrCreate("alice@example.com")).user.id };
-    const orphans = await server.store.db.selectFrom("thread_items").select("id").where("thread_id", "=", threadId).execute();
+    const orphans = await server.db.selectFrom("thread_items").select("id").where("thread_id", "=", threadId).execute();
     assert.deepEqual(orphans, [], `no items of the deleted thread were written after it (${owner.userId})`);
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
     const after = await server.stream("threads.create", { input: userInput("still fine") });

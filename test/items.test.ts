@@ -92,7 +92,7 @@ describe("items requests", () => {
     assert.equal(first.status, 200);
     assert.deepEqual(first.body, {});
     await server.request("items.feedback", { thread_id: threadId, item_ids: [items[1]!.id, items[1]!.id], kind: "positive" });
-    const rows = await server.store.db.selectFrom("item_feedback").select(["item_id", "kind"]).where("thread_id", "=", threadId).execute();
+    const rows = await server.db.selectFrom("item_feedback").select(["item_id", "kind"]).where("thread_id", "=", threadId).execute();
     assert.deepEqual(rows, [{ item_id: items[1]!.id, kind: "positive" }]);
 
     const unknown = await server.request("items.feedback", { thread_id: threadId, item_ids: ["msg_nope"], kind: "positive" });

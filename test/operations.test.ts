@@ -40,7 +40,7 @@ describe("request ids and failures", () => {
     // A thread stored before depth limits existed: JSON too deep to serialise again.
     const poisoned = { ...items[0], inference_options: { deep: "__DEEP__" } };
     const data = JSON.stringify(poisoned).replace('"__DEEP__"', "[".repeat(200_000) + "]".repeat(200_000));
-    await server.store.db.updateTable("thread_items").set({ data }).where("id", "=", items[0]!.id).execute();
+    await server.db.updateTable("thread_items").set({ data }).where("id", "=", items[0]!.id).execute();
 
     const answer = await server.request("items.list", { thread_id: threadId }, { headers: { "x-request-id": "poisoned-1" } });
     assert.equal(answer.status, 500);

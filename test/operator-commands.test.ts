@@ -49,7 +49,7 @@ describe("operator commands", () => {
   test("sessions list shows live sessions and revoke ends one or all of a user's", async () => {
     const first = (await npm(["session", "--", "sam@example.com"])).stdout.trim().split("\n").at(-1)!;
     await npm(["session", "--", "sam@example.com"]);
-    const store = await openStore(dataDir);
+    const store = await openStore({ dataDir: dataDir });
     try {
       const sessionId = (await store.sessions.authenticate(first))!.session.id;
       const listed = await npm(["sessions", "--", "list", "--email", "sam@example.com"]);
@@ -87,7 +87,7 @@ describe("operator commands", () => {
     const down = await npm(["check"], { CHATKIT_CONFIG: path.join(REPO_ROOT, "test/support/mcp-down.config.ts") });
     assert.equal(down.code, 0, "an MCP server that does not answer is a warning, not a problem");
     assert.match(down.stderr, /warning: agent assistant: MCP server "gone" does not answer/);
-    assert.match(ok.stdout, /data dir: .*\(\d+ users/);
+    assert.match(ok.stdout, /database: SQLite .* answers \(\d+ users/);
     const hosted = await npm(["check"], { CHATKIT_WORKFLOW_ID: "wf_1", OPENAI_API_KEY: "sk-test" });
     assert.match(hosted.stdout, /mode: hosted \(client secrets minted for workflow wf_1\)/);
     assert.match(hosted.stdout, /agent assistant: gpt-4\.1-mini via responses at https:\/\/api\.openai\.com\/v1/);
@@ -136,7 +136,7 @@ test("restore refuses a non-empty data dir without --force and a folder that is 
     assert.equal(notBackup.code, 1);
     assert.match(notBackup.stderr, /does not hold a usable chatkit\.sqlite/);
 
-    const store = await openStore(backup);
+    const store = await openStore({ dataDir: backup });
     await store.users.findOrCreate("kept@example.com");
     await store.close();
     mkdirSync(path.join(target, "attachments"));
@@ -147,7 +147,7 @@ test("restore refuses a non-empty data dir without --force and a folder that is 
 
     const forced = await run("npm", ["run", "--silent", "restore", "--", backup, "--force"], { env: env(target), cwd: REPO_ROOT });
     assert.equal(forced.code, 0, forced.stderr);
-    const restored = await openStore(target);
+    const restored = await openStore({ dataDir: target });
     assert.ok(await restored.users.findByEmail("kept@example.com"));
     await restored.close();
   } finally {

@@ -9,20 +9,16 @@ import { tempDataDir } from "./support/app.ts";
 
 test("every list query walks an index range: no table scan, no sort", async () => {
   const dataDir = tempDataDir();
-  const store = await openStore(dataDir);
+  const captured: Array<{ sql: string; parameters: readonly unknown[] }> = [];
+  let capturing = false;
+  const store = await openStore({ dataDir }, { onQuery: (sql, parameters) => capturing && captured.push({ sql, parameters }) });
   const { user } = await store.users.findOrCreate("plans@example.com");
   const owner = { userId: user.id, accountId: user.account_id };
   const thread = await store.threads.create(owner, "assistant");
   const itemId = newId("message");
   await store.items.add(owner, { id: itemId, thread_id: thread.id, created_at: toIso(monotonicNow()), type: "end_of_turn" });
 
-  const captured: Array<{ sql: string; parameters: readonly unknown[] }> = [];
-  const executor = store.db.getExecutor() as unknown as { executeQuery: (query: any, id: any) => Promise<unknown> };
-  const execute = executor.executeQuery.bind(executor);
-  executor.executeQuery = (query, id) => {
-    captured.push({ sql: query.sql, parameters: query.parameters });
-    return execute(query, id);
-  };
+  capturing = true;
   for (const order of ["asc", "desc"] as const) {
     await store.threads.list(owner, { agentId: "assistant", limit: 20, order, after: thread.id });
     await store.threads.list(owner, { limit: 20, order });

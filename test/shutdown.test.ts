@@ -23,7 +23,7 @@ test("SIGTERM to `npm start` lets an in-flight stream finish, then closes the da
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 15_000);
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 60_000);
       child.stdout.on("data", () => {
         const match = /listening on (http:\/\/\S+)/.exec(output);
         if (match) {

@@ -101,7 +101,7 @@ describe("threads requests", () => {
     assert.equal(await server.store.items.get(owner, threadId, items[0]!.id), undefined);
     assert.equal(await server.store.attachments.get(owner, attachment.id), undefined);
     assert.equal(existsSync(file), false);
-    const left = await server.store.db.selectFrom("item_feedback").selectAll().where("thread_id", "=", threadId).execute();
+    const left = await server.db.selectFrom("item_feedback").selectAll().where("thread_id", "=", threadId).execute();
     assert.deepEqual(left, []);
     assert.equal((await server.request("threads.delete", { thread_id: threadId })).status, 404);
   });

@@ -182,7 +182,7 @@ describe("the built-in web client in a real browser", { skip }, () => {
     await page.getByRole("button", { name: "Good answer" }).last().click();
     await page.locator('[aria-label="Good answer"][aria-pressed="true"]').waitFor();
     const answerId = await page.locator(".ck-assistant").last().getAttribute("data-item-id");
-    const feedback = await server.store.db.selectFrom("item_feedback").selectAll().execute();
+    const feedback = await server.db.selectFrom("item_feedback").selectAll().execute();
     assert.deepEqual(feedback.map((row) => [row.item_id, row.kind]), [[answerId, "positive"]]);
     await page.getByRole("combobox", { name: "Model" }).selectOption("other-model");
     await page.getByRole("combobox", { name: "Tool" }).selectOption("lookup");

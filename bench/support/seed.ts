@@ -20,7 +20,7 @@ export interface SeededData {
  * items spread over the others up to `totalItems`; and a session for each of the two users.
  */
 export async function seedDataDir(dataDir: string, totalItems = SEED.totalItems, onProgress?: (done: number) => void): Promise<SeededData> {
-  const store = await openStore(dataDir);
+  const store = await openStore({ dataDir });
   try {
     const session = async (email: string) => {
       const { user } = await store.users.findOrCreate(email);

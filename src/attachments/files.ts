@@ -1,13 +1,45 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { open, readdir, rename, rm, stat } from "node:fs/promises";
+import { constants, mkdirSync } from "node:fs";
+import { access, open, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
+import type { Readable } from "node:stream";
+
+/**
+ * Where attachment bytes live, named by attachment id: the data dir (AttachmentFiles, the
+ * default) or an S3-compatible bucket (S3AttachmentStorage, for several servers).
+ */
+export interface AttachmentStorage {
+  /** Where the bytes are, for logs and `check`, without credentials. */
+  readonly description: string;
+  /**
+   * Stores `body` under the id, all or nothing: if `body` throws (a limit hit mid-stream) or the
+   * upload breaks, nothing is left under the id or anywhere else, and the error is rethrown.
+   * Returns the number of bytes stored.
+   */
+  write(attachmentId: string, body: AsyncIterable<Buffer>): Promise<number>;
+  /** The stored bytes as a stream with their size, or undefined when they are missing. */
+  open(attachmentId: string): Promise<{ size: number; stream: Readable } | undefined>;
+  /** At most `maxBytes` of the stored bytes, or undefined when they are missing. */
+  read(attachmentId: string, maxBytes: number): Promise<{ bytes: Buffer; truncated: boolean } | undefined>;
+  /** Removes the bytes of these attachments; missing ones are fine. */
+  remove(attachmentIds: string[]): Promise<void>;
+  /** Removes what a crash mid-upload left behind before `cutoff` (ms); returns how many. */
+  removeStale(cutoff: number): Promise<number>;
+  /** Throws when the storage cannot be reached or written. */
+  check(): Promise<void>;
+}
+
+/** Attachment ids become file names and object keys: only these characters are allowed. */
+export function checkedAttachmentId(attachmentId: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(attachmentId)) throw new Error(`invalid attachment id ${JSON.stringify(attachmentId)}`);
+  return attachmentId;
+}
 
 /** Uploads in progress are written under this prefix and renamed into place when complete. */
 const TEMP_PREFIX = ".upload-";
 
 /** Attachment bytes on disk: `<data dir>/attachments/<id>`, named by id, never by the user's file name. */
-export class AttachmentFiles {
+export class AttachmentFiles implements AttachmentStorage {
   readonly dir: string;
 
   constructor(dataDir: string) {
@@ -15,9 +47,50 @@ export class AttachmentFiles {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
+  get description(): string {
+    return `${this.dir} (data dir)`;
+  }
+
   pathFor(attachmentId: string): string {
-    if (!/^[A-Za-z0-9_-]+$/.test(attachmentId)) throw new Error(`invalid attachment id ${JSON.stringify(attachmentId)}`);
-    return path.join(this.dir, attachmentId);
+    return path.join(this.dir, checkedAttachmentId(attachmentId));
+  }
+
+  write(attachmentId: string, body: AsyncIterable<Buffer>): Promise<number> {
+    return this.writeAtomically(attachmentId, body);
+  }
+
+  async open(attachmentId: string): Promise<{ size: number; stream: Readable } | undefined> {
+    const handle = await open(this.pathFor(attachmentId), "r").catch(ifMissing);
+    if (!handle) return undefined;
+    const { size } = await handle.stat();
+    return { size, stream: handle.createReadStream() };
+  }
+
+  async read(attachmentId: string, maxBytes: number): Promise<{ bytes: Buffer; truncated: boolean } | undefined> {
+    const handle = await open(this.pathFor(attachmentId), "r").catch(ifMissing);
+    if (!handle) return undefined;
+    try {
+      const { size } = await handle.stat();
+      const length = Math.min(size, maxBytes);
+      const bytes = Buffer.alloc(length);
+      let read = 0;
+      while (read < length) {
+        const { bytesRead } = await handle.read(bytes, read, length - read, read);
+        if (bytesRead === 0) break;
+        read += bytesRead;
+      }
+      return { bytes: bytes.subarray(0, read), truncated: size > maxBytes };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  removeStale(cutoff: number): Promise<number> {
+    return this.removeStaleTempFiles(cutoff);
+  }
+
+  async check(): Promise<void> {
+    await access(this.dir, constants.W_OK);
   }
 
   /**
@@ -49,16 +122,6 @@ export class AttachmentFiles {
     }
   }
 
-  /** Size of the stored file, or undefined when it is missing. */
-  async sizeOf(attachmentId: string): Promise<number | undefined> {
-    try {
-      return (await stat(this.pathFor(attachmentId))).size;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw error;
-    }
-  }
-
   /** Removes the files of these attachments; missing files are fine. */
   async remove(attachmentIds: string[]): Promise<void> {
     await Promise.all(attachmentIds.map((id) => rm(this.pathFor(id), { force: true })));
@@ -78,4 +141,10 @@ export class AttachmentFiles {
     }
     return removed;
   }
+}
+
+/** undefined for a missing file; any other error is rethrown. */
+function ifMissing(error: NodeJS.ErrnoException): undefined {
+  if (error.code === "ENOENT") return undefined;
+  throw error;
 }

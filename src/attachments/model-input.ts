@@ -1,9 +1,8 @@
-import { open } from "node:fs/promises";
 import type { ChatCompletionContentPart } from "openai/resources/chat/completions";
 import type { ResponseInputContent } from "openai/resources/responses/responses";
 import type { Attachment } from "../protocol/items.ts";
 import { isPreviewableImage } from "./content-types.ts";
-import type { AttachmentFiles } from "./files.ts";
+import type { AttachmentStorage } from "./files.ts";
 
 /** The most of a text attachment the model is shown; the rest is cut with a note. */
 export const MAX_TEXT_ATTACHMENT_BYTES = 100_000;
@@ -41,34 +40,8 @@ type ModelAttachment =
 
 const quoted = (name: string) => JSON.stringify(name);
 
-/** Reads at most `maxBytes` of a file; undefined when it is gone from disk. */
-async function readUpTo(path: string, maxBytes: number): Promise<{ bytes: Buffer; truncated: boolean } | undefined> {
-  let handle;
-  try {
-    handle = await open(path, "r");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-  try {
-    const { size } = await handle.stat();
-    const length = Math.min(size, maxBytes);
-    const bytes = Buffer.alloc(length);
-    let read = 0;
-    while (read < length) {
-      const { bytesRead } = await handle.read(bytes, read, length - read, read);
-      if (bytesRead === 0) break;
-      read += bytesRead;
-    }
-    return { bytes: bytes.subarray(0, read), truncated: size > maxBytes };
-  } finally {
-    await handle.close();
-  }
-}
-
-async function toModelAttachment(files: AttachmentFiles, attachment: Attachment, options: ModelInputOptions): Promise<ModelAttachment> {
+async function toModelAttachment(files: AttachmentStorage, attachment: Attachment, options: ModelInputOptions): Promise<ModelAttachment> {
   const { mime_type: mimeType, name } = attachment;
-  const path = files.pathFor(attachment.id);
   if (isPreviewableImage(mimeType) && !(options.images && MODEL_IMAGE_TYPES.has(mimeType))) {
     return { kind: "text", text: `[The user attached the image ${quoted(name)} (${mimeType}); it cannot be shown to this model.]` };
   }
@@ -76,7 +49,7 @@ async function toModelAttachment(files: AttachmentFiles, attachment: Attachment,
   if (!binary && !isTextLike(mimeType)) {
     return { kind: "text", text: `[Attachment ${quoted(name)} (${mimeType}) is a file type the model cannot read.]` };
   }
-  const content = await readUpTo(path, binary ? Number.MAX_SAFE_INTEGER : MAX_TEXT_ATTACHMENT_BYTES);
+  const content = await files.read(attachment.id, binary ? Number.MAX_SAFE_INTEGER : MAX_TEXT_ATTACHMENT_BYTES);
   if (!content) return { kind: "text", text: `[Attachment ${quoted(name)} is no longer available.]` };
   if (binary) {
     const dataUrl = `data:${mimeType};base64,${content.bytes.toString("base64")}`;
@@ -88,7 +61,7 @@ async function toModelAttachment(files: AttachmentFiles, attachment: Attachment,
 }
 
 /**
- * A user message's attachments as Responses API input parts, read from disk: images as
+ * A user message's attachments as Responses API input parts, read from storage: images as
  * `input_image` (base64 data URL), PDFs as `input_file`, text files as framed `input_text`.
  * Missing files and unreadable types become a short text note; this never throws for them.
  *
@@ -96,7 +69,7 @@ async function toModelAttachment(files: AttachmentFiles, attachment: Attachment,
  * content: [{ type: "input_text", text }, ...(await responsesInputParts(files, item.attachments))]
  */
 export async function responsesInputParts(
-  files: AttachmentFiles,
+  files: AttachmentStorage,
   attachments: Attachment[],
   options: ModelInputOptions = { images: true },
 ): Promise<ResponseInputContent[]> {
@@ -115,7 +88,7 @@ export async function responsesInputParts(
 
 /** The same for Chat Completions: `image_url`, `file` (with `file_data`) and `text` parts. */
 export async function chatCompletionParts(
-  files: AttachmentFiles,
+  files: AttachmentStorage,
   attachments: Attachment[],
   options: ModelInputOptions = { images: true },
 ): Promise<ChatCompletionContentPart[]> {

@@ -1,10 +1,9 @@
+import type { Readable } from "node:stream";
 import type Keygrip from "keygrip";
 import { ChatkitError } from "../core/errors.ts";
 import type { Attachment, ThreadItem } from "../protocol/items.ts";
-import type { AttachmentStore } from "../store/attachments.ts";
 import { newId } from "../core/ids.ts";
-import type { Owner } from "../store/owner.ts";
-import type { AttachmentRow } from "../store/schema.ts";
+import type { AttachmentRow, AttachmentStore, Owner } from "../store/index.ts";
 import {
   SNIFF_BYTES,
   contradictsDeclaredType,
@@ -15,7 +14,7 @@ import {
   normalizeMimeType,
   sniffMimeType,
 } from "./content-types.ts";
-import type { AttachmentFiles } from "./files.ts";
+import type { AttachmentStorage } from "./files.ts";
 import { consumeMultipartFile } from "./multipart.ts";
 import { PreviewLinks } from "./preview-links.ts";
 
@@ -27,7 +26,7 @@ export interface AttachmentLimits {
 }
 
 export interface AttachmentServiceDeps {
-  files: AttachmentFiles;
+  files: AttachmentStorage;
   store: AttachmentStore;
   /** Signs preview URLs; the app's cookie keys. */
   keys: Keygrip;
@@ -46,7 +45,7 @@ export interface IncomingUpload {
 /** An attachment's stored bytes, ready to be served. */
 export interface StoredFile {
   row: AttachmentRow;
-  path: string;
+  stream: Readable;
   size: number;
 }
 
@@ -122,7 +121,7 @@ export function attachmentResponseHeaders(row: AttachmentRow, size: number): Rec
  * their own.
  */
 export class AttachmentService {
-  readonly files: AttachmentFiles;
+  readonly files: AttachmentStorage;
   private readonly store: AttachmentStore;
   private readonly limits: AttachmentLimits;
   private readonly previews: PreviewLinks;
@@ -185,7 +184,7 @@ export class AttachmentService {
       const mimeType = declaredMimeType(file.contentType, name);
       if (!mimeType) throw new ChatkitError(415, "unsupported_file_type", { mime_type: file.contentType });
       this.requireAllowedType(mimeType);
-      const size = await this.files.writeAtomically(id, checkedWhileStreaming(file.body, this.limits.maxBytes, mimeType));
+      const size = await this.files.write(id, checkedWhileStreaming(file.body, this.limits.maxBytes, mimeType));
       try {
         return await this.store.createUploaded(owner, { id, name, mime_type: mimeType, size_bytes: size });
       } catch (error) {
@@ -208,7 +207,7 @@ export class AttachmentService {
     if (upload.contentLength !== undefined && upload.contentLength > maxBytes && !isMultipart(upload)) throw tooLarge(maxBytes);
     if (!(await this.store.claimForUpload(owner, row.id))) throw new ChatkitError(409, "already_uploaded");
 
-    const write = (body: AsyncIterable<Buffer>) => this.files.writeAtomically(row.id, checkedWhileStreaming(body, maxBytes, row.mime_type));
+    const write = (body: AsyncIterable<Buffer>) => this.files.write(row.id, checkedWhileStreaming(body, maxBytes, row.mime_type));
     let size: number;
     try {
       size = isMultipart(upload)
@@ -228,8 +227,8 @@ export class AttachmentService {
   }
 
   /**
-   * An image the model generated (base64 from the upstream), kept like an uploaded image: a file
-   * in the data dir owned by the thread's user, linked to its `generated_image` item, shown by a
+   * An image the model generated (base64 from the upstream), kept like an uploaded image: bytes
+   * in the attachment storage owned by the thread's user, linked to its `generated_image` item, shown by a
    * signed preview URL that is re-signed whenever the item is read, downloadable by its owner.
    */
   async saveGeneratedImage(owner: Owner, params: { threadId: string; itemId: string; base64: string; publicBaseUrl: string }): Promise<{ id: string; url: string }> {
@@ -238,7 +237,7 @@ export class AttachmentService {
     const mimeType = sniffMimeType(bytes.subarray(0, SNIFF_BYTES));
     if (!mimeType || !isPreviewableImage(mimeType)) throw new ChatkitError(502, "unsupported_file_type", { mime_type: mimeType ?? "unknown" });
     const id = newId("attachment");
-    const size = await this.files.writeAtomically(id, (async function* () {
+    const size = await this.files.write(id, (async function* () {
       yield bytes;
     })());
     try {
@@ -290,15 +289,15 @@ export class AttachmentService {
   /** The bytes behind a signed preview URL; 404 for a forged or expired signature. */
   async fileForPreview(attachmentId: string, expires: unknown, signature: unknown): Promise<StoredFile> {
     if (!this.previews.verify(attachmentId, expires, signature)) throw notFound();
-    const file = await this.storedFile(await this.store.getForSignedLink(attachmentId));
-    if (!isPreviewableImage(file.row.mime_type)) throw notFound();
-    return file;
+    const row = await this.store.getForSignedLink(attachmentId);
+    if (!row || !isPreviewableImage(row.mime_type)) throw notFound();
+    return this.storedFile(row);
   }
 
   private async storedFile(row: AttachmentRow | undefined): Promise<StoredFile> {
     if (!row || row.status !== "ready") throw notFound();
-    const size = await this.files.sizeOf(row.id);
-    if (size === undefined) throw notFound();
-    return { row, path: this.files.pathFor(row.id), size };
+    const stored = await this.files.open(row.id);
+    if (!stored) throw notFound();
+    return { row, ...stored };
   }
 }

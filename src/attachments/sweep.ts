@@ -1,6 +1,6 @@
 import type { Logger } from "../core/logger.ts";
-import type { AttachmentStore } from "../store/attachments.ts";
-import type { AttachmentFiles } from "./files.ts";
+import type { AttachmentStore } from "../store/index.ts";
+import type { AttachmentStorage } from "./files.ts";
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -10,13 +10,13 @@ const HOUR_MS = 60 * 60 * 1000;
  */
 export async function sweepUnsentAttachments(
   store: AttachmentStore,
-  files: AttachmentFiles,
+  files: AttachmentStorage,
   options: { now: number; ttlHours: number },
 ): Promise<string[]> {
   const cutoff = options.now - options.ttlHours * HOUR_MS;
   const ids = await store.deleteUnsentBefore(cutoff);
   await files.remove(ids);
-  await files.removeStaleTempFiles(cutoff);
+  await files.removeStale(cutoff);
   return ids;
 }
 
@@ -25,9 +25,9 @@ export async function sweepUnsentAttachments(
  * again (a retry is accepted instead of 409), and every temporary file is removed (no upload is
  * running yet, and the data dir lock keeps other servers out). Returns what was recovered.
  */
-export async function recoverInterruptedUploads(store: AttachmentStore, files: AttachmentFiles): Promise<{ uploads: number; tempFiles: number }> {
+export async function recoverInterruptedUploads(store: AttachmentStore, files: AttachmentStorage): Promise<{ uploads: number; tempFiles: number }> {
   const uploads = await store.releaseInterruptedUploads();
-  const tempFiles = await files.removeStaleTempFiles(Number.POSITIVE_INFINITY);
+  const tempFiles = await files.removeStale(Number.POSITIVE_INFINITY);
   return { uploads, tempFiles };
 }
 
@@ -37,7 +37,7 @@ export async function recoverInterruptedUploads(store: AttachmentStore, files: A
  */
 export function startUnsentAttachmentSweeper(
   store: AttachmentStore,
-  files: AttachmentFiles,
+  files: AttachmentStorage,
   ttlHours: number,
   logger: Logger,
 ): NodeJS.Timeout | undefined {

@@ -22,6 +22,8 @@ const ENV_OVERRIDES: Array<{ env: string[]; key: string[]; parse?: (value: strin
   { env: ["HOST"], key: ["server", "host"] },
   { env: ["PORT"], key: ["server", "port"], parse: toNumber },
   { env: ["CHATKIT_DATA_DIR"], key: ["dataDir"] },
+  { env: ["CHATKIT_DATABASE_URL"], key: ["database", "url"] },
+  { env: ["CHATKIT_COOKIE_KEYS"], key: ["cookieKeys"], parse: commaList },
   { env: ["CHATKIT_API_URL"], key: ["chatkit", "apiUrl"] },
   { env: ["CHATKIT_PK", "CHATKIT_DOMAIN_KEY"], key: ["chatkit", "domainKey"] },
   { env: ["CHATKIT_CLIENT_SECRET"], key: ["chatkit", "clientSecret"] },
@@ -32,11 +34,18 @@ const ENV_OVERRIDES: Array<{ env: string[]; key: string[]; parse?: (value: strin
   {
     env: ["CHATKIT_ALLOWED_MIME_TYPES"],
     key: ["chatkit", "allowedMimeTypes"],
-    parse: (value) => value.split(",").map((type) => type.trim()).filter(Boolean),
+    parse: commaList,
   },
   { env: ["OPENAI_API_KEY"], key: ["openai", "apiKey"] },
   { env: ["OPENAI_BASE_URL"], key: ["openai", "baseURL"] },
 ];
+
+function commaList(value: string): string[] {
+  return value
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean);
+}
 
 function toNumber(value: string): unknown {
   const trimmed = value.trim();
@@ -74,8 +83,7 @@ export function formatConfigPath(issuePath: ReadonlyArray<PropertyKey>): string 
 }
 
 function envNameFor(issuePath: ReadonlyArray<PropertyKey>, env: Env): string | undefined {
-  const key = issuePath.slice(0, 2).join(".");
-  const override = ENV_OVERRIDES.find((o) => o.key.join(".") === key);
+  const override = ENV_OVERRIDES.find((o) => o.key.every((part, i) => issuePath[i] === part));
   return override?.env.find((name) => env[name] !== undefined && env[name] !== "");
 }
 

@@ -152,6 +152,28 @@ export const agentSchema = z.strictObject({
   mcpServers: mcpServersSchema,
 });
 
+export const s3StorageSchema = z
+  .strictObject({
+    type: z.literal("s3"),
+    bucket: z.string().min(1),
+    /** The S3-compatible server, e.g. "https://minio.internal:9000"; left out for AWS S3. */
+    endpoint: z.url().optional(),
+    region: z.string().min(1).default("us-east-1"),
+    /** Prepended to every object key (an attachment's id), e.g. "chatkit/attachments/". */
+    prefix: z.string().default("attachments/"),
+    /** Path-style URLs (endpoint/bucket/key), which most self-hosted S3 servers need. */
+    forcePathStyle: z.boolean().default(false),
+    /** Left out, the AWS SDK's usual chain applies (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles, roles). */
+    accessKeyId: z.string().min(1).optional(),
+    secretAccessKey: z.string().min(1).optional(),
+  })
+  .refine((s3) => (s3.accessKeyId === undefined) === (s3.secretAccessKey === undefined), {
+    message: "give both accessKeyId and secretAccessKey, or neither (to use the AWS environment)",
+    path: ["secretAccessKey"],
+  });
+
+export type S3StorageConfig = z.output<typeof s3StorageSchema>;
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -200,6 +222,25 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** Folder holding the whole state: the SQLite database and `attachments/`. */
   dataDir: z.string().min(1).default("./data"),
+  /** Where threads, users and sessions live: SQLite in the data dir unless `url` names a PostgreSQL server. */
+  database: z
+    .strictObject({
+      /** `postgres://user:password@host:5432/db`: several servers can share it ("More than one box" in the README). */
+      url: z
+        .string()
+        .regex(/^postgres(ql)?:\/\//i, "a postgres:// URL (leave it out to keep SQLite in the data dir)")
+        .optional(),
+      /** Connections each server keeps open to PostgreSQL at most. */
+      poolSize: z.number().int().min(1).max(1000).default(10),
+    })
+    .prefault({}),
+  /** Where attachment bytes live: the data dir (default), or an S3-compatible bucket that several servers share. */
+  storage: z
+    .discriminatedUnion("type", [
+      z.strictObject({ type: z.literal("dataDir") }),
+      s3StorageSchema,
+    ])
+    .default({ type: "dataDir" }),
   /** The seed's ChatkitConfig. */
   chatkit: z
     .strictObject({
@@ -242,8 +283,9 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   /**
-   * Keys that sign the `session_id` cookie, newest first (keygrip rotation).
-   * When empty, a random key is generated once and kept in the data dir.
+   * Keys that sign the `session_id` cookie and preview links, newest first (keygrip rotation).
+   * When empty, a random key is generated once and kept in the data dir; with a `database.url`
+   * (several servers) they must be set, here or in CHATKIT_COOKIE_KEYS, so every server agrees.
    */
   cookieKeys: z.array(z.string().min(16, "use at least 16 characters")).default([]),
   /** Default upstream for every agent; the `openai` client's env vars fill in what is missing. */

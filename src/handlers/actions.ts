@@ -4,7 +4,7 @@ import { newId } from "../core/ids.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { AssistantMessageItem, HiddenContextItem, ThreadItem, WidgetItem, WidgetNode } from "../protocol/items.ts";
 import type { RequestParams } from "../protocol/requests.ts";
-import type { ThreadRow } from "../store/schema.ts";
+import type { ThreadRow } from "../store/index.ts";
 import { drainWhile, EventChannel } from "../tools/channel.ts";
 import { finishOpenWidgets, streamingContext } from "../tools/context.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS, withTimeout } from "../tools/run.ts";

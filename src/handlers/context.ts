@@ -1,9 +1,7 @@
 import type { ChatkitConfig, AgentConfig } from "../config/schema.ts";
 import { ChatkitError, invalidField } from "../core/errors.ts";
 import { isHiddenItem, type ThreadItem } from "../protocol/items.ts";
-import type { Store } from "../store/index.ts";
-import type { Owner } from "../store/owner.ts";
-import type { ThreadRow, UserRow } from "../store/schema.ts";
+import type { Owner, Store, ThreadRow, UserRow } from "../store/index.ts";
 import type { AttachmentService } from "../attachments/service.ts";
 import type { Logger } from "../core/logger.ts";
 import type { RunnerRegistry } from "../agents/index.ts";

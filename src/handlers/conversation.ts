@@ -9,7 +9,7 @@ import { threadToWire } from "../protocol/serialize.ts";
 import { answerStructuredInput } from "../protocol/structured-input.ts";
 import { monotonicNow, toIso } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
-import type { AttachmentRow, ThreadRow } from "../store/schema.ts";
+import type { AttachmentRow, ThreadRow } from "../store/index.ts";
 import { agentOfThread, requireAgent, requireItem, requireThread, type HandlerContext } from "./context.ts";
 import { runPipeline } from "./pipeline.ts";
 import { resolveDefinedTool } from "../tools/run.ts";
@@ -103,8 +103,7 @@ export async function* modelTurn(hc: HandlerContext, thread: ThreadRow, state: T
 }
 
 export function assertOpen(thread: ThreadRow): void {
-  const status = JSON.parse(thread.status) as { type: string };
-  if (status.type !== "active") throw chatRefusal("thread_locked");
+  if (thread.status.type !== "active") throw chatRefusal("thread_locked");
 }
 
 export async function createThread(hc: HandlerContext, params: RequestParams<"threads.create">): Promise<AsyncIterable<ThreadStreamEvent>> {

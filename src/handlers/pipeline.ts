@@ -7,7 +7,7 @@ import { isHiddenItem, type AssistantMessageItem, type SdkHiddenContextItem, typ
 import { threadToWire } from "../protocol/serialize.ts";
 import { monotonicNow, toIso } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
-import type { ThreadRow } from "../store/schema.ts";
+import type { ThreadRow } from "../store/index.ts";
 import type { HandlerContext } from "./context.ts";
 
 /** How a stream ends when something fails: the one mapping from errors to `error` events. */
@@ -22,7 +22,7 @@ export function errorEvent(error: unknown): ThreadStreamEvent {
 }
 
 export function threadState(row: ThreadRow): ThreadState {
-  return { id: row.id, title: row.title, status: JSON.parse(row.status) };
+  return { id: row.id, title: row.title, status: row.status };
 }
 
 /** Applies an update to a pending item the way the client does (protocol section 4.1). */

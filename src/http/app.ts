@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import Router from "@koa/router";
 import Keygrip from "keygrip";
 import Koa, { type Context } from "koa";
-import { AttachmentFiles } from "../attachments/files.ts";
+import { attachmentStorageFor, type AttachmentStorage } from "../attachments/storage.ts";
 import { AttachmentService } from "../attachments/service.ts";
 import { RunnerRegistry } from "../agents/index.ts";
 import { chatCompletionParts, responsesInputParts } from "../attachments/model-input.ts";
@@ -28,6 +28,8 @@ import { McpRegistry } from "../mcp/registry.ts";
 
 export interface AppDeps {
   store: Store;
+  /** Where attachment bytes live; built from `config.storage` when left out. */
+  storage?: AttachmentStorage;
   logger?: Logger;
   /** The MCP connections; whoever passes it in closes it at shutdown (one is made otherwise). */
   mcp?: McpRegistry;
@@ -37,8 +39,7 @@ export interface AppDeps {
  * Builds the Koa app without listening, so tests and host apps can mount it.
  *
  * @example
- * const store = await openStore(config.dataDir);
- * await recoverInterruptedUploads(store.attachments, new AttachmentFiles(config.dataDir));
+ * const store = await openStore(config);
  * createHttpServer(createApp(config, { store }), config).listen(config.server.port);
  */
 export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
@@ -52,7 +53,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
   const sessionCookie = new SessionCookie(config, keys);
   app.silent = true;
 
-  const files = new AttachmentFiles(config.dataDir);
+  const files = deps.storage ?? attachmentStorageFor(config);
   const services: Services = {
     attachments: new AttachmentService({
       files,

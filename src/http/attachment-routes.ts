@@ -1,4 +1,3 @@
-import { createReadStream } from "node:fs";
 import type Router from "@koa/router";
 import type { Context, Middleware, Next } from "koa";
 import { attachmentResponseHeaders, type AttachmentService, type IncomingUpload, type StoredFile } from "../attachments/service.ts";
@@ -28,7 +27,7 @@ async function closeOnRefusal(ctx: Context, next: Next): Promise<void> {
 }
 
 function serve(ctx: Context, file: StoredFile, cacheControl: string): void {
-  ctx.body = createReadStream(file.path);
+  ctx.body = file.stream;
   ctx.set(attachmentResponseHeaders(file.row, file.size));
   ctx.set("Cache-Control", cacheControl);
 }

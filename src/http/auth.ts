@@ -1,6 +1,6 @@
 import type { Context, Next } from "koa";
 import type { AgentConfig } from "../config/schema.ts";
-import type { SessionStore } from "../store/sessions.ts";
+import type { SessionStore } from "../store/index.ts";
 import { ChatkitError } from "../core/errors.ts";
 import type { FailureThrottle } from "../limits/throttle.ts";
 import type { SessionCookie } from "./session-cookie.ts";

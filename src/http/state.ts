@@ -1,6 +1,5 @@
 import type { AgentConfig } from "../config/schema.ts";
-import type { Owner } from "../store/owner.ts";
-import type { SessionRow, UserRow } from "../store/schema.ts";
+import type { Owner, SessionRow, UserRow } from "../store/index.ts";
 
 /** What the middleware puts on `ctx.state` for the handlers. */
 export interface AppState {

@@ -2,7 +2,8 @@ import { existsSync } from "node:fs";
 import { chmod, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { DataDirInUseError, LOCK_FILE, lockDataDir, lockHolder } from "../store/data-dir-lock.ts";
-import { checkDatabaseFile, DATABASE_FILE, deleteAttachmentRows, openStore, readyAttachmentIds } from "../store/index.ts";
+import { backupSqliteDatabase, checkDatabaseFile, DATABASE_FILE, deleteAttachmentRows, openStore, readyAttachmentIds } from "../store/index.ts";
+import type { ChatkitConfig } from "../config/schema.ts";
 import { fail, loadConfigOrFail, parseCommandArgs } from "./cli.ts";
 import {
   ATTACHMENTS_DIR,
@@ -26,6 +27,8 @@ Progress goes to stderr; the last stdout line is <dest>.
 
 Copying the data folder of a stopped server is a valid backup too.
 Put a backup back with: npm run --silent restore -- <dest>
+
+On PostgreSQL (database.url set) this command does nothing: see the note it prints.
 `;
 
 const restoreHelp = `
@@ -37,32 +40,62 @@ restore refuses while a server holds the data dir's ${LOCK_FILE}, even with --fo
 interrupted backup, and one in which the file of an uploaded attachment is missing.
 
   --force   replace the database, attachments and cookie secret of a data dir that is not empty
+
+On PostgreSQL (database.url set) this command does nothing: see the note it prints.
 `;
+
+/**
+ * With several servers the state is not one folder: the database lives in PostgreSQL and the
+ * attachments in the data dir or a bucket. Their own tools copy them consistently; a half-right
+ * copy from here would not be.
+ */
+function elsewhereNote(config: ChatkitConfig, command: "backup" | "restore"): string {
+  const database =
+    command === "backup"
+      ? "  database:    pg_dump --format=custom --file=chatkit.dump \"$CHATKIT_DATABASE_URL\"\n" +
+        "               (every table: accounts, users, sessions, login_links, threads, thread_items,\n" +
+        "               item_feedback, attachments and kysely's migration tables)"
+      : "  database:    pg_restore --clean --if-exists --dbname=\"$CHATKIT_DATABASE_URL\" chatkit.dump\n" +
+        "               (stop every server first; a newer server migrates an older dump on start)";
+  const files =
+    command === "backup"
+      ? `  attachments: copy ${path.join(config.dataDir, ATTACHMENTS_DIR)} (or, with S3 storage, the bucket's prefix with\n` +
+        "               the provider's tools, e.g. aws s3 sync / rclone / mc mirror), after the dump\n" +
+        "               so every attachment row in the dump has its object"
+      : "  attachments: copy the saved attachments back to where the config stores them";
+  return (
+    `${command} works on the SQLite data dir only; this box keeps its database in PostgreSQL (database.url).\n` +
+    `${command === "backup" ? "Back it up" : "Restore it"} with PostgreSQL's and your storage's own tools:\n${database}\n${files}\n` +
+    "  cookie keys: they are in the config or CHATKIT_COOKIE_KEYS: keep them with the backup, or every user signs in again"
+  );
+}
 
 export async function backupCommand(argv: string[]): Promise<void> {
   const { positionals } = parseCommandArgs(backupHelp, {}, argv);
   const dest = positionals[0];
   if (!dest) fail(`give the folder to write the backup into\n\n${backupHelp.trim()}`, 2);
   const config = await loadConfigOrFail();
+  if (config.database.url) fail(elsewhereNote(config, "backup"));
   const target = path.resolve(dest);
   if (!existsSync(path.join(config.dataDir, DATABASE_FILE))) fail(`no database in ${config.dataDir}: nothing to back up`);
   if (path.resolve(config.dataDir) === target) fail("the backup folder must not be the data dir itself");
   if (!isEmptyDir(target)) fail(`${target} is not empty; choose a new folder`);
   await makePrivateDir(target);
 
-  const store = await openStore(config.dataDir);
+  // Opened once first: it migrates the database, so the copy has this version's schema.
+  await (await openStore(config)).close();
   const databaseCopy = path.join(target, DATABASE_FILE);
   const partial = `${databaseCopy}.partial`;
   try {
     const progress = progressReporter("database");
-    await store.backup(partial, (done, total) => progress.update(() => `${Math.floor((done / Math.max(total, 1)) * 100)}% of ${total} pages`));
+    await backupSqliteDatabase(config.dataDir, partial, (done, total) =>
+      progress.update(() => `${Math.floor((done / Math.max(total, 1)) * 100)}% of ${total} pages`),
+    );
     await chmod(partial, 0o600);
     progress.done("copied");
   } catch (error) {
     await rm(partial, { force: true });
     fail(`database backup failed: ${(error as Error).message}`);
-  } finally {
-    await store.close();
   }
   const verdict = checkDatabaseFile(partial);
   if (verdict !== "ok") fail(`the database copy failed SQLite's check: ${verdict}`);
@@ -93,6 +126,7 @@ export async function restoreCommand(argv: string[]): Promise<void> {
   if (!src) fail(`give the backup folder to restore from\n\n${restoreHelp.trim()}`, 2);
   const source = path.resolve(src);
   const config = await loadConfigOrFail();
+  if (config.database.url) fail(elsewhereNote(config, "restore"));
   const dataDir = path.resolve(config.dataDir);
   if (source === dataDir) fail("the backup folder is the data dir itself");
   const sourceServer = lockHolder(source);
@@ -127,7 +161,7 @@ export async function restoreCommand(argv: string[]): Promise<void> {
   await copyAttachments(source, dataDir);
   await copyCookieSecret(source, dataDir);
   // Opening migrates an older backup to this version's schema and proves the result works.
-  const store = await openStore(dataDir);
+  const store = await openStore({ dataDir });
   const counts = await store.counts();
   await store.close();
   console.error(`restored ${counts.users} users, ${counts.threads} threads, ${counts.items} items, ${counts.attachments} attachments`);

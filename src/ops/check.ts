@@ -2,8 +2,10 @@ import { accessSync, constants, existsSync } from "node:fs";
 import path from "node:path";
 import { configPath } from "../config/load.ts";
 import { describeUpstream } from "../agents/upstream.ts";
+import { attachmentStorageFor } from "../attachments/storage.ts";
 import { chatkitMode } from "../config/mode.ts";
-import { COOKIE_SECRET_FILE } from "../config/secrets.ts";
+import { COOKIE_SECRET_FILE, SharedCookieKeysRequired } from "../config/secrets.ts";
+import type { ChatkitConfig } from "../config/schema.ts";
 import { checkDatabaseFile, DATABASE_FILE, openStore } from "../store/index.ts";
 import { serverBaseUrl } from "./login-link.ts";
 import { describeMcpServer, mcpStatusByAgent } from "./mcp-status.ts";
@@ -13,9 +15,10 @@ const help = `
 Usage: npm run --silent check
 
 Validates the config and the data dir without starting the server, and prints what the box
-runs as: self-hosted or hosted ChatKit, and for each agent the local responder or a model
-upstream, and whether its MCP servers answer. Exits 1 when something would stop the server;
-warnings (such as an MCP server that does not answer) do not fail.
+runs as: self-hosted or hosted ChatKit, for each agent the local responder or a model upstream
+and whether its MCP servers answer, and the database (SQLite or PostgreSQL) and attachment
+storage (data dir or S3 bucket) in use and whether they answer. Exits 1 when something would
+stop the server; warnings (such as an MCP server that does not answer) do not fail.
 `;
 
 const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "::1"]);
@@ -45,7 +48,11 @@ export async function checkCommand(argv: string[]): Promise<void> {
   }
 
   const dataDir = config.dataDir;
-  if (!existsSync(dataDir)) {
+  if (config.database.url) {
+    await checkDatabase(config, problems);
+    if (config.cookieKeys.length === 0) problems.push(new SharedCookieKeysRequired().message);
+    if (!isWritable(existsSync(dataDir) ? dataDir : path.dirname(dataDir))) problems.push(`the data dir ${dataDir} is not writable`);
+  } else if (!existsSync(dataDir)) {
     console.log(`data dir: ${dataDir} (does not exist yet; created on first start)`);
     const parent = path.dirname(dataDir);
     if (!isWritable(parent)) problems.push(`cannot create the data dir: ${parent} is not writable`);
@@ -58,15 +65,14 @@ export async function checkCommand(argv: string[]): Promise<void> {
     if (verdict !== "ok") {
       problems.push(`the database ${path.join(dataDir, DATABASE_FILE)} failed SQLite's check: ${verdict}`);
     } else {
-      const store = await openStore(dataDir);
-      const counts = await store.counts();
-      await store.close();
-      console.log(
-        `data dir: ${dataDir} (${counts.users} users, ${counts.sessions} live sessions, ${counts.threads} threads, ${counts.items} items, ${counts.attachments} attachments)`,
-      );
+      await checkDatabase(config, problems);
     }
   }
-  if (config.cookieKeys.length === 0 && !existsSync(path.join(dataDir, COOKIE_SECRET_FILE))) {
+  await checkStorage(config, problems);
+  if (config.database.url && config.storage.type === "dataDir") {
+    warnings.push("attachments are kept in this server's data dir: several servers need them on storage they share (a shared folder mounted as the data dir on every server)");
+  }
+  if (!config.database.url && config.cookieKeys.length === 0 && !existsSync(path.join(dataDir, COOKIE_SECRET_FILE))) {
     console.log("cookie keys: none yet; one is generated into the data dir on first start");
   }
 
@@ -84,6 +90,35 @@ export async function checkCommand(argv: string[]): Promise<void> {
   for (const problem of problems) console.error(`problem: ${problem}`);
   if (problems.length > 0) process.exit(1);
   console.log("ok");
+}
+
+/** Opens (and migrates) the database and counts what it holds: proof that it answers. */
+async function checkDatabase(config: ChatkitConfig, problems: string[]): Promise<void> {
+  let store;
+  try {
+    store = await openStore(config);
+    const counts = await store.counts();
+    console.log(
+      `database: ${store.description} answers (${counts.users} users, ${counts.sessions} live sessions, ${counts.threads} threads, ${counts.items} items, ${counts.attachments} attachments)`,
+    );
+  } catch (error) {
+    problems.push(`the database ${config.database.url ? "at database.url" : `in ${config.dataDir}`} does not answer: ${(error as Error).message}`);
+  } finally {
+    await store?.close();
+  }
+}
+
+/** Whether the attachment storage answers: the data dir's folder is writable, the bucket is there. */
+async function checkStorage(config: ChatkitConfig, problems: string[]): Promise<void> {
+  if (config.storage.type === "dataDir" && !existsSync(config.dataDir)) return;
+  try {
+    const storage = attachmentStorageFor(config);
+    await storage.check();
+    console.log(`attachments: ${storage.description} answers`);
+  } catch (error) {
+    const where = config.storage.type === "s3" ? `the bucket ${config.storage.bucket}` : `the data dir's attachments folder`;
+    problems.push(`attachment storage: ${where} does not answer: ${(error as Error).message || (error as Error).name}`);
+  }
 }
 
 function isWritable(dir: string): boolean {

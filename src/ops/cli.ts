@@ -34,7 +34,7 @@ export async function loadConfigOrFail(): Promise<ChatkitConfig> {
 /** Runs an operator command with the loaded config and an open store, closing it after. */
 export async function withStore(run: (store: Store, config: ChatkitConfig) => Promise<void>): Promise<void> {
   const config = await loadConfigOrFail();
-  const store = await openStore(config.dataDir);
+  const store = await openStore(config);
   try {
     await run(store, config);
   } finally {

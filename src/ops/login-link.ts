@@ -1,7 +1,6 @@
 import type { ChatkitConfig } from "../config/schema.ts";
 import { LOGIN_PATH_PREFIX } from "../pages/routes.ts";
-import type { Store } from "../store/index.ts";
-import type { UserRow } from "../store/schema.ts";
+import type { Store, UserRow } from "../store/index.ts";
 
 /**
  * The base URL people reach this server at: `server.publicUrl`, else the listen address (a

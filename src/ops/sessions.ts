@@ -1,4 +1,4 @@
-import type { SessionRow } from "../store/schema.ts";
+import type { SessionRow } from "../store/index.ts";
 import { fail, formatTime, parseCommandArgs, printTable, subcommand, withStore } from "./cli.ts";
 
 const help = `

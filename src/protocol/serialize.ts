@@ -1,4 +1,4 @@
-import type { ThreadRow } from "../store/schema.ts";
+import type { ThreadRow } from "../store/index.ts";
 import { toIso } from "../core/clock.ts";
 import type { Page, Thread, ThreadItem, ThreadMetadata, ThreadStatus } from "./items.ts";
 
@@ -14,7 +14,7 @@ export function threadMetadata(row: ThreadRow): ThreadMetadata {
   const thread: ThreadMetadata = {
     id: row.id,
     created_at: toIso(row.created_at),
-    status: JSON.parse(row.status) as ThreadStatus,
+    status: row.status,
     metadata: {},
   };
   if (row.title !== null) thread.title = row.title;

@@ -1,10 +1,10 @@
 import type { Kysely } from "kysely";
 import { monotonicNow } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
-import type { Owner } from "./owner.ts";
-import type { AttachmentRow, Database } from "./schema.ts";
+import type { AttachmentRow, AttachmentStore, Owner } from "./contract.ts";
+import type { Database } from "./schema.ts";
 
-export class AttachmentStore {
+export class SqlAttachmentStore implements AttachmentStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** A two-phase attachment (`attachments.create`): a pending row until its bytes arrive. */
@@ -82,7 +82,7 @@ export class AttachmentStore {
     await this.moveStatus(owner, attachmentId, "uploading", "pending");
   }
 
-  private async moveStatus(owner: Owner, attachmentId: string, from: string, to: string): Promise<boolean> {
+  private async moveStatus(owner: Owner, attachmentId: string, from: AttachmentRow["status"], to: AttachmentRow["status"]): Promise<boolean> {
     const result = await this.db
       .updateTable("attachments")
       .set({ status: to })
@@ -96,15 +96,15 @@ export class AttachmentStore {
 
   /** Completes a claimed upload (uploading → ready); undefined when the row is gone (deleted meanwhile). */
   async markUploaded(owner: Owner, attachmentId: string, sizeBytes: number): Promise<AttachmentRow | undefined> {
-    const result = await this.db
+    return this.db
       .updateTable("attachments")
       .set({ status: "ready", size_bytes: sizeBytes, uploaded_at: monotonicNow() })
       .where("id", "=", attachmentId)
       .where("status", "=", "uploading")
       .where("user_id", "=", owner.userId)
       .where("account_id", "=", owner.accountId)
+      .returningAll()
       .executeTakeFirst();
-    return result.numUpdatedRows > 0n ? this.get(owner, attachmentId) : undefined;
   }
 
   /**
@@ -144,18 +144,15 @@ export class AttachmentStore {
     return result.numDeletedRows > 0n;
   }
 
-  /** Removes rows of uploads never sent with a message and older than `cutoff`; returns their ids. */
   async deleteUnsentBefore(cutoff: number): Promise<string[]> {
-    return this.db.transaction().execute(async (trx) => {
-      const stale = await trx
-        .selectFrom("attachments")
-        .select("id")
-        .where("thread_id", "is", null)
-        .where("created_at", "<", cutoff)
-        .execute();
-      const ids = stale.map((row) => row.id);
-      if (ids.length > 0) await trx.deleteFrom("attachments").where("id", "in", ids).execute();
-      return ids;
-    });
+    // One statement: a row sent with a message meanwhile no longer matches, and of several
+    // servers sweeping at once each deleted row is returned to one of them only.
+    const rows = await this.db
+      .deleteFrom("attachments")
+      .where("thread_id", "is", null)
+      .where("created_at", "<", cutoff)
+      .returning("id")
+      .execute();
+    return rows.map((row) => row.id);
   }
 }

@@ -1,50 +1,41 @@
-import type { Kysely } from "kysely";
-import { AttachmentStore } from "./attachments.ts";
-import { migrateToLatest, openDatabase } from "./database.ts";
-import { ItemStore } from "./items.ts";
-import { LoginLinkStore } from "./login-links.ts";
-import type { Database } from "./schema.ts";
-import { SessionStore } from "./sessions.ts";
-import { ThreadStore } from "./threads.ts";
-import { UserStore } from "./users.ts";
+import { SqlAttachmentStore } from "./attachments.ts";
+import type { Store, StoreCounts } from "./contract.ts";
+import { connectDatabase, migrateToLatest, type ConnectOptions, type StoreLocation } from "./database.ts";
+import { SqlItemStore } from "./items.ts";
+import { SqlLoginLinkStore } from "./login-links.ts";
+import { SqlSessionStore } from "./sessions.ts";
+import { SqlThreadStore } from "./threads.ts";
+import { SqlUserStore } from "./users.ts";
 
-export type { Owner } from "./owner.ts";
-export type { PageRequest, PageResult } from "./pagination.ts";
-export { DATABASE_FILE, checkDatabaseFile, deleteAttachmentRows, readyAttachmentIds } from "./database.ts";
+export type * from "./contract.ts";
+export type { ConnectOptions, StoreLocation } from "./database.ts";
+export { connectDatabase } from "./database.ts";
+export { isPostgresUrl } from "./postgres.ts";
+export { DATABASE_FILE, backupSqliteDatabase, checkDatabaseFile, deleteAttachmentRows, readyAttachmentIds } from "./sqlite.ts";
 
-export interface Store {
-  db: Kysely<Database>;
-  users: UserStore;
-  sessions: SessionStore;
-  threads: ThreadStore;
-  items: ItemStore;
-  attachments: AttachmentStore;
-  loginLinks: LoginLinkStore;
-  /** How many users, live sessions, threads, items and attachments the database holds. */
-  counts(): Promise<Record<"users" | "sessions" | "threads" | "items" | "attachments", number>>;
-  /** SQLite's online backup of the live database into `file`. */
-  backup(file: string, onProgress?: (done: number, total: number) => void): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** Opens the data dir's database and migrates it to the latest schema. */
-export async function openStore(dataDir: string): Promise<Store> {
-  const { db, sqlite } = openDatabase(dataDir);
+/**
+ * Opens the configured database (PostgreSQL for a `database.url`, else SQLite in the data dir)
+ * and migrates it to the latest schema. One implementation serves both: the same kysely queries
+ * over either dialect.
+ */
+export async function openStore(location: StoreLocation, options: ConnectOptions = {}): Promise<Store> {
+  const { db, kind, description } = connectDatabase(location, options);
   try {
     await migrateToLatest(db);
   } catch (error) {
     await db.destroy();
-    throw error;
+    throw new Error(`${description}: ${(error as Error).message}`, { cause: error });
   }
   return {
-    db,
-    users: new UserStore(db),
-    sessions: new SessionStore(db),
-    threads: new ThreadStore(db),
-    items: new ItemStore(db),
-    attachments: new AttachmentStore(db),
-    loginLinks: new LoginLinkStore(db),
-    async counts() {
+    kind,
+    description,
+    users: new SqlUserStore(db),
+    sessions: new SqlSessionStore(db),
+    threads: new SqlThreadStore(db),
+    items: new SqlItemStore(db),
+    attachments: new SqlAttachmentStore(db),
+    loginLinks: new SqlLoginLinkStore(db),
+    async counts(): Promise<StoreCounts> {
       const count = async (table: "users" | "threads" | "thread_items" | "attachments") =>
         Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);
       const liveSessions = await db
@@ -60,14 +51,6 @@ export async function openStore(dataDir: string): Promise<Store> {
         items: await count("thread_items"),
         attachments: await count("attachments"),
       };
-    },
-    async backup(file, onProgress) {
-      await sqlite.backup(file, {
-        progress: ({ totalPages, remainingPages }) => {
-          onProgress?.(totalPages - remainingPages, totalPages);
-          return 256;
-        },
-      });
     },
     close: () => db.destroy(),
   };

@@ -1,55 +1,73 @@
-import type { ExpressionBuilder, Kysely } from "kysely";
+import type { ExpressionBuilder, Kysely, Transaction } from "kysely";
 import { HIDDEN_ITEM_TYPES, type FeedbackKind, type ThreadItem } from "../protocol/items.ts";
 import { monotonicNow } from "../core/clock.ts";
-import type { Owner } from "./owner.ts";
-import { keysetPage, type PageRequest, type PageResult } from "./pagination.ts";
-import type { Database, ThreadItemRow } from "./schema.ts";
+import type { ItemStore, Owner, PageRequest, PageResult } from "./contract.ts";
+import { keysetPage } from "./pagination.ts";
+import type { Database } from "./schema.ts";
+import { lockOwnedThread } from "./threads.ts";
 
-function rowOf(item: ThreadItem): ThreadItemRow {
-  return { id: item.id, thread_id: item.thread_id, type: item.type, created_at: Date.parse(item.created_at), data: JSON.stringify(item) };
-}
+const decodeItem = (row: { data: string }) => JSON.parse(row.data) as ThreadItem;
 
 /**
- * Thread items, stored as their full protocol JSON. Every query is confined to a thread the
- * owner holds, so a guessed thread or item id from another user matches nothing.
+ * Thread items, stored as their full protocol JSON and ordered by `seq`, the place the database
+ * gave each item in its thread. Every query is confined to a thread the owner holds, so a
+ * guessed thread or item id from another user matches nothing.
  */
-export class ItemStore {
+export class SqlItemStore implements ItemStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   /**
    * `thread_id = ? AND EXISTS (the owner's thread)`: the equality lets the planner walk the
-   * (thread_id, created_at, id) index; the uncorrelated EXISTS is checked once per query.
+   * (thread_id, seq) index; the uncorrelated EXISTS is checked once per query.
    */
   private inOwnedThread(eb: ExpressionBuilder<Database, "thread_items">, owner: Owner, threadId: string) {
-    return eb.and([eb("thread_items.thread_id", "=", threadId), eb.exists(this.ownedThread(owner, threadId))]);
+    return eb.and([
+      eb("thread_items.thread_id", "=", threadId),
+      eb.exists(
+        this.db
+          .selectFrom("threads")
+          .select("id")
+          .where("id", "=", threadId)
+          .where("user_id", "=", owner.userId)
+          .where("account_id", "=", owner.accountId),
+      ),
+    ]);
   }
 
-  private ownedThread(owner: Owner, threadId: string) {
-    return this.db
-      .selectFrom("threads")
-      .select("id")
-      .where("id", "=", threadId)
-      .where("user_id", "=", owner.userId)
-      .where("account_id", "=", owner.accountId);
+  /**
+   * Stores the item in the owner's thread, appended after its last item when new; with
+   * `replace`, an existing item of that id (in that thread) is overwritten and keeps its place.
+   * The thread's row lock makes "last item + 1" safe with concurrent writers on any server.
+   */
+  private async write(owner: Owner, item: ThreadItem, replace: boolean): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      if (!(await lockOwnedThread(trx, owner, item.thread_id))) throw new Error(`thread ${item.thread_id} is not the owner's`);
+      const insert = trx.insertInto("thread_items").values({
+        id: item.id,
+        thread_id: item.thread_id,
+        type: item.type,
+        created_at: Date.parse(item.created_at),
+        seq: await nextSeq(trx, item.thread_id),
+        data: JSON.stringify(item),
+      });
+      await (replace
+        ? insert.onConflict((oc) =>
+            oc
+              .column("id")
+              .doUpdateSet((eb) => ({ type: eb.ref("excluded.type"), data: eb.ref("excluded.data") }))
+              .where("thread_items.thread_id", "=", item.thread_id),
+          )
+        : insert
+      ).execute();
+    });
   }
 
-  /** Inserts a new item; its `created_at` orders it within the thread. */
   async add(owner: Owner, item: ThreadItem): Promise<void> {
-    await this.assertOwned(owner, item.thread_id);
-    await this.db.insertInto("thread_items").values(rowOf(item)).execute();
-    await this.bumpThread(item.thread_id);
+    await this.write(owner, item, false);
   }
 
-  /** Inserts or replaces an item by id (protocol `save_item`). */
   async save(owner: Owner, item: ThreadItem): Promise<void> {
-    await this.assertOwned(owner, item.thread_id);
-    const row = rowOf(item);
-    await this.db
-      .insertInto("thread_items")
-      .values(row)
-      .onConflict((oc) => oc.column("id").doUpdateSet({ type: row.type, data: row.data }).where("thread_items.thread_id", "=", row.thread_id))
-      .execute();
-    await this.bumpThread(item.thread_id);
+    await this.write(owner, item, true);
   }
 
   async get(owner: Owner, threadId: string, itemId: string): Promise<ThreadItem | undefined> {
@@ -59,38 +77,35 @@ export class ItemStore {
       .where("id", "=", itemId)
       .where((eb) => this.inOwnedThread(eb, owner, threadId))
       .executeTakeFirst();
-    return row ? (JSON.parse(row.data) as ThreadItem) : undefined;
+    return row && decodeItem(row);
   }
 
-  /** A page of the thread's items; hidden items are left out unless asked for. */
   async list(owner: Owner, threadId: string, page: PageRequest & { includeHidden?: boolean }): Promise<PageResult<ThreadItem>> {
     let query = this.db
       .selectFrom("thread_items")
-      .select(["id", "created_at", "data"])
+      .select(["id", "seq", "data"])
       .where((eb) => this.inOwnedThread(eb, owner, threadId));
     if (!page.includeHidden) query = query.where("type", "not in", [...HIDDEN_ITEM_TYPES]);
     const cursor = page.after
       ? await this.db
           .selectFrom("thread_items")
-          .select("created_at")
+          .select("seq")
           .where("id", "=", page.after)
           .where((eb) => this.inOwnedThread(eb, owner, threadId))
           .executeTakeFirst()
       : undefined;
-    const result = await keysetPage(query, page, cursor?.created_at);
-    return { rows: result.rows.map((row) => JSON.parse(row.data) as ThreadItem), hasMore: result.hasMore };
+    const result = await keysetPage(query, page, { columns: ["seq"], cursor: cursor && [cursor.seq] });
+    return { rows: result.rows.map(decodeItem), hasMore: result.hasMore };
   }
 
-  /** Every item of the thread, oldest first, hidden ones included: the model's view. */
   async history(owner: Owner, threadId: string): Promise<ThreadItem[]> {
     const rows = await this.db
       .selectFrom("thread_items")
       .select("data")
       .where((eb) => this.inOwnedThread(eb, owner, threadId))
-      .orderBy("created_at", "asc")
-      .orderBy("id", "asc")
+      .orderBy("seq", "asc")
       .execute();
-    return rows.map((row) => JSON.parse(row.data) as ThreadItem);
+    return rows.map(decodeItem);
   }
 
   async delete(owner: Owner, threadId: string, itemId: string): Promise<void> {
@@ -101,25 +116,18 @@ export class ItemStore {
       .execute();
   }
 
-  /** Deletes every item created after `itemId` (retry); returns the deleted items' ids and types, oldest first. */
   async deleteAfter(owner: Owner, threadId: string, itemId: string): Promise<Array<{ id: string; type: string }>> {
-    const pivot = await this.db
-      .selectFrom("thread_items")
-      .select(["id", "created_at"])
-      .where("id", "=", itemId)
-      .where((eb) => this.inOwnedThread(eb, owner, threadId))
-      .executeTakeFirst();
-    if (!pivot) return [];
     return this.db.transaction().execute(async (trx) => {
+      // Locked like a write, so an item appended meanwhile is either deleted here or comes after.
+      if (!(await lockOwnedThread(trx, owner, threadId))) return [];
+      const pivot = await trx.selectFrom("thread_items").select("seq").where("id", "=", itemId).where("thread_id", "=", threadId).executeTakeFirst();
+      if (!pivot) return [];
       const newer = await trx
         .selectFrom("thread_items")
         .select(["id", "type"])
         .where("thread_id", "=", threadId)
-        .where((eb) =>
-          eb.or([eb("created_at", ">", pivot.created_at), eb.and([eb("created_at", "=", pivot.created_at), eb("id", ">", pivot.id)])]),
-        )
-        .orderBy("created_at", "asc")
-        .orderBy("id", "asc")
+        .where("seq", ">", pivot.seq)
+        .orderBy("seq", "asc")
         .execute();
       const ids = newer.map((row) => row.id);
       if (ids.length > 0) {
@@ -130,34 +138,34 @@ export class ItemStore {
     });
   }
 
-  /**
-   * Records feedback on items of the owner's thread (one verdict per user and item, the latest
-   * wins). Returns false, storing nothing, if any item is not in that thread.
-   */
   async addFeedback(owner: Owner, threadId: string, itemIds: string[], kind: FeedbackKind): Promise<boolean> {
     const unique = [...new Set(itemIds)];
-    const found = await this.db
-      .selectFrom("thread_items")
-      .select("id")
-      .where("id", "in", unique)
-      .where((eb) => this.inOwnedThread(eb, owner, threadId))
-      .execute();
-    if (found.length !== unique.length) return false;
-    const now = monotonicNow();
-    await this.db
-      .insertInto("item_feedback")
-      .values(unique.map((id) => ({ item_id: id, user_id: owner.userId, thread_id: threadId, kind, created_at: now })))
-      .onConflict((oc) => oc.columns(["item_id", "user_id"]).doUpdateSet((eb) => ({ kind: eb.ref("excluded.kind"), created_at: now })))
-      .execute();
-    return true;
+    if (unique.length === 0) return true;
+    return this.db.transaction().execute(async (trx) => {
+      const found = await trx
+        .selectFrom("thread_items")
+        .select("id")
+        .where("id", "in", unique)
+        .where((eb) => this.inOwnedThread(eb, owner, threadId))
+        .execute();
+      if (found.length !== unique.length) return false;
+      const now = monotonicNow();
+      await trx
+        .insertInto("item_feedback")
+        .values(unique.map((id) => ({ item_id: id, user_id: owner.userId, thread_id: threadId, kind, created_at: now })))
+        .onConflict((oc) => oc.columns(["item_id", "user_id"]).doUpdateSet((eb) => ({ kind: eb.ref("excluded.kind"), created_at: now })))
+        .execute();
+      return true;
+    });
   }
+}
 
-  private async assertOwned(owner: Owner, threadId: string): Promise<void> {
-    const thread = await this.ownedThread(owner, threadId).executeTakeFirst();
-    if (!thread) throw new Error(`thread ${threadId} is not the owner's`);
-  }
-
-  private async bumpThread(threadId: string): Promise<void> {
-    await this.db.updateTable("threads").set({ updated_at: monotonicNow() }).where("id", "=", threadId).execute();
-  }
+/** The place after the thread's last item: one more than the highest seq (an index lookup). */
+async function nextSeq(trx: Transaction<Database>, threadId: string): Promise<number> {
+  const last = await trx
+    .selectFrom("thread_items")
+    .select((eb) => eb.fn.max("seq").as("seq"))
+    .where("thread_id", "=", threadId)
+    .executeTakeFirst();
+  return Number(last?.seq ?? 0) + 1;
 }

@@ -1,16 +1,11 @@
 import type { Kysely } from "kysely";
 import { monotonicNow } from "../core/clock.ts";
 import { hashToken, newId, newSessionToken } from "../core/ids.ts";
-import type { Database, LoginLinkRow, UserRow } from "./schema.ts";
-
-/** Why a login link could not be used; an unknown token and a used one read the same to a guesser. */
-export type LoginLinkRefusal = "unknown" | "used" | "expired" | "user_disabled";
-
-/** A usable link with its user, or why it cannot sign in. */
-export type ConsumedLoginLink = { ok: true; link: LoginLinkRow; user: UserRow } | { ok: false; reason: LoginLinkRefusal };
+import type { ConsumedLoginLink, LoginLinkRow, LoginLinkStore } from "./contract.ts";
+import type { Database } from "./schema.ts";
 
 /** One-time sign-in links for browsers. Only the token's hash is stored, as for sessions. */
-export class LoginLinkStore {
+export class SqlLoginLinkStore implements LoginLinkStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** Creates a link for the user, valid for `ttlMs`; returns the token to put in the URL. */

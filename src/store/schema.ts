@@ -1,43 +1,27 @@
-import type { Generated, Insertable, Selectable } from "kysely";
+import type { Selectable } from "kysely";
+import type { AttachmentRow, LoginLinkRow, SessionRow, UserRow } from "./contract.ts";
 
 /**
- * The single source of table shapes. Times are integer milliseconds since the epoch; JSON
- * columns hold text. Nothing here is SQLite-specific, so another kysely dialect can serve it.
+ * The tables as the database holds them, private to src/store (the rest of the app sees the
+ * decoded records of contract.ts). Times are integer milliseconds since the epoch; JSON columns
+ * hold text. Nothing here is dialect-specific: SQLite and PostgreSQL serve the same shapes.
  */
 export interface Database {
   accounts: AccountsTable;
-  users: UsersTable;
-  sessions: SessionsTable;
+  // These hold their records exactly as the contract hands them out.
+  users: UserRow;
+  sessions: SessionRow;
+  attachments: AttachmentRow;
+  login_links: LoginLinkRow;
   threads: ThreadsTable;
   thread_items: ThreadItemsTable;
   item_feedback: ItemFeedbackTable;
-  attachments: AttachmentsTable;
-  login_links: LoginLinksTable;
 }
 
 export interface AccountsTable {
   id: string;
   name: string;
   created_at: number;
-}
-
-export interface UsersTable {
-  id: string;
-  account_id: string;
-  email: string;
-  created_at: number;
-  disabled_at: number | null;
-}
-
-export interface SessionsTable {
-  id: string;
-  user_id: string;
-  /** sha256 of the bearer token; the token itself is never stored. */
-  token_hash: string;
-  created_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-  last_used_at: number | null;
 }
 
 export interface ThreadsTable {
@@ -59,6 +43,11 @@ export interface ThreadItemsTable {
   thread_id: string;
   type: string;
   created_at: number;
+  /**
+   * The item's place in its thread, given by the database when the item is first stored
+   * (migration 0003): never a server's clock, so several servers agree on the order.
+   */
+  seq: number;
   /** The item's full protocol JSON, so every item type round-trips unchanged. */
   data: string;
 }
@@ -71,42 +60,4 @@ export interface ItemFeedbackTable {
   created_at: number;
 }
 
-export interface AttachmentsTable {
-  id: string;
-  account_id: string;
-  user_id: string;
-  /** Set once the attachment is sent with a user message. */
-  thread_id: string | null;
-  item_id: string | null;
-  name: string;
-  mime_type: string;
-  /** Declared size for two-phase uploads until the bytes arrive, then the real size. */
-  size_bytes: number;
-  /** "pending" until an upload claims it, "uploading" while its bytes arrive, then "ready". */
-  status: string;
-  created_at: number;
-  uploaded_at: number | null;
-}
-
-export interface LoginLinksTable {
-  id: string;
-  user_id: string;
-  /** sha256 of the link's token; the token is only ever in the printed URL. */
-  token_hash: string;
-  /** The agent whose page the link opens; null opens the first configured agent. */
-  agent_id: string | null;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-}
-
-export type AccountRow = Selectable<AccountsTable>;
-export type UserRow = Selectable<UsersTable>;
-export type SessionRow = Selectable<SessionsTable>;
-export type ThreadRow = Selectable<ThreadsTable>;
-export type ThreadItemRow = Selectable<ThreadItemsTable>;
-export type AttachmentRow = Selectable<AttachmentsTable>;
-export type LoginLinkRow = Selectable<LoginLinksTable>;
-export type NewAttachmentRow = Insertable<AttachmentsTable>;
-// Generated is re-exported for migrations that add defaulted columns later.
-export type { Generated };
+export type ThreadRecord = Selectable<ThreadsTable>;

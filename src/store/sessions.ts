@@ -1,16 +1,16 @@
 import type { Kysely } from "kysely";
 import { monotonicNow } from "../core/clock.ts";
 import { hashToken, newId, newSessionToken } from "../core/ids.ts";
-import type { Database, SessionRow, UserRow } from "./schema.ts";
+import type { SessionRow, SessionStore, UserRow } from "./contract.ts";
+import type { Database } from "./schema.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** last_used_at is refreshed at most this often, so reads do not each cost a write. */
 const TOUCH_INTERVAL_MS = 60_000;
 
-export class SessionStore {
+export class SqlSessionStore implements SessionStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Creates a session and returns its bearer token; only the token's hash is stored. */
   async create(userId: string, ttlDays: number | null): Promise<{ session: SessionRow; token: string }> {
     const token = newSessionToken();
     const now = monotonicNow();
@@ -27,7 +27,6 @@ export class SessionStore {
     return { session, token };
   }
 
-  /** The live session and enabled user for a token, or undefined (unknown, revoked, expired, disabled). */
   async authenticate(token: string): Promise<{ session: SessionRow; user: UserRow } | undefined> {
     const now = Date.now();
     const row = await this.db
@@ -51,11 +50,6 @@ export class SessionStore {
     };
   }
 
-  async listForUser(userId: string): Promise<SessionRow[]> {
-    return this.db.selectFrom("sessions").selectAll().where("user_id", "=", userId).orderBy("created_at", "asc").execute();
-  }
-
-  /** Every session with its user's email, oldest first: the operator's view. */
   async listAll(): Promise<Array<SessionRow & { email: string }>> {
     return this.db
       .selectFrom("sessions")
@@ -63,15 +57,14 @@ export class SessionStore {
       .selectAll("sessions")
       .select("users.email")
       .orderBy("sessions.created_at", "asc")
+      .orderBy("sessions.id", "asc")
       .execute();
   }
 
-  /** Revokes every live session of a user; returns how many were revoked. */
   async revokeAllForUser(userId: string): Promise<number> {
     return this.revokeLive("user_id", userId);
   }
 
-  /** Revokes one session by id; returns whether a live session was revoked. */
   async revoke(sessionId: string): Promise<boolean> {
     return (await this.revokeLive("id", sessionId)) > 0;
   }

@@ -1,13 +1,17 @@
 import type { Kysely } from "kysely";
 import { monotonicNow } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
-import type { Database, UserRow } from "./schema.ts";
+import type { UserRow, UserStore } from "./contract.ts";
+import type { Database } from "./schema.ts";
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-export class UserStore {
+/** Thrown inside findOrCreate's transaction to roll back its account when another caller won. */
+class EmailTaken extends Error {}
+
+export class SqlUserStore implements UserStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   async findByEmail(email: string): Promise<UserRow | undefined> {
@@ -18,32 +22,45 @@ export class UserStore {
     return this.db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
   }
 
-  /** The user with this email, created together with an account of its own when missing. */
   async findOrCreate(email: string): Promise<{ user: UserRow; created: boolean }> {
     const normalized = normalizeEmail(email);
-    return this.db.transaction().execute(async (trx) => {
-      const existing = await trx.selectFrom("users").selectAll().where("email", "=", normalized).executeTakeFirst();
-      if (existing) return { user: existing, created: false };
-      const now = monotonicNow();
-      const accountId = newId("account");
-      await trx.insertInto("accounts").values({ id: accountId, name: normalized, created_at: now }).execute();
-      const user: UserRow = { id: newId("user"), account_id: accountId, email: normalized, created_at: now, disabled_at: null };
-      await trx.insertInto("users").values(user).execute();
+    const existing = await this.findByEmail(normalized);
+    if (existing) return { user: existing, created: false };
+    try {
+      const user = await this.db.transaction().execute(async (trx) => {
+        const now = monotonicNow();
+        const accountId = newId("account");
+        await trx.insertInto("accounts").values({ id: accountId, name: normalized, created_at: now }).execute();
+        // A concurrent caller (this or another server) may insert the same email meanwhile: the
+        // unique index makes one of us insert nothing, and that one takes the winner's user.
+        const inserted = await trx
+          .insertInto("users")
+          .values({ id: newId("user"), account_id: accountId, email: normalized, created_at: now, disabled_at: null })
+          .onConflict((oc) => oc.column("email").doNothing())
+          .returningAll()
+          .executeTakeFirst();
+        if (!inserted) throw new EmailTaken();
+        return inserted;
+      });
       return { user, created: true };
-    });
+    } catch (error) {
+      if (!(error instanceof EmailTaken)) throw error;
+      const winner = await this.findByEmail(normalized);
+      if (!winner) throw new Error(`user ${normalized} was created and deleted at once`);
+      return { user: winner, created: false };
+    }
   }
 
   async list(): Promise<UserRow[]> {
-    return this.db.selectFrom("users").selectAll().orderBy("created_at", "asc").execute();
+    return this.db.selectFrom("users").selectAll().orderBy("created_at", "asc").orderBy("id", "asc").execute();
   }
 
-  /** Disables (or re-enables) a user; a disabled user's sessions stop working at once. */
   async setDisabled(email: string, disabled: boolean): Promise<UserRow | undefined> {
-    await this.db
+    return this.db
       .updateTable("users")
       .set({ disabled_at: disabled ? monotonicNow() : null })
       .where("email", "=", normalizeEmail(email))
-      .execute();
-    return this.findByEmail(email);
+      .returningAll()
+      .executeTakeFirst();
   }
 }

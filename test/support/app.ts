@@ -6,11 +6,13 @@ import path from "node:path";
 import { parseConfig } from "../../src/config/load.ts";
 import type { ChatkitConfig, ChatkitConfigInput } from "../../src/config/schema.ts";
 import { formatLogLine, type Logger } from "../../src/core/logger.ts";
-import { AttachmentFiles } from "../../src/attachments/files.ts";
+import { attachmentStorageFor } from "../../src/attachments/storage.ts";
 import { recoverInterruptedUploads } from "../../src/attachments/sweep.ts";
 import { createApp, createHttpServer } from "../../src/http/app.ts";
+import type { Kysely } from "kysely";
 import { McpRegistry } from "../../src/mcp/registry.ts";
-import { openStore, type Store } from "../../src/store/index.ts";
+import { connectDatabase, openStore, type Store } from "../../src/store/index.ts";
+import type { Database } from "../../src/store/schema.ts";
 import { parseSse, readSse, type ParsedEvent } from "./sse.ts";
 
 export const TEST_AGENT = {
@@ -47,6 +49,8 @@ export interface TestServer {
   url: string;
   config: ChatkitConfig;
   store: Store;
+  /** A connection of its own to the server's database, for looking at (or ageing) rows as an operator's SQL would. */
+  db: Kysely<Database>;
   dataDir: string;
   logger: ReturnType<typeof memoryLogger>;
   /** The app's MCP connections (closed by `close`). */
@@ -74,6 +78,24 @@ export function tempDataDir(): string {
   return mkdtempSync(path.join(tmpdir(), "chatkit-test-"));
 }
 
+/** Cookie keys for servers on a shared database (which require configured keys). */
+export const TEST_COOKIE_KEYS = ["test-cookie-key-0123456789abcdef"];
+
+let databaseFor: ((dataDir: string) => Promise<string>) | undefined;
+const databaseByDataDir = new Map<string, string>();
+
+/**
+ * From now on, test servers in this process keep their data in PostgreSQL: `createDatabase`
+ * gives each new data dir a database of its own (a restart on the same data dir finds its data).
+ */
+export function useDatabaseForTestServers(createDatabase: () => Promise<string>): void {
+  databaseFor = async (dataDir) => {
+    let url = databaseByDataDir.get(dataDir);
+    if (!url) databaseByDataDir.set(dataDir, (url = await createDatabase()));
+    return url;
+  };
+}
+
 /**
  * Starts the real app on 127.0.0.1 with an ephemeral port and a fresh (or given) data dir.
  * `config` is merged over a minimal test config; the environment is not read.
@@ -82,10 +104,12 @@ export async function startTestServer(
   options: { config?: Partial<ChatkitConfigInput>; dataDir?: string } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDataDir();
-  const config = parseConfig({ agents: [TEST_AGENT], ...options.config, dataDir });
-  const store = await openStore(dataDir);
+  const database = databaseFor && !options.config?.database ? { database: { url: await databaseFor(dataDir) }, cookieKeys: TEST_COOKIE_KEYS } : {};
+  const config = parseConfig({ agents: [TEST_AGENT], ...database, ...options.config, dataDir });
+  const store = await openStore(config);
+  const { db } = connectDatabase(config);
   const logger = memoryLogger();
-  await recoverInterruptedUploads(store.attachments, new AttachmentFiles(dataDir));
+  if (!config.database.url) await recoverInterruptedUploads(store.attachments, attachmentStorageFor(config));
   const mcp = new McpRegistry(config, logger);
   const app = createApp(config, { store, logger, mcp });
   const server: Server = await new Promise((resolve) => {
@@ -119,6 +143,7 @@ export async function startTestServer(
     url,
     config,
     store,
+    db,
     dataDir,
     logger,
     mcp,
@@ -151,6 +176,7 @@ export async function startTestServer(
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await mcp.close();
+      await db.destroy();
       await store.close();
       if (removeData) rmSync(dataDir, { recursive: true, force: true });
     },

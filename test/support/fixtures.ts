@@ -1,7 +1,7 @@
 import type { ThreadItem } from "../../src/protocol/items.ts";
 import { monotonicNow, toIso } from "../../src/core/clock.ts";
 import { newId } from "../../src/core/ids.ts";
-import type { Owner } from "../../src/store/owner.ts";
+import type { Owner } from "../../src/store/index.ts";
 import type { TestServer } from "./app.ts";
 
 export async function ownerOf(server: TestServer, email: string): Promise<Owner> {
