@@ -76,6 +76,30 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
     if (row) yield { type: "thread.updated", thread: threadToWire(row) };
   }
 
+  /**
+   * Items finished while an item started before them is still open (a widget a tool showed while
+   * its workflow runs). The store orders a thread's items as they are saved, so these wait and
+   * are saved after it: a reload shows the order the client saw them appear in.
+   */
+  const waiting: ThreadItem[] = [];
+  const openBefore = (item: ThreadItem) => [...pending.values()].some((open) => open.created_at < item.created_at);
+
+  async function saveInOrder(item: ThreadItem): Promise<void> {
+    if (openBefore(item)) {
+      waiting.push(item);
+      waiting.sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
+      return;
+    }
+    await hc.store.items.save(hc.owner, item);
+    while (waiting.length && !openBefore(waiting[0]!)) await hc.store.items.save(hc.owner, waiting.shift()!);
+  }
+
+  /** Saves what still waits, in order: the items still open will not finish. */
+  async function saveWaiting(extra: ThreadItem[] = []): Promise<void> {
+    const rest = [...waiting.splice(0), ...extra].sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
+    for (const item of rest) await hc.store.items.save(hc.owner, item);
+  }
+
   async function persist(event: ThreadStreamEvent): Promise<void> {
     switch (event.type) {
       case "thread.item.added":
@@ -88,24 +112,31 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
       }
       case "thread.item.done":
         pending.delete(event.item.id);
-        await hc.store.items.save(hc.owner, event.item);
+        await saveInOrder(event.item);
         if (!isHiddenItem(event.item)) completedVisibleItem = true;
         break;
-      case "thread.item.replaced":
-        await hc.store.items.save(hc.owner, event.item);
+      case "thread.item.replaced": {
+        const at = waiting.findIndex((item) => item.id === event.item.id);
+        if (at !== -1) waiting[at] = event.item;
+        else if (pending.has(event.item.id)) pending.set(event.item.id, structuredClone(event.item));
+        else await hc.store.items.save(hc.owner, event.item);
         break;
-      case "thread.item.removed":
+      }
+      case "thread.item.removed": {
         pending.delete(event.item_id);
+        const at = waiting.findIndex((item) => item.id === event.item_id);
+        if (at !== -1) waiting.splice(at, 1);
         await hc.store.items.delete(hc.owner, state.id, event.item_id);
         break;
+      }
     }
   }
 
-  /** Saves pending assistant text (partial answers); returns the saved items. */
+  /** Saves pending assistant text (partial answers) and what waited on unfinished items; returns the partial answers. */
   async function savePartialAnswers(): Promise<ThreadItem[]> {
     const partial = [...pending.values()].filter(hasText);
-    for (const item of partial) await hc.store.items.save(hc.owner, item);
     pending.clear();
+    await saveWaiting(partial);
     return partial;
   }
 
@@ -123,6 +154,7 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
       await saveCancelled();
       return;
     }
+    await saveWaiting();
   } catch (error) {
     if (hc.signal.aborted) {
       await saveCancelled();

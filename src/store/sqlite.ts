@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
-import { SqliteDialect, type SqliteDatabase } from "kysely";
+import { SqliteDialect, type SqliteDatabase, type SqliteStatement } from "kysely";
 
 /** The database file in the data dir: with its `attachments/` folder, the whole state of one box. */
 export const DATABASE_FILE = "chatkit.sqlite";
@@ -18,6 +18,7 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
   return {
     close: () => sqlite.close(),
     prepare(sql) {
+      if (/^\s*rollback\s*$/i.test(sql)) return rollbackIfOpen(sqlite);
       let statement = cache.get(sql);
       if (statement) {
         cache.delete(sql);
@@ -28,6 +29,21 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
       cache.set(sql, statement);
       return statement;
     },
+  };
+}
+
+/**
+ * `rollback` that is a no-op when SQLite has already rolled the transaction back itself, as it
+ * does on SQLITE_FULL and I/O errors. Otherwise kysely's rollback fails with "no transaction is
+ * active" and that error replaces the real one (a full disk must answer 507, not 500).
+ */
+function rollbackIfOpen(sqlite: SQLite.Database): SqliteStatement {
+  const rollback = sqlite.prepare("rollback");
+  return {
+    reader: false,
+    all: () => [],
+    run: () => (sqlite.inTransaction ? rollback.run() : { changes: 0, lastInsertRowid: 0 }),
+    iterate: () => [][Symbol.iterator](),
   };
 }
 
