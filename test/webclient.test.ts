@@ -443,12 +443,15 @@ describe("the built-in web client in a real browser", { skip }, () => {
     assert.equal(await page.locator(".ck-history").isVisible(), false, "the history is hidden on a phone");
     await page.getByRole("button", { name: "Conversations" }).click();
     await page.locator(".ck-history").waitFor({ state: "visible" });
-    assert.equal(await page.evaluate("document.activeElement.closest('.ck-history') !== null"), true, "the open drawer has the focus");
+    // The drawer takes the focus once it has opened (after a render), so wait for it rather than race it.
+    await page.waitForFunction("document.activeElement?.closest('.ck-history') != null", null, { timeout: 5_000 }).catch(() => {});
+    assert.equal(await page.evaluate("document.activeElement?.closest('.ck-history') != null"), true, "the open drawer has the focus");
     await page.waitForTimeout(300);
     await browser.screenshot("builtin-phone-dark-history");
     await page.keyboard.press("Escape");
     await page.locator(".ck-history").waitFor({ state: "hidden" });
-    assert.equal(await page.evaluate("document.activeElement.getAttribute('aria-label')"), "Conversations", "Escape gives the focus back");
+    await page.waitForFunction("document.activeElement?.getAttribute('aria-label') === 'Conversations'", null, { timeout: 5_000 }).catch(() => {});
+    assert.equal(await page.evaluate("document.activeElement?.getAttribute('aria-label')"), "Conversations", "Escape gives the focus back");
     const overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth");
     assert.equal(overflow, 0, "nothing wider than the phone");
     await page.setViewportSize({ width: 1200, height: 800 });
