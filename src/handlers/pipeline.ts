@@ -82,12 +82,13 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
    * are saved after it: a reload shows the order the client saw them appear in.
    */
   const waiting: ThreadItem[] = [];
+  const byCreation = (a: ThreadItem, b: ThreadItem) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0);
   const openBefore = (item: ThreadItem) => [...pending.values()].some((open) => open.created_at < item.created_at);
 
   async function saveInOrder(item: ThreadItem): Promise<void> {
     if (openBefore(item)) {
       waiting.push(item);
-      waiting.sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
+      waiting.sort(byCreation);
       return;
     }
     await hc.store.items.save(hc.owner, item);
@@ -96,7 +97,7 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
 
   /** Saves what still waits, in order: the items still open will not finish. */
   async function saveWaiting(extra: ThreadItem[] = []): Promise<void> {
-    const rest = [...waiting.splice(0), ...extra].sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
+    const rest = [...waiting.splice(0), ...extra].sort(byCreation);
     for (const item of rest) await hc.store.items.save(hc.owner, item);
   }
 
