@@ -74,6 +74,11 @@ const LOOKUP_TOOL = defineTool({
   handler: () => "nothing found",
 });
 
+/** Polls `check` (from Node, not in the page) for up to five seconds. */
+async function until(check: () => Promise<unknown>): Promise<void> {
+  for (let waited = 0; waited < 5_000 && !(await check()); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
 describe("the built-in web client in a real browser", { skip }, () => {
   let fake: FakeOpenAI;
   let server: TestServer;
@@ -444,13 +449,14 @@ describe("the built-in web client in a real browser", { skip }, () => {
     await page.getByRole("button", { name: "Conversations" }).click();
     await page.locator(".ck-history").waitFor({ state: "visible" });
     // The drawer takes the focus once it has opened (after a render), so wait for it rather than race it.
-    await page.waitForFunction("document.activeElement?.closest('.ck-history') != null", null, { timeout: 5_000 }).catch(() => {});
+    // Polled from here: waitForFunction evaluates strings in the page, which its CSP refuses.
+    await until(() => page.evaluate("document.activeElement?.closest('.ck-history') != null"));
     assert.equal(await page.evaluate("document.activeElement?.closest('.ck-history') != null"), true, "the open drawer has the focus");
     await page.waitForTimeout(300);
     await browser.screenshot("builtin-phone-dark-history");
     await page.keyboard.press("Escape");
     await page.locator(".ck-history").waitFor({ state: "hidden" });
-    await page.waitForFunction("document.activeElement?.getAttribute('aria-label') === 'Conversations'", null, { timeout: 5_000 }).catch(() => {});
+    await until(() => page.evaluate("document.activeElement?.getAttribute('aria-label') === 'Conversations'"));
     assert.equal(await page.evaluate("document.activeElement?.getAttribute('aria-label')"), "Conversations", "Escape gives the focus back");
     const overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth");
     assert.equal(overflow, 0, "nothing wider than the phone");
