@@ -46,4 +46,6 @@ if (isStale(record)) {
     console.error(`running the previous build (${new Date(record.builtAt).toISOString()})`);
   }
 }
+// Stack traces in the log name src/ files and lines (the build writes linked source maps).
+process.setSourceMapsEnabled(true);
 if (entry) await import(pathToFileURL(path.join(DIST, `${entry}.js`)).href);

@@ -53,6 +53,7 @@ export async function buildServer(options: { alsoRequired?: string[]; ignore?: s
     // Every output sits in dist/: a source's URL is that relative path from any of them.
     plugins: [sourceLocationPlugin((file) => `new URL(${JSON.stringify(path.relative(SERVER_DIST, file).split(path.sep).join("/"))}, import.meta.url).href`)],
     write: false,
+    sourcemap: "linked",
     logLevel: "silent",
   });
   mkdirSync(SERVER_DIST, { recursive: true });
