@@ -11,7 +11,8 @@ const HELPERS = `\nimport { fileURLToPath as __sourceFileURLToPath } from "node:
  * Keeps `import.meta.url` (and `.dirname`, `.filename`) pointing at each module's own source file
  * once modules are bundled together, so files found beside the sources (the locales, the built web
  * client, a config's own folder) are found the same way from the bundle. `urlOf` returns a
- * JavaScript expression for a source file's URL, evaluated inside the bundle.
+ * JavaScript expression for a source file's URL, evaluated inside the bundle. The replacement is
+ * textual: a string spelling out `import.meta.url` in a bundled module would be rewritten too.
  */
 export function sourceLocationPlugin(urlOf: (file: string) => string): Plugin {
   return {
