@@ -366,7 +366,7 @@ async function main(): Promise<void> {
 
   console.log(`\nchatkit-box benchmarks (${new Date().toISOString()}, ${((performance.now() - began) / 1000).toFixed(0)} s)`);
   console.log(`machine: ${machineBefore}`);
-  console.log(`ours: node --import tsx src/main.ts on SQLite; bare: Koa 3 + @koa/router; peer: chatkit-node-backend-sdk 1.1.2, in-memory store, on Koa`);
+  console.log(`ours: the compiled server (node scripts/run-built.mjs main, as npm start runs it) on SQLite; bare: Koa 3 + @koa/router; peer: chatkit-node-backend-sdk 1.1.2, in-memory store, on Koa`);
   console.log(`knobs: ${JSON.stringify(KNOBS)}\n`);
   console.log(formatTable(rows));
   const missed = rows.filter((row) => row.met === false).length;

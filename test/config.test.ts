@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, parseConfig } from "../src/config/load.ts";
 import { DEFAULT_SCRIPT_URL } from "../src/config/schema.ts";
 import { defineAction, defineTool, z } from "../src/index.ts";
 import { tempDataDir, TEST_AGENT } from "./support/app.ts";
-import { cleanEnv, REPO_ROOT, run } from "./support/process.ts";
+import { cleanEnv, REPO_ROOT, run, SERVER_ARGS } from "./support/process.ts";
 
 function problemsOf(input: unknown, env: Record<string, string> = {}): string[] {
   try {
@@ -180,7 +180,7 @@ describe("config", () => {
     const dir = tempDataDir();
     const file = path.join(dir, "bad.config.ts");
     writeFileSync(file, `export default { agents: [{ id: "a", name: "A" }], server: { port: -1 } };\n`);
-    const result = await run("npx", ["tsx", "src/main.ts"], { env: cleanEnv({ CHATKIT_CONFIG: file }) });
+    const result = await run(process.execPath, SERVER_ARGS, { env: cleanEnv({ CHATKIT_CONFIG: file }) });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /agents\[0\]\.model: /);
     assert.match(result.stderr, /server\.port: /);

@@ -6,14 +6,14 @@ import { after, before, describe, test } from "node:test";
 import { TEST_AGENT, tempDataDir } from "./support/app.ts";
 import { cookieHeader, openWithoutRedirect } from "./support/browser.ts";
 import { foldEvents, userInput } from "./support/client.ts";
-import { cleanEnv, REPO_ROOT, run } from "./support/process.ts";
+import { cleanEnv, REPO_ROOT, run, SERVER_ARGS } from "./support/process.ts";
 import { postgresForTests } from "./support/postgres.ts";
 import { startFakeS3, type FakeS3 } from "./support/s3.ts";
 import { parseSse } from "./support/sse.ts";
 import { pngBytes } from "./support/uploads.ts";
 
 /**
- * Several servers behind one load balancer: two `src/main.ts` processes, each with a data dir
+ * Several servers behind one load balancer: two server processes, each with a data dir
  * of its own, on one PostgreSQL database and one S3 bucket, configured as an operator would
  * (CHATKIT_DATABASE_URL, CHATKIT_COOKIE_KEYS, `storage` in the config file). What one does, the
  * other sees.
@@ -29,7 +29,7 @@ interface Box {
 }
 
 function startServer(env: Record<string, string>): Promise<Box> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, SERVER_ARGS, {
     cwd: REPO_ROOT,
     env: cleanEnv({ PORT: "0", ...env }) as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
@@ -185,7 +185,7 @@ if (!postgres.cluster) {
     });
 
     test("a server on the shared database without configured cookie keys refuses to start, saying why", async () => {
-      const lone = await run(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      const lone = await run(process.execPath, SERVER_ARGS, {
         env: cleanEnv({ ...env, CHATKIT_COOKIE_KEYS: "", CHATKIT_DATA_DIR: tempDataDir(), PORT: "0" }),
         timeoutMs: 60_000,
       });
@@ -196,7 +196,7 @@ if (!postgres.cluster) {
     test("a server whose bucket does not answer refuses to start, naming it", async () => {
       const configFile = path.join(dirs[0]!, "missing-bucket.config.mjs");
       writeFileSync(configFile, `export default ${JSON.stringify({ agents: [TEST_AGENT], storage: { ...s3.storage, bucket: "no-such-bucket" } })};\n`);
-      const refused = await run(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      const refused = await run(process.execPath, SERVER_ARGS, {
         env: cleanEnv({ ...env, CHATKIT_CONFIG: configFile, CHATKIT_DATA_DIR: tempDataDir(), PORT: "0" }),
         timeoutMs: 60_000,
       });

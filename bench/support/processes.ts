@@ -5,11 +5,12 @@
  * generator) and the fake upstream on LOAD_CPU, so load and server never share a core.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { transformSync } from "esbuild";
 import { cleanEnv, REPO_ROOT } from "../../test/support/process.ts";
 import type { ProbeStats } from "./probe.ts";
 
@@ -33,16 +34,38 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** How each kind of process is started: argv after `node`. */
+/**
+ * How each kind of process is started: argv after `node`. Ours runs as `npm start` runs it: the
+ * compiled server, no TypeScript loader in the process; the others are TypeScript run through tsx.
+ */
 const TSX = ["--import", "tsx"];
-const PROBE = ["--import", path.join(REPO_ROOT, "bench/support/probe.ts")];
 export const ENTRY = {
-  ours: "src/main.ts",
-  bare: "bench/targets/bare-koa.ts",
-  peer: "bench/targets/peer.ts",
-  upstream: "bench/targets/fake-upstream.ts",
+  ours: ["scripts/run-built.mjs", "main"],
+  bare: [...TSX, "bench/targets/bare-koa.ts"],
+  peer: [...TSX, "bench/targets/peer.ts"],
+  upstream: [...TSX, "bench/targets/fake-upstream.ts"],
 } as const;
 export type Kind = keyof typeof ENTRY;
+
+let probeModule: string | undefined;
+/** The stats probe as plain JavaScript (compiled once per run), so ours needs no TypeScript loader for it. */
+function probeArgs(): string[] {
+  if (!probeModule) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "chatkit-bench-probe-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    probeModule = path.join(dir, "probe.mjs");
+    writeFileSync(probeModule, transformSync(readFileSync(path.join(REPO_ROOT, "bench/support/probe.ts"), "utf8"), { loader: "ts", format: "esm" }).code);
+  }
+  return ["--import", probeModule];
+}
+
+let built = false;
+/** Brings dist/ up to date before ours is first started, so no start-up measured includes a build. */
+function ensureBuilt(): void {
+  if (built) return;
+  execFileSync(process.execPath, ["scripts/run-built.mjs"], { cwd: REPO_ROOT, stdio: ["ignore", "inherit", "inherit"] });
+  built = true;
+}
 
 export interface Launched {
   kind: Kind;
@@ -73,7 +96,8 @@ export interface LaunchOptions {
 /** Starts one process and waits until it answers /healthz. */
 export async function launch(kind: Kind, options: LaunchOptions = {}): Promise<Launched> {
   const port = await freePort();
-  const nodeArgs = [...TSX, ...(options.probe === false ? [] : PROBE), ENTRY[kind]];
+  if (kind === "ours") ensureBuilt();
+  const nodeArgs = [...(options.probe === false ? [] : probeArgs()), ...ENTRY[kind]];
   const pin = (options.pinToServerCpu ?? kind !== "upstream") && PINNED;
   const [command, args] = pin ? ["taskset", ["-c", SERVER_CPU, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const started = performance.now();

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import type { z } from "zod";
+import { ConfigCompileError, importConfigFile } from "./import.ts";
 import { configSchema, type ChatkitConfig, type ChatkitConfigInput } from "./schema.ts";
 
 /** A config that failed validation: one readable line per problem, naming the key. */
@@ -118,9 +118,9 @@ export async function loadConfig(env: Env = process.env, cwd = process.cwd()): P
   if (!existsSync(file)) throw new ConfigError(file, [`config file not found (set CHATKIT_CONFIG or create ${file})`]);
   let module: { default?: unknown };
   try {
-    module = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    module = await importConfigFile(file);
   } catch (error) {
-    throw new ConfigError(file, [`could not load: ${(error as Error).message}`]);
+    throw new ConfigError(file, error instanceof ConfigCompileError ? error.problems : [`could not load: ${(error as Error).message}`]);
   }
   if (module.default === undefined) throw new ConfigError(file, ["(root): the file must `export default defineConfig({...})`"]);
   const config = parseConfig(module.default, env, file);

@@ -1,4 +1,5 @@
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -54,4 +55,13 @@ export async function buildWebClient(outdir = WEBCLIENT_DIST): Promise<BuiltFile
     metafile: true,
   });
   return Object.entries(result.metafile.outputs).map(([file, output]) => ({ name: path.basename(file), bytes: output.bytes }));
+}
+
+/** One line for the build's log: each file's size, plain and gzipped. */
+export function describeWebClient(files: BuiltFile[], outdir = WEBCLIENT_DIST): string {
+  const sizes = files.map((file) => {
+    const gzipped = gzipSync(readFileSync(path.join(outdir, file.name))).length;
+    return `${file.name} ${(file.bytes / 1024).toFixed(1)} KiB (${(gzipped / 1024).toFixed(1)} KiB gzipped)`;
+  });
+  return `built-in web client: ${sizes.join(", ")}`;
 }

@@ -3,7 +3,10 @@ import path from "node:path";
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
-/** Runs a command from the repo root and collects its output (bounded by `timeoutMs`, generous: a loaded 2-core machine starts several tsx processes slowly). */
+/** The compiled server as `npm start` runs it (argv after node; from REPO_ROOT), without npm in between. */
+export const SERVER_ARGS = ["scripts/run-built.mjs", "main"];
+
+/** Runs a command from the repo root and collects its output (bounded by `timeoutMs`, generous: a loaded 2-core machine starts several processes slowly). */
 export function run(
   command: string,
   args: string[],
@@ -49,11 +52,11 @@ export interface ServerProcess {
 }
 
 /**
- * Starts the real server (`node --import tsx src/main.ts`, no npm in between, so signals reach it)
+ * Starts the real server (SERVER_ARGS: what `npm start` runs, no npm in between, so signals reach it)
  * on an ephemeral port; `ulimitFileKb` caps the size of any file it writes (a full disk).
  */
 export async function startServerProcess(env: Record<string, string>, options: { ulimitFileKb?: number } = {}): Promise<ServerProcess> {
-  const node = `exec ${JSON.stringify(process.execPath)} --import tsx src/main.ts`;
+  const node = `exec ${[process.execPath, ...SERVER_ARGS].map((arg) => JSON.stringify(arg)).join(" ")}`;
   const script = options.ulimitFileKb ? `ulimit -f ${options.ulimitFileKb}; ${node}` : node;
   const child = spawn("bash", ["-c", script], {
     cwd: REPO_ROOT,
