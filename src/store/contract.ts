@@ -147,8 +147,11 @@ export interface ItemStore {
   get(owner: Owner, threadId: string, itemId: string): Promise<ThreadItem | undefined>;
   /** A page of the thread's items in thread order; hidden items are left out unless asked for. */
   list(owner: Owner, threadId: string, page: PageRequest & { includeHidden?: boolean }): Promise<PageResult<ThreadItem>>;
-  /** Every item of the thread in order, hidden ones included: the model's view. */
-  history(owner: Owner, threadId: string): Promise<ThreadItem[]>;
+  /**
+   * The thread's items in order, hidden ones included (what the model's view is built from);
+   * with `limit`, only the newest `limit` of them, read newest first from the thread's index.
+   */
+  history(owner: Owner, threadId: string, options?: { limit?: number }): Promise<ThreadItem[]>;
   delete(owner: Owner, threadId: string, itemId: string): Promise<void>;
   /** Deletes every item after `itemId` (retry), atomically; returns the deleted items' ids and types, oldest first. */
   deleteAfter(owner: Owner, threadId: string, itemId: string): Promise<Array<{ id: string; type: string }>>;

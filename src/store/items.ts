@@ -98,14 +98,15 @@ export class SqlItemStore implements ItemStore {
     return { rows: result.rows.map(decodeItem), hasMore: result.hasMore };
   }
 
-  async history(owner: Owner, threadId: string): Promise<ThreadItem[]> {
-    const rows = await this.db
+  async history(owner: Owner, threadId: string, options: { limit?: number } = {}): Promise<ThreadItem[]> {
+    const query = this.db
       .selectFrom("thread_items")
       .select("data")
-      .where((eb) => this.inOwnedThread(eb, owner, threadId))
-      .orderBy("seq", "asc")
-      .execute();
-    return rows.map(decodeItem);
+      .where((eb) => this.inOwnedThread(eb, owner, threadId));
+    if (options.limit === undefined) return (await query.orderBy("seq", "asc").execute()).map(decodeItem);
+    // Newest first from the (thread_id, seq) index, so a long thread costs no more than a new one.
+    const newest = await query.orderBy("seq", "desc").limit(options.limit).execute();
+    return newest.reverse().map(decodeItem);
   }
 
   async delete(owner: Owner, threadId: string, itemId: string): Promise<void> {
