@@ -37,8 +37,10 @@ describe("request ids and failures", () => {
 
   test("a failure while serialising the answer is a logged 500 with the error JSON, and the access log says 500", async () => {
     const { threadId, items } = await seedThread(server, { count: 1 });
-    // A thread stored before depth limits existed: JSON too deep to serialise again.
-    const poisoned = { ...items[0], inference_options: { deep: "__DEEP__" } };
+    // A thread stored before depth limits existed: JSON too deep to serialise again. Pages splice
+    // stored items unparsed, except ones whose image previews are re-signed: this one has one.
+    const image = { type: "image", id: "atc_poisoned", name: "a.png", mime_type: "image/png", preview_url: "https://example.invalid/a.png" };
+    const poisoned = { ...items[0], attachments: [image], inference_options: { deep: "__DEEP__" } };
     const data = JSON.stringify(poisoned).replace('"__DEEP__"', "[".repeat(200_000) + "]".repeat(200_000));
     await server.db.updateTable("thread_items").set({ data }).where("id", "=", items[0]!.id).execute();
 

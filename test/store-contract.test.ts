@@ -72,7 +72,7 @@ for (const backend of backends) {
       });
     });
 
-    test("upgrading a database from before item sequences keeps every thread's items in their old order", async () => {
+    test("upgrading a database from before item sequences and stored thread JSON keeps every thread's items in their old order and lists its threads", async () => {
       const location = await backend.location();
       const { db } = connectDatabase(location);
       try {
@@ -81,11 +81,9 @@ for (const backend of backends) {
         assert.equal(error, undefined);
         await db.insertInto("accounts").values({ id: "acct_1", name: "old", created_at: 1 }).execute();
         await db.insertInto("users").values({ id: "usr_1", account_id: "acct_1", email: "old@example.com", created_at: 1, disabled_at: null }).execute();
-        for (const id of ["thr_1", "thr_2"]) {
-          await db
-            .insertInto("threads")
-            .values({ id, account_id: "acct_1", user_id: "usr_1", agent_id: "assistant", title: null, status: '{"type":"active"}', metadata: "{}", created_at: 1, updated_at: 1 })
-            .execute();
+        for (const [id, title, at] of [["thr_1", null, 1], ["thr_2", "Locked one", 2]] as const) {
+          const status = id === "thr_2" ? '{"type":"locked","reason":"old"}' : '{"type":"active"}';
+          await sql`INSERT INTO threads (id, account_id, user_id, agent_id, title, status, metadata, created_at, updated_at) VALUES (${id}, 'acct_1', 'usr_1', 'assistant', ${title}, ${status}, '{}', ${at}, ${at})`.execute(db);
         }
         // Inserted out of order; the old order was (created_at, id).
         for (const [id, thread, at] of [["m3", "thr_1", 30], ["m1", "thr_1", 10], ["m2b", "thr_1", 20], ["m2a", "thr_1", 20], ["n1", "thr_2", 5]] as const) {
@@ -102,6 +100,14 @@ for (const backend of backends) {
         await store.items.add(owner, message("thr_2", "new", 0));
         assert.deepEqual(texts(await store.items.history(owner, "thr_1")), ["m1", "m2a", "m2b", "m3", "new"]);
         assert.deepEqual(texts(await store.items.history(owner, "thr_2")), ["n1", "new"]);
+        const listed = await store.threads.listJson(owner, { limit: 10, order: "asc" });
+        assert.deepEqual(
+          listed.rows.map((json) => JSON.parse(json)),
+          [
+            { id: "thr_1", created_at: "1970-01-01T00:00:00.001Z", status: { type: "active" }, metadata: {} },
+            { id: "thr_2", created_at: "1970-01-01T00:00:00.002Z", status: { type: "locked", reason: "old" }, metadata: {}, title: "Locked one" },
+          ],
+        );
       } finally {
         await store.close();
       }
@@ -194,6 +200,10 @@ for (const backend of backends) {
           for (;;) {
             const page = await store.threads.list(alice, { limit: 2, order, after });
             seen.push(...page.rows.map((row) => row.id));
+            // The same page as stored wire JSON, as thread lists are answered.
+            const json = await store.threads.listJson(alice, { limit: 2, order, after });
+            assert.deepEqual(json.rows.map((text) => (JSON.parse(text) as { id: string }).id), page.rows.map((row) => row.id));
+            assert.equal(json.hasMore, page.hasMore);
             pages++;
             if (!page.hasMore) break;
             after = page.rows.at(-1)!.id;
@@ -211,8 +221,18 @@ for (const backend of backends) {
         );
         assert.deepEqual(await store.threads.list(alice, { limit: 10, order: "asc", after: "thr_unknown" }), { rows: [], hasMore: false });
         assert.deepEqual(await store.threads.list(alice, { limit: 10, order: "asc", after: bobs.id }), { rows: [], hasMore: false });
+        assert.deepEqual(await store.threads.listJson(alice, { limit: 10, order: "asc", after: bobs.id }), { rows: [], hasMore: false });
+        assert.deepEqual((await store.threads.listJson(bob, { limit: 10, order: "asc" })).rows.length, 1);
         assert.deepEqual(await store.threads.list(alice, { limit: 10, order: "asc", agentId: "assistant", after: ids[1] }), { rows: [], hasMore: false });
         assert.equal((await store.threads.list(bob, { limit: 10, order: "asc" })).rows.length, 1);
+
+        // Every change to what the wire shows is in the stored JSON at once.
+        const updated = await store.threads.update(alice, ids[0]!, { title: "Renamed", status: { type: "locked", reason: "done" } });
+        assert.equal(updated?.title, "Renamed");
+        assert.deepEqual(updated?.status, { type: "locked", reason: "done" });
+        const [first] = (await store.threads.listJson(alice, { limit: 1, order: "asc" })).rows;
+        assert.deepEqual(JSON.parse(first!), { id: ids[0], created_at: toIso(updated!.created_at), status: { type: "locked", reason: "done" }, metadata: {}, title: "Renamed" });
+        assert.equal(await store.threads.update(bob, ids[0]!, { title: "Stolen" }), undefined);
       });
     });
 
@@ -254,6 +274,10 @@ for (const backend of backends) {
 
         assert.equal(await store.items.get(bob, thread.id, first.id), undefined);
         assert.deepEqual(await store.items.list(bob, thread.id, { limit: 10, order: "asc" }), { rows: [], hasMore: false });
+        assert.deepEqual(await store.items.listJson(bob, thread.id, { limit: 10, order: "asc" }), { rows: [], hasMore: false });
+        // Scoped to an agent: another agent's thread reads as empty.
+        assert.equal((await store.items.listJson(alice, thread.id, { limit: 10, order: "asc", agentId: "assistant" })).rows.length, 2);
+        assert.deepEqual(await store.items.listJson(alice, thread.id, { limit: 10, order: "asc", agentId: "other" }), { rows: [], hasMore: false });
         assert.deepEqual(await store.items.history(bob, thread.id), []);
         assert.deepEqual(await store.items.history(bob, thread.id, { limit: 5 }), []);
         await assert.rejects(store.items.add(bob, message(thread.id, "intruder")));

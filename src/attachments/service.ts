@@ -158,6 +158,17 @@ export class AttachmentService {
     return { ...item, attachments };
   }
 
+  /**
+   * `withFreshPreviewUrls` on an item's stored JSON. Only items that mention an image (an image
+   * attachment, a generated image) can hold a preview link, so only those are parsed.
+   */
+  withFreshPreviewUrlsInJson(json: string, publicBaseUrl: string): string {
+    if (!json.includes("image")) return json;
+    const item = JSON.parse(json) as ThreadItem;
+    const fresh = this.withFreshPreviewUrls(item, publicBaseUrl);
+    return fresh === item ? json : JSON.stringify(fresh);
+  }
+
   private requireAllowedType(mimeType: string): void {
     if (!isAllowedMimeType(mimeType, this.limits.allowedMimeTypes)) {
       throw new ChatkitError(415, "unsupported_file_type", { mime_type: mimeType });

@@ -35,11 +35,40 @@ export function formatLogLine(format: LogFormat, level: "info" | "error", messag
   return `${prefix}${message} ${error instanceof Error ? error.stack : String(error)}`;
 }
 
+/**
+ * Info lines written in one turn of the event loop go to stdout in one write: a busy server
+ * logs a line per request, and a write each is a system call each (a synchronous one, for pipes
+ * and terminals). What is pending is written before an error line and when the process exits.
+ */
+const infoLines = {
+  pending: [] as string[],
+  scheduled: false,
+  add(line: string): void {
+    this.pending.push(line);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(flushInfoLines);
+  },
+};
+
+function flushInfoLines(): void {
+  infoLines.scheduled = false;
+  if (infoLines.pending.length === 0) return;
+  const text = infoLines.pending.join("");
+  infoLines.pending = [];
+  process.stdout.write(text);
+}
+
+process.once("exit", flushInfoLines);
+
 /** A logger writing to stdout (info) and stderr (errors) in the given format. */
 export function createLogger(format: LogFormat = "text"): Logger {
   return {
-    info: (message) => process.stdout.write(`${formatLogLine(format, "info", message)}\n`),
-    error: (message, error) => process.stderr.write(`${formatLogLine(format, "error", message, error)}\n`),
+    info: (message) => infoLines.add(`${formatLogLine(format, "info", message)}\n`),
+    error: (message, error) => {
+      flushInfoLines();
+      process.stderr.write(`${formatLogLine(format, "error", message, error)}\n`);
+    },
   };
 }
 

@@ -1,18 +1,19 @@
-import type { Page, ThreadItem } from "../protocol/items.ts";
 import { DEFAULT_PAGE_SIZE, type RequestParams } from "../protocol/requests.ts";
-import { toPage } from "../protocol/serialize.ts";
+import { pageJson, JsonText } from "../protocol/serialize.ts";
 import { ChatkitError } from "../core/errors.ts";
 import { requireThread, type HandlerContext } from "./context.ts";
 
-export async function listItems(hc: HandlerContext, params: RequestParams<"items.list">): Promise<Page<ThreadItem>> {
-  const thread = await requireThread(hc, params.thread_id);
-  const page = await hc.store.items.list(hc.owner, thread.id, {
+export async function listItems(hc: HandlerContext, params: RequestParams<"items.list">): Promise<JsonText> {
+  const page = await hc.store.items.listJson(hc.owner, params.thread_id, {
     limit: params.limit ?? DEFAULT_PAGE_SIZE,
     order: params.order,
     after: params.after,
+    agentId: hc.agent?.id,
   });
-  const items = page.rows.map((item) => hc.services.attachments.withFreshPreviewUrls(item, hc.publicBaseUrl));
-  return toPage(items, page.hasMore);
+  // The page read checks the thread is the caller's (and the agent's); only an empty page may mean it is not.
+  if (page.rows.length === 0) await requireThread(hc, params.thread_id);
+  const items = page.rows.map((item) => hc.services.attachments.withFreshPreviewUrlsInJson(item, hc.publicBaseUrl));
+  return new JsonText(pageJson(items, page.hasMore));
 }
 
 export async function addFeedback(hc: HandlerContext, params: RequestParams<"items.feedback">): Promise<Record<string, never>> {

@@ -8,6 +8,7 @@ import { envelopeSchema, isRequestType, requestParamSchemas, type RequestType } 
 import type { ChatkitConfig } from "../config/schema.ts";
 import type { Store } from "../store/index.ts";
 import { ChatkitError } from "../core/errors.ts";
+import { JsonText } from "../protocol/serialize.ts";
 import { sendEventStream } from "./sse.ts";
 import type { AppState } from "./state.ts";
 import { KeyedGate } from "../limits/gate.ts";
@@ -25,6 +26,8 @@ export interface EntryDeps {
   services: Services;
   publicBaseUrl: (ctx: Context) => string;
 }
+
+const JSON_TYPE = "application/json; charset=utf-8";
 
 /** Requests that call the model upstream: refused up front while every upstream slot is taken. */
 const CALLS_UPSTREAM = (type: RequestType, kind: "json" | "stream") => kind === "stream" || type === "input.transcribe";
@@ -47,11 +50,19 @@ export function chatkitEntry(deps: EntryDeps) {
     if (!parsed.success) throw invalidParams(parsed.error, ["params"]);
 
     const state = ctx.state as AppState;
-    // A client that goes away mid-request cancels it: streams save and stop, upstream calls abort.
-    const clientGone = new AbortController();
-    ctx.res.once("close", () => {
-      if (!ctx.res.writableFinished) clientGone.abort();
-    });
+    // A client that goes away mid-request cancels it: streams save and stop, upstream calls
+    // abort. Made when first asked for: most requests are answered before they could be.
+    let clientGone: AbortController | undefined;
+    const clientGoneSignal = () => {
+      if (!clientGone) {
+        const controller = (clientGone = new AbortController());
+        if (ctx.res.destroyed && !ctx.res.writableFinished) controller.abort();
+        ctx.res.once("close", () => {
+          if (!ctx.res.writableFinished) controller.abort();
+        });
+      }
+      return clientGone.signal;
+    };
     const hc: HandlerContext = {
       owner: state.owner,
       user: state.user,
@@ -60,14 +71,20 @@ export function chatkitEntry(deps: EntryDeps) {
       store: deps.store,
       services: deps.services,
       publicBaseUrl: deps.publicBaseUrl(ctx),
-      signal: clientGone.signal,
+      get signal() {
+        return clientGoneSignal();
+      },
     };
     if (state.requestedAgentId && !state.agent) throw new ChatkitError(422, "agent_required");
 
     const route = routes[type] as Route<RequestType>;
     if (CALLS_UPSTREAM(type, route.kind) && upstream.inUse >= upstream.max) throw new ChatkitError(429, "upstream_busy", { retry_after: 1 });
     if (route.kind === "json") {
-      ctx.body = await route.handle(hc, parsed.data as never);
+      // Serialised here, inside the error middleware's reach (a value that cannot be serialised
+      // is its logged 500), and set once as text: cheaper for Koa than an object body.
+      const answer = await route.handle(hc, parsed.data as never);
+      ctx.set("Content-Type", JSON_TYPE);
+      ctx.body = answer instanceof JsonText ? answer.text : JSON.stringify(answer);
       return;
     }
     // Counted before anything is stored, so a refused turn leaves no trace.
@@ -83,7 +100,7 @@ export function chatkitEntry(deps: EntryDeps) {
         await sendEventStream(ctx, events, {
           heartbeatMs: deps.config.server.sseHeartbeatSeconds * 1000,
           logger: deps.services.logger,
-          clientGone: clientGone.signal,
+          clientGone: clientGoneSignal(),
           onError: () => metrics.errors.inc({ key: "stream_error" }),
         });
       } finally {

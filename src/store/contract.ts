@@ -19,6 +19,18 @@ export interface PageRequest {
   after?: string | null | undefined;
 }
 
+/** A page of the owner's threads, optionally only one agent's. */
+export interface ThreadPageRequest extends PageRequest {
+  agentId?: string | undefined;
+}
+
+/** A page of a thread's items; hidden items are left out unless asked for. */
+export interface ItemPageRequest extends PageRequest {
+  includeHidden?: boolean;
+  /** Only when the thread belongs to this agent (else the page is empty, as for a foreign thread). */
+  agentId?: string | undefined;
+}
+
 export interface PageResult<T> {
   rows: T[];
   hasMore: boolean;
@@ -126,7 +138,9 @@ export interface ThreadStore {
   /** The owner's thread, optionally only if it belongs to `agentId`; undefined otherwise. */
   get(owner: Owner, threadId: string, agentId?: string): Promise<ThreadRow | undefined>;
   /** A page of the owner's threads by creation time (ties broken by id). An unknown `after` gives an empty page. */
-  list(owner: Owner, page: PageRequest & { agentId?: string | undefined }): Promise<PageResult<ThreadRow>>;
+  list(owner: Owner, page: ThreadPageRequest): Promise<PageResult<ThreadRow>>;
+  /** The same page as each thread's wire metadata JSON (`ThreadMetadata`, no items), for answers that splice it. */
+  listJson(owner: Owner, page: ThreadPageRequest): Promise<PageResult<string>>;
   /** Applies changes and bumps updated_at; returns the new record, or undefined if not the owner's. */
   update(owner: Owner, threadId: string, changes: ThreadChanges): Promise<ThreadRow | undefined>;
   /**
@@ -145,8 +159,10 @@ export interface ItemStore {
   /** Inserts (appended) or replaces (keeping its place) an item by id: protocol `save_item`. */
   save(owner: Owner, item: ThreadItem): Promise<void>;
   get(owner: Owner, threadId: string, itemId: string): Promise<ThreadItem | undefined>;
-  /** A page of the thread's items in thread order; hidden items are left out unless asked for. */
-  list(owner: Owner, threadId: string, page: PageRequest & { includeHidden?: boolean }): Promise<PageResult<ThreadItem>>;
+  /** A page of the thread's items in thread order. An unknown `after` gives an empty page. */
+  list(owner: Owner, threadId: string, page: ItemPageRequest): Promise<PageResult<ThreadItem>>;
+  /** The same page as each item's protocol JSON text, for answers that splice items in without parsing them. */
+  listJson(owner: Owner, threadId: string, page: ItemPageRequest): Promise<PageResult<string>>;
   /**
    * The thread's items in order, hidden ones included (what the model's view is built from);
    * with `limit`, only the newest `limit` of them, read newest first from the thread's index.

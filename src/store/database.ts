@@ -3,7 +3,9 @@ import { Kysely, Migrator, type Dialect, type LogEvent, type Migration, type Mig
 import * as initial from "./migrations/0001_initial.ts";
 import * as loginLinks from "./migrations/0002_login_links.ts";
 import * as itemSequence from "./migrations/0003_item_sequence.ts";
+import * as threadWire from "./migrations/0004_thread_wire.ts";
 import { describePostgresUrl, isPostgresUrl, postgresDialect } from "./postgres.ts";
+import type { QueryRunner } from "./prepared.ts";
 import type { Database } from "./schema.ts";
 import { DATABASE_FILE, sqliteDialect } from "./sqlite.ts";
 
@@ -12,6 +14,7 @@ const migrations: Record<string, Migration> = {
   "0001_initial": initial,
   "0002_login_links": loginLinks,
   "0003_item_sequence": itemSequence,
+  "0004_thread_wire": threadWire,
 };
 
 const migrationProvider: MigrationProvider = {
@@ -29,8 +32,7 @@ export interface ConnectOptions {
   onQuery?: (sql: string, parameters: readonly unknown[]) => void;
 }
 
-export interface Connection {
-  db: Kysely<Database>;
+export interface Connection extends QueryRunner {
   kind: "sqlite" | "postgres";
   description: string;
 }
@@ -42,18 +44,19 @@ export interface Connection {
 export function connectDatabase(location: StoreLocation, options: ConnectOptions = {}): Connection {
   const url = location.database?.url;
   let dialect: Dialect;
-  let connection: Omit<Connection, "db">;
+  let connection: Omit<Connection, "db" | "onQuery">;
   if (url !== undefined && url !== "") {
     if (!isPostgresUrl(url)) throw new Error(`database.url must be a postgres:// URL (leave it out for SQLite in the data dir)`);
     dialect = postgresDialect(url, location.database?.poolSize ?? 10).dialect;
-    connection = { kind: "postgres", description: describePostgresUrl(url) };
+    connection = { kind: "postgres", description: describePostgresUrl(url), sqlite: () => undefined };
   } else {
-    dialect = sqliteDialect(location.dataDir);
-    connection = { kind: "sqlite", description: `SQLite ${path.join(location.dataDir, DATABASE_FILE)}` };
+    const sqlite = sqliteDialect(location.dataDir);
+    dialect = sqlite.dialect;
+    connection = { kind: "sqlite", description: `SQLite ${path.join(location.dataDir, DATABASE_FILE)}`, sqlite: sqlite.handle };
   }
   const onQuery = options.onQuery;
   const log = onQuery ? (event: LogEvent) => onQuery(event.query.sql, event.query.parameters) : undefined;
-  return { db: new Kysely<Database>({ dialect, ...(log ? { log } : {}) }), ...connection };
+  return { db: new Kysely<Database>({ dialect, ...(log ? { log } : {}) }), onQuery, ...connection };
 }
 
 /**

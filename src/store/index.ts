@@ -19,7 +19,8 @@ export { DATABASE_FILE, backupSqliteDatabase, checkDatabaseFile, deleteAttachmen
  * over either dialect.
  */
 export async function openStore(location: StoreLocation, options: ConnectOptions = {}): Promise<Store> {
-  const { db, kind, description } = connectDatabase(location, options);
+  const connection = connectDatabase(location, options);
+  const { db, kind, description } = connection;
   try {
     await migrateToLatest(db);
   } catch (error) {
@@ -30,9 +31,9 @@ export async function openStore(location: StoreLocation, options: ConnectOptions
     kind,
     description,
     users: new SqlUserStore(db),
-    sessions: new SqlSessionStore(db),
-    threads: new SqlThreadStore(db),
-    items: new SqlItemStore(db),
+    sessions: new SqlSessionStore(connection),
+    threads: new SqlThreadStore(connection),
+    items: new SqlItemStore(connection),
     attachments: new SqlAttachmentStore(db),
     loginLinks: new SqlLoginLinkStore(db),
     async counts(): Promise<StoreCounts> {

@@ -1,12 +1,23 @@
 import type { ExpressionBuilder, Kysely, Transaction } from "kysely";
 import { HIDDEN_ITEM_TYPES, type FeedbackKind, type ThreadItem } from "../protocol/items.ts";
 import { monotonicNow } from "../core/clock.ts";
-import type { ItemStore, Owner, PageRequest, PageResult } from "./contract.ts";
-import { keysetPage } from "./pagination.ts";
+import type { ItemPageRequest, ItemStore, Owner, PageResult } from "./contract.ts";
+import { keysetQuery, toPageResult } from "./pagination.ts";
+import { preparedShapes, type QueryRunner } from "./prepared.ts";
 import type { Database } from "./schema.ts";
 import { lockOwnedThread } from "./threads.ts";
 
 const decodeItem = (row: { data: string }) => JSON.parse(row.data) as ThreadItem;
+
+/** The values of the item page read (placeholders while it is compiled). */
+interface ItemPageValues extends Record<string, unknown> {
+  userId: string;
+  accountId: string;
+  threadId: string;
+  agentId?: string | undefined;
+  afterId?: string | undefined;
+  limitPlusOne: number;
+}
 
 /**
  * Thread items, stored as their full protocol JSON and ordered by `seq`, the place the database
@@ -14,24 +25,32 @@ const decodeItem = (row: { data: string }) => JSON.parse(row.data) as ThreadItem
  * guessed thread or item id from another user matches nothing.
  */
 export class SqlItemStore implements ItemStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+  /** A page of stored item JSON (the `data` column alone: one value per row is the cheapest read). */
+  private readonly page;
+
+  constructor(runner: QueryRunner) {
+    this.db = runner.db;
+    this.page = preparedShapes(runner, (shape: { order: "asc" | "desc"; after: boolean; includeHidden: boolean; byAgent: boolean }, v: ItemPageValues) => {
+      let query = this.db
+        .selectFrom("thread_items")
+        .select("data")
+        .where((eb) => this.inOwnedThread(eb, v, v.threadId, shape.byAgent ? v.agentId : undefined));
+      if (!shape.includeHidden) query = query.where("type", "not in", [...HIDDEN_ITEM_TYPES]);
+      // The cursor item's place, looked up inside the query: an unknown cursor matches no row, so the page is empty.
+      const cursorSeq = () => this.db.selectFrom("thread_items as cursor").select("cursor.seq").where("cursor.id", "=", v.afterId!).where("cursor.thread_id", "=", v.threadId);
+      return keysetQuery(query, shape.order, { columns: ["seq"], ...(shape.after ? { after: [cursorSeq()] } : {}) }, v.limitPlusOne);
+    });
+  }
 
   /**
    * `thread_id = ? AND EXISTS (the owner's thread)`: the equality lets the planner walk the
    * (thread_id, seq) index; the uncorrelated EXISTS is checked once per query.
    */
-  private inOwnedThread(eb: ExpressionBuilder<Database, "thread_items">, owner: Owner, threadId: string) {
-    return eb.and([
-      eb("thread_items.thread_id", "=", threadId),
-      eb.exists(
-        this.db
-          .selectFrom("threads")
-          .select("id")
-          .where("id", "=", threadId)
-          .where("user_id", "=", owner.userId)
-          .where("account_id", "=", owner.accountId),
-      ),
-    ]);
+  private inOwnedThread(eb: ExpressionBuilder<Database, "thread_items">, owner: Owner, threadId: string, agentId?: string) {
+    let thread = this.db.selectFrom("threads").select("id").where("id", "=", threadId).where("user_id", "=", owner.userId).where("account_id", "=", owner.accountId);
+    if (agentId !== undefined) thread = thread.where("agent_id", "=", agentId);
+    return eb.and([eb("thread_items.thread_id", "=", threadId), eb.exists(thread)]);
   }
 
   /**
@@ -80,33 +99,33 @@ export class SqlItemStore implements ItemStore {
     return row && decodeItem(row);
   }
 
-  async list(owner: Owner, threadId: string, page: PageRequest & { includeHidden?: boolean }): Promise<PageResult<ThreadItem>> {
-    let query = this.db
-      .selectFrom("thread_items")
-      .select(["id", "seq", "data"])
-      .where((eb) => this.inOwnedThread(eb, owner, threadId));
-    if (!page.includeHidden) query = query.where("type", "not in", [...HIDDEN_ITEM_TYPES]);
-    const cursor = page.after
-      ? await this.db
-          .selectFrom("thread_items")
-          .select("seq")
-          .where("id", "=", page.after)
-          .where((eb) => this.inOwnedThread(eb, owner, threadId))
-          .executeTakeFirst()
-      : undefined;
-    const result = await keysetPage(query, page, { columns: ["seq"], cursor: cursor && [cursor.seq] });
-    return { rows: result.rows.map(decodeItem), hasMore: result.hasMore };
+  async listJson(owner: Owner, threadId: string, page: ItemPageRequest): Promise<PageResult<string>> {
+    const shape = { order: page.order, after: Boolean(page.after), includeHidden: Boolean(page.includeHidden), byAgent: page.agentId !== undefined };
+    const rows = await this.page(shape).column(
+      { userId: owner.userId, accountId: owner.accountId, threadId, agentId: page.agentId, afterId: page.after ?? undefined, limitPlusOne: page.limit + 1 },
+      "data",
+    );
+    return toPageResult(rows, page.limit);
+  }
+
+  async list(owner: Owner, threadId: string, page: ItemPageRequest): Promise<PageResult<ThreadItem>> {
+    const result = await this.listJson(owner, threadId, page);
+    return { rows: result.rows.map((data) => JSON.parse(data) as ThreadItem), hasMore: result.hasMore };
   }
 
   async history(owner: Owner, threadId: string, options: { limit?: number } = {}): Promise<ThreadItem[]> {
-    const query = this.db
+    if (options.limit !== undefined) {
+      // Newest first from the (thread_id, seq) index (the compiled page read), so a long thread costs no more than a new one.
+      const newest = await this.listJson(owner, threadId, { order: "desc", limit: options.limit, includeHidden: true });
+      return newest.rows.reverse().map((data) => JSON.parse(data) as ThreadItem);
+    }
+    const rows = await this.db
       .selectFrom("thread_items")
       .select("data")
-      .where((eb) => this.inOwnedThread(eb, owner, threadId));
-    if (options.limit === undefined) return (await query.orderBy("seq", "asc").execute()).map(decodeItem);
-    // Newest first from the (thread_id, seq) index, so a long thread costs no more than a new one.
-    const newest = await query.orderBy("seq", "desc").limit(options.limit).execute();
-    return newest.reverse().map(decodeItem);
+      .where((eb) => this.inOwnedThread(eb, owner, threadId))
+      .orderBy("seq", "asc")
+      .execute();
+    return rows.map(decodeItem);
   }
 
   async delete(owner: Owner, threadId: string, itemId: string): Promise<void> {

@@ -1,30 +1,30 @@
-import type { SelectQueryBuilder } from "kysely";
+import type { Expression, SelectQueryBuilder } from "kysely";
 import type { PageRequest, PageResult } from "./contract.ts";
 
-/** The sort key of a page: (created_at, id) for threads, seq (unique in a thread) for items. */
-export type PageKey = { columns: ["created_at", "id"]; cursor: [number, string] | undefined } | { columns: ["seq"]; cursor: [number] | undefined };
+/** Where a page starts: after the cursor row's key (a seq may be a subquery), or from the start. */
+export type PageStart = { columns: ["created_at", "id"]; after?: [number, string] } | { columns: ["seq"]; after?: [number | Expression<{ seq: number }>] };
 
 /**
- * Keyset pagination: the page starts just after the cursor row in the chosen order. Fetches
- * limit+1 rows to know whether more remain. The key is unique, so rows never skip or repeat.
- * `key.cursor` is the `after` row's key, undefined for the first page; an unknown cursor
- * (`after` given, no key found) yields an empty page.
+ * Keyset pagination: the rows just after the cursor's key in the chosen order, limit+1 of them
+ * (the extra one tells whether more remain). The key is unique, so rows never skip or repeat.
+ * Values may be placeholders of a prepared query (see prepared.ts).
  */
-export async function keysetPage<T>(query: SelectQueryBuilder<any, any, T>, page: PageRequest, key: PageKey): Promise<PageResult<T>> {
-  if (page.after && key.cursor === undefined) return { rows: [], hasMore: false };
-  const op = page.order === "asc" ? ">" : "<";
-  let q = query;
-  if (key.cursor !== undefined) {
-    const cursor = key.cursor;
+export function keysetQuery<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>, order: PageRequest["order"], start: PageStart, limitPlusOne: number): SelectQueryBuilder<DB, TB, O> {
+  const op = order === "asc" ? ">" : "<";
+  // Typed loosely: the key columns exist on every table paged here (threads, thread_items).
+  let q = query as unknown as SelectQueryBuilder<any, any, O>;
+  const after = start.after;
+  if (after) {
     // A row-value comparison, (created_at, id) > (?, ?), is a range on the (…, created_at, id)
     // index in SQLite and PostgreSQL alike; the equivalent OR of two conditions is not.
-    q =
-      cursor.length === 1
-        ? q.where(key.columns[0], op, cursor[0])
-        : q.where((eb) => eb(eb.refTuple("created_at", "id"), op, eb.tuple(cursor[0], cursor[1])));
+    q = after.length === 1 ? q.where(start.columns[0], op, after[0]) : q.where((eb) => eb(eb.refTuple("created_at", "id"), op, eb.tuple(after[0], after[1])));
   }
-  for (const column of key.columns) q = q.orderBy(column, page.order);
-  const rows = await q.limit(page.limit + 1).execute();
-  const hasMore = rows.length > page.limit;
-  return { rows: hasMore ? rows.slice(0, page.limit) : rows, hasMore };
+  for (const column of start.columns) q = q.orderBy(column, order);
+  return q.limit(limitPlusOne) as unknown as SelectQueryBuilder<DB, TB, O>;
+}
+
+/** The page from limit+1 rows fetched by `keysetQuery`. */
+export function toPageResult<T>(rows: T[], limit: number): PageResult<T> {
+  const hasMore = rows.length > limit;
+  return { rows: hasMore ? rows.slice(0, limit) : rows, hasMore };
 }

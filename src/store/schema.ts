@@ -36,6 +36,11 @@ export interface ThreadsTable {
   metadata: string;
   created_at: number;
   updated_at: number;
+  /**
+   * The thread's wire metadata JSON (id, title, created_at, status; migration 0004), rewritten
+   * with every change to those, so lists are spliced from it.
+   */
+  wire: string;
 }
 
 export interface ThreadItemsTable {

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import { monotonicNow } from "../core/clock.ts";
 import { hashToken, newId, newSessionToken } from "../core/ids.ts";
 import type { SessionRow, SessionStore, UserRow } from "./contract.ts";
+import { PreparedRead, type QueryRunner } from "./prepared.ts";
 import type { Database } from "./schema.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -9,7 +10,24 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const TOUCH_INTERVAL_MS = 60_000;
 
 export class SqlSessionStore implements SessionStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+  /** Every authenticated request's first query. */
+  private readonly liveByTokenHash;
+
+  constructor(runner: QueryRunner) {
+    this.db = runner.db;
+    this.liveByTokenHash = new PreparedRead(runner, (v: { tokenHash: string; now: number }) =>
+      this.db
+        .selectFrom("sessions")
+        .innerJoin("users", "users.id", "sessions.user_id")
+        .selectAll("sessions")
+        .select(["users.account_id", "users.email", "users.disabled_at", "users.created_at as user_created_at"])
+        .where("sessions.token_hash", "=", v.tokenHash)
+        .where("sessions.revoked_at", "is", null)
+        .where("users.disabled_at", "is", null)
+        .where((eb) => eb.or([eb("sessions.expires_at", "is", null), eb("sessions.expires_at", ">", v.now)])),
+    );
+  }
 
   async create(userId: string, ttlDays: number | null): Promise<{ session: SessionRow; token: string }> {
     const token = newSessionToken();
@@ -29,16 +47,7 @@ export class SqlSessionStore implements SessionStore {
 
   async authenticate(token: string): Promise<{ session: SessionRow; user: UserRow } | undefined> {
     const now = Date.now();
-    const row = await this.db
-      .selectFrom("sessions")
-      .innerJoin("users", "users.id", "sessions.user_id")
-      .selectAll("sessions")
-      .select(["users.account_id", "users.email", "users.disabled_at", "users.created_at as user_created_at"])
-      .where("sessions.token_hash", "=", hashToken(token))
-      .where("sessions.revoked_at", "is", null)
-      .where("users.disabled_at", "is", null)
-      .where((eb) => eb.or([eb("sessions.expires_at", "is", null), eb("sessions.expires_at", ">", now)]))
-      .executeTakeFirst();
+    const row = await this.liveByTokenHash.first({ tokenHash: hashToken(token), now });
     if (!row) return undefined;
     const { account_id, email, disabled_at, user_created_at, ...session } = row;
     if (session.last_used_at === null || now - session.last_used_at > TOUCH_INTERVAL_MS) {

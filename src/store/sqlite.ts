@@ -63,10 +63,12 @@ function keepPrivate(file: string): void {
 }
 
 /**
- * The dialect for the data dir's SQLite database, created (private to this user) if needed.
+ * The dialect for the data dir's SQLite database, created (private to this user) if needed, and
+ * its better-sqlite3 handle once open (for reads that skip kysely: see prepared.ts).
  * better-sqlite3 runs one statement at a time on one connection, so writers never interleave.
  */
-export function sqliteDialect(dataDir: string): SqliteDialect {
+export function sqliteDialect(dataDir: string): { dialect: SqliteDialect; handle: () => SQLite.Database | undefined } {
+  let opened: SQLite.Database | undefined;
   // Opened on the first query, so a handle that is never used never holds the file open.
   const open = async () => {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -77,9 +79,10 @@ export function sqliteDialect(dataDir: string): SqliteDialect {
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma("busy_timeout = 5000");
     sqlite.pragma("synchronous = NORMAL");
+    opened = sqlite;
     return withStatementCache(sqlite);
   };
-  return new SqliteDialect({ database: open });
+  return { dialect: new SqliteDialect({ database: open }), handle: () => (opened?.open ? opened : undefined) };
 }
 
 /**

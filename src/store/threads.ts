@@ -1,13 +1,15 @@
 import type { Kysely, Transaction } from "kysely";
 import type { ThreadStatus } from "../protocol/items.ts";
+import { threadMetadataJson } from "../protocol/serialize.ts";
 import { monotonicNow } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
-import type { Owner, PageRequest, PageResult, ThreadChanges, ThreadRow, ThreadStore } from "./contract.ts";
-import { keysetPage } from "./pagination.ts";
+import type { Owner, PageResult, ThreadChanges, ThreadPageRequest, ThreadRow, ThreadStore } from "./contract.ts";
+import { keysetQuery, toPageResult } from "./pagination.ts";
+import { preparedShapes, type QueryRunner } from "./prepared.ts";
 import type { Database, ThreadRecord } from "./schema.ts";
 
-/** A threads row as callers see it: status and metadata parsed. */
-function decodeThread(row: ThreadRecord): ThreadRow {
+/** A threads row as callers see it: status and metadata parsed, the stored wire JSON left out. */
+function decodeThread({ wire: _wire, ...row }: ThreadRecord): ThreadRow {
   return { ...row, status: JSON.parse(row.status) as ThreadStatus, metadata: JSON.parse(row.metadata) as Record<string, unknown> };
 }
 
@@ -27,13 +29,46 @@ export async function lockOwnedThread(trx: Transaction<Database>, owner: Owner, 
   return result.numUpdatedRows > 0n;
 }
 
+/** The values of the thread reads (placeholders while they are compiled). */
+interface ThreadQueryValues extends Record<string, unknown> {
+  userId: string;
+  accountId: string;
+  agentId?: string | undefined;
+  threadId?: string;
+  afterCreatedAt?: number;
+  afterId?: string;
+  limitPlusOne?: number;
+}
+
+const values = (owner: Owner, agentId: string | undefined): ThreadQueryValues => ({ userId: owner.userId, accountId: owner.accountId, agentId });
+
 export class SqlThreadStore implements ThreadStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+  private readonly ownedThread;
+  private readonly threadPage;
+  private readonly wirePage;
+
+  constructor(runner: QueryRunner) {
+    this.db = runner.db;
+    this.ownedThread = preparedShapes(runner, (shape: { byAgent: boolean }, v: ThreadQueryValues) => this.owned(v, shape.byAgent).where("id", "=", v.threadId!));
+    this.threadPage = preparedShapes(runner, (shape: { byAgent: boolean; order: "asc" | "desc"; after: boolean }, v: ThreadQueryValues) =>
+      keysetQuery(this.owned(v, shape.byAgent), shape.order, { columns: ["created_at", "id"], ...(shape.after ? { after: [v.afterCreatedAt!, v.afterId!] } : {}) }, v.limitPlusOne!),
+    );
+    this.wirePage = preparedShapes(runner, (shape: { byAgent: boolean; order: "asc" | "desc"; after: boolean }, v: ThreadQueryValues) =>
+      keysetQuery(
+        this.owned(v, shape.byAgent).clearSelect().select("wire"),
+        shape.order,
+        { columns: ["created_at", "id"], ...(shape.after ? { after: [v.afterCreatedAt!, v.afterId!] } : {}) },
+        v.limitPlusOne!,
+      ),
+    );
+  }
 
   async create(owner: Owner, agentId: string, title: string | null = null): Promise<ThreadRow> {
     const now = monotonicNow();
+    const id = newId("thread");
     const row: ThreadRecord = {
-      id: newId("thread"),
+      id,
       account_id: owner.accountId,
       user_id: owner.userId,
       agent_id: agentId,
@@ -42,45 +77,65 @@ export class SqlThreadStore implements ThreadStore {
       metadata: "{}",
       created_at: now,
       updated_at: now,
+      wire: threadMetadataJson({ id, title, status: { type: "active" }, created_at: now }),
     };
     await this.db.insertInto("threads").values(row).execute();
     return decodeThread(row);
   }
 
-  private owned(owner: Owner, agentId?: string) {
-    let query = this.db.selectFrom("threads").selectAll().where("user_id", "=", owner.userId).where("account_id", "=", owner.accountId);
-    if (agentId) query = query.where("agent_id", "=", agentId);
-    return query;
+  private owned(v: Pick<ThreadQueryValues, "userId" | "accountId" | "agentId">, byAgent: boolean) {
+    const query = this.db.selectFrom("threads").selectAll().where("user_id", "=", v.userId).where("account_id", "=", v.accountId);
+    return byAgent ? query.where("agent_id", "=", v.agentId!) : query;
   }
 
   async get(owner: Owner, threadId: string, agentId?: string): Promise<ThreadRow | undefined> {
-    const row = await this.owned(owner, agentId).where("id", "=", threadId).executeTakeFirst();
+    const row = await this.ownedThread({ byAgent: Boolean(agentId) }).first({ ...values(owner, agentId), threadId });
     return row && decodeThread(row);
   }
 
-  async list(owner: Owner, page: PageRequest & { agentId?: string | undefined }): Promise<PageResult<ThreadRow>> {
-    const cursor = page.after ? await this.get(owner, page.after, page.agentId) : undefined;
-    const result = await keysetPage(this.owned(owner, page.agentId), page, {
-      columns: ["created_at", "id"],
-      cursor: cursor && [cursor.created_at, cursor.id],
-    });
+  /** The values of a page's query: the owner's, and the cursor thread's key when there is one (undefined: an unknown cursor). */
+  private async pageValues(owner: Owner, page: ThreadPageRequest): Promise<ThreadQueryValues | undefined> {
+    const base = { ...values(owner, page.agentId), limitPlusOne: page.limit + 1 };
+    if (!page.after) return base;
+    const cursor = await this.ownedThread({ byAgent: Boolean(page.agentId) }).first({ ...base, threadId: page.after });
+    return cursor && { ...base, afterCreatedAt: cursor.created_at, afterId: cursor.id };
+  }
+
+  async list(owner: Owner, page: ThreadPageRequest): Promise<PageResult<ThreadRow>> {
+    const v = await this.pageValues(owner, page);
+    if (!v) return { rows: [], hasMore: false };
+    const rows = await this.threadPage({ byAgent: Boolean(page.agentId), order: page.order, after: Boolean(page.after) }).all(v);
+    const result = toPageResult(rows, page.limit);
     return { rows: result.rows.map(decodeThread), hasMore: result.hasMore };
   }
 
+  async listJson(owner: Owner, page: ThreadPageRequest): Promise<PageResult<string>> {
+    const v = await this.pageValues(owner, page);
+    if (!v) return { rows: [], hasMore: false };
+    const rows = await this.wirePage({ byAgent: Boolean(page.agentId), order: page.order, after: Boolean(page.after) }).column(v, "wire");
+    return toPageResult(rows, page.limit);
+  }
+
   async update(owner: Owner, threadId: string, changes: ThreadChanges): Promise<ThreadRow | undefined> {
-    const set: Partial<ThreadRecord> = { updated_at: monotonicNow() };
-    if (changes.title !== undefined) set.title = changes.title;
-    if (changes.status !== undefined) set.status = JSON.stringify(changes.status);
-    if (changes.metadata !== undefined) set.metadata = JSON.stringify(changes.metadata);
-    const row = await this.db
-      .updateTable("threads")
-      .set(set)
-      .where("id", "=", threadId)
-      .where("user_id", "=", owner.userId)
-      .where("account_id", "=", owner.accountId)
-      .returningAll()
-      .executeTakeFirst();
-    return row && decodeThread(row);
+    return this.db.transaction().execute(async (trx) => {
+      // Locked first, so two changes to one thread (a title, a status) never write a stale `wire`.
+      if (!(await lockOwnedThread(trx, owner, threadId))) return undefined;
+      const current = decodeThread(await trx.selectFrom("threads").selectAll().where("id", "=", threadId).executeTakeFirstOrThrow());
+      const next: ThreadRow = { ...current, ...changes, updated_at: monotonicNow() };
+      const row = await trx
+        .updateTable("threads")
+        .set({
+          title: next.title,
+          status: JSON.stringify(next.status),
+          metadata: JSON.stringify(next.metadata),
+          updated_at: next.updated_at,
+          wire: threadMetadataJson(next),
+        })
+        .where("id", "=", threadId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return decodeThread(row);
+    });
   }
 
   async delete(owner: Owner, threadId: string): Promise<{ attachmentIds: string[] } | undefined> {
