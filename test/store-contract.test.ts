@@ -156,10 +156,32 @@ for (const backend of backends) {
         assert.equal(await store.sessions.revoke(first.session.id), false);
         assert.equal(await store.sessions.authenticate(first.token), undefined);
         assert.equal((await store.counts()).sessions, 2);
+        assert.equal((await store.sessions.authenticate(bobs.token))?.user.id, bob.userId);
         await store.users.setDisabled("bob@example.com", true);
         assert.equal(await store.sessions.authenticate(bobs.token), undefined);
         assert.equal(await store.sessions.revokeAllForUser(alice.userId), 1);
         assert.equal(await store.sessions.authenticate(second.token), undefined);
+      });
+    });
+
+    test("sessions: a revocation or a disabled user written by another process ends the session as promised", async () => {
+      await withStore(async (store, alice, bob, location) => {
+        const mine = await store.sessions.create(alice.userId, null);
+        const bobs = await store.sessions.create(bob.userId, null);
+        assert.ok(await store.sessions.authenticate(mine.token));
+        assert.ok(await store.sessions.authenticate(bobs.token));
+        // An operator command: its own connection, its own process.
+        const operator = await openStore(location);
+        try {
+          assert.equal(await operator.sessions.revoke(mine.session.id), true);
+          await operator.users.setDisabled("bob@example.com", true);
+        } finally {
+          await operator.close();
+        }
+        // SQLite sees another connection's commit at once; a shared PostgreSQL within 2 s.
+        if (store.kind === "postgres") await new Promise((resolve) => setTimeout(resolve, 2_100));
+        assert.equal(await store.sessions.authenticate(mine.token), undefined);
+        assert.equal(await store.sessions.authenticate(bobs.token), undefined);
       });
     });
 

@@ -160,12 +160,13 @@ export class AttachmentService {
 
   /**
    * `withFreshPreviewUrls` on an item's stored JSON. Only items that mention an image (an image
-   * attachment, a generated image) can hold a preview link, so only those are parsed.
+   * attachment, a generated image) can hold a preview link, so only those are parsed (and only
+   * then is the base URL worked out).
    */
-  withFreshPreviewUrlsInJson(json: string, publicBaseUrl: string): string {
+  withFreshPreviewUrlsInJson(json: string, publicBaseUrl: () => string): string {
     if (!json.includes("image")) return json;
     const item = JSON.parse(json) as ThreadItem;
-    const fresh = this.withFreshPreviewUrls(item, publicBaseUrl);
+    const fresh = this.withFreshPreviewUrls(item, publicBaseUrl());
     return fresh === item ? json : JSON.stringify(fresh);
   }
 

@@ -12,7 +12,7 @@ export async function listItems(hc: HandlerContext, params: RequestParams<"items
   });
   // The page read checks the thread is the caller's (and the agent's); only an empty page may mean it is not.
   if (page.rows.length === 0) await requireThread(hc, params.thread_id);
-  const items = page.rows.map((item) => hc.services.attachments.withFreshPreviewUrlsInJson(item, hc.publicBaseUrl));
+  const items = page.rows.map((item) => hc.services.attachments.withFreshPreviewUrlsInJson(item, () => hc.publicBaseUrl));
   return new JsonText(pageJson(items, page.hasMore));
 }
 

@@ -8,7 +8,7 @@ import { requireAgent, requireThread, type HandlerContext } from "./context.ts";
 export async function getThread(hc: HandlerContext, params: RequestParams<"threads.get_by_id">): Promise<JsonText> {
   const thread = await requireThread(hc, params.thread_id);
   const items = await hc.store.items.listJson(hc.owner, thread.id, { limit: DEFAULT_PAGE_SIZE, order: "asc" });
-  const fresh = items.rows.map((item) => hc.services.attachments.withFreshPreviewUrlsInJson(item, hc.publicBaseUrl));
+  const fresh = items.rows.map((item) => hc.services.attachments.withFreshPreviewUrlsInJson(item, () => hc.publicBaseUrl));
   return threadJson(thread, pageJson(fresh, items.hasMore));
 }
 

@@ -102,12 +102,13 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
   if (config.server.metrics.enabled) mountMetricsRoute(router, metrics, config.server.metrics.token);
 
   const logLine = config.server.accessLog ? accessLogLine(logger) : undefined;
-  const countRequest = requestMetrics(metrics);
+  // Counted only when someone can read the counts: labelled counters cost every request.
+  const countRequest = config.server.metrics.enabled ? requestMetrics(metrics) : undefined;
   app.use(requestIds());
   app.use(
     onRequestEnd((request) => {
       logLine?.(request);
-      countRequest(request);
+      countRequest?.(request);
     }),
   );
   app.use(

@@ -51,8 +51,9 @@ export function chatkitEntry(deps: EntryDeps) {
 
     const state = ctx.state as AppState;
     // A client that goes away mid-request cancels it: streams save and stop, upstream calls
-    // abort. Made when first asked for: most requests are answered before they could be.
+    // abort. Made when first asked for (like the base URL): most requests never need it.
     let clientGone: AbortController | undefined;
+    let publicBaseUrl: string | undefined;
     const clientGoneSignal = () => {
       if (!clientGone) {
         const controller = (clientGone = new AbortController());
@@ -70,7 +71,9 @@ export function chatkitEntry(deps: EntryDeps) {
       config: deps.config,
       store: deps.store,
       services: deps.services,
-      publicBaseUrl: deps.publicBaseUrl(ctx),
+      get publicBaseUrl() {
+        return (publicBaseUrl ??= deps.publicBaseUrl(ctx));
+      },
       get signal() {
         return clientGoneSignal();
       },

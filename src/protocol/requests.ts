@@ -7,7 +7,8 @@ import { z } from "zod";
 
 export const envelopeSchema = z.object({
   type: z.string().min(1),
-  params: z.record(z.string(), z.unknown()).nullish().transform((params) => params ?? {}),
+  // Checked as an object by the request type's own schema next: not walked twice.
+  params: z.unknown().transform((params) => params ?? {}),
   metadata: z.record(z.string(), z.unknown()).nullish().transform((metadata) => metadata ?? {}),
 });
 

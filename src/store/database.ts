@@ -44,19 +44,19 @@ export interface Connection extends QueryRunner {
 export function connectDatabase(location: StoreLocation, options: ConnectOptions = {}): Connection {
   const url = location.database?.url;
   let dialect: Dialect;
-  let connection: Omit<Connection, "db" | "onQuery">;
+  let connection: Omit<Connection, "db" | "onQuery" | "sessionEndings">;
   if (url !== undefined && url !== "") {
     if (!isPostgresUrl(url)) throw new Error(`database.url must be a postgres:// URL (leave it out for SQLite in the data dir)`);
     dialect = postgresDialect(url, location.database?.poolSize ?? 10).dialect;
-    connection = { kind: "postgres", description: describePostgresUrl(url), sqlite: () => undefined };
+    connection = { kind: "postgres", description: describePostgresUrl(url), sqlite: () => undefined, outsideChanges: () => undefined };
   } else {
     const sqlite = sqliteDialect(location.dataDir);
     dialect = sqlite.dialect;
-    connection = { kind: "sqlite", description: `SQLite ${path.join(location.dataDir, DATABASE_FILE)}`, sqlite: sqlite.handle };
+    connection = { kind: "sqlite", description: `SQLite ${path.join(location.dataDir, DATABASE_FILE)}`, sqlite: sqlite.handle, outsideChanges: sqlite.dataVersion };
   }
   const onQuery = options.onQuery;
   const log = onQuery ? (event: LogEvent) => onQuery(event.query.sql, event.query.parameters) : undefined;
-  return { db: new Kysely<Database>({ dialect, ...(log ? { log } : {}) }), onQuery, ...connection };
+  return { db: new Kysely<Database>({ dialect, ...(log ? { log } : {}) }), onQuery, sessionEndings: { count: 0 }, ...connection };
 }
 
 /**

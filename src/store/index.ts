@@ -30,7 +30,7 @@ export async function openStore(location: StoreLocation, options: ConnectOptions
   return {
     kind,
     description,
-    users: new SqlUserStore(db),
+    users: new SqlUserStore(connection),
     sessions: new SqlSessionStore(connection),
     threads: new SqlThreadStore(connection),
     items: new SqlItemStore(connection),

@@ -9,6 +9,13 @@ export interface QueryRunner {
   sqlite: () => SQLite.Database | undefined;
   /** Told every query run, as kysely's log is (tests inspect query plans with it). */
   onQuery?: ((sql: string, parameters: readonly unknown[]) => void) | undefined;
+  /**
+   * SQLite's `data_version`: changes whenever another connection (another process: an operator
+   * command) commits a change. Undefined on PostgreSQL, where other servers write unseen.
+   */
+  outsideChanges: () => number | undefined;
+  /** Bumped by this process's own writes that can end a session (revoking it, disabling its user). */
+  sessionEndings: { count: number };
 }
 
 const MARK = "\u0000param:";

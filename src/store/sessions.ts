@@ -6,6 +6,23 @@ import { PreparedRead, type QueryRunner } from "./prepared.ts";
 import type { Database } from "./schema.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/**
+ * A session found for a token is trusted this long without asking the database again (every
+ * request authenticates, usually with the token of the one before). Anything that ends sessions
+ * is seen at once all the same: this process's own revocations, and on SQLite every change
+ * another process commits (an operator command). Only another server on a shared PostgreSQL
+ * can end a session unseen, for at most this long.
+ */
+const SESSION_CACHE_MS = 2_000;
+const SESSION_CACHE_SIZE = 10_000;
+
+interface CachedSession {
+  found: { session: SessionRow; user: UserRow };
+  at: number;
+  /** `outsideChanges()` and `sessionEndings.count` when it was read. */
+  outside: number | undefined;
+  endings: number;
+}
 /** last_used_at is refreshed at most this often, so reads do not each cost a write. */
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -13,8 +30,10 @@ export class SqlSessionStore implements SessionStore {
   private readonly db: Kysely<Database>;
   /** Every authenticated request's first query. */
   private readonly liveByTokenHash;
+  /** Recently found sessions by token hash, oldest first. */
+  private readonly recent = new Map<string, CachedSession>();
 
-  constructor(runner: QueryRunner) {
+  constructor(private readonly runner: QueryRunner) {
     this.db = runner.db;
     this.liveByTokenHash = new PreparedRead(runner, (v: { tokenHash: string; now: number }) =>
       this.db
@@ -47,16 +66,35 @@ export class SqlSessionStore implements SessionStore {
 
   async authenticate(token: string): Promise<{ session: SessionRow; user: UserRow } | undefined> {
     const now = Date.now();
-    const row = await this.liveByTokenHash.first({ tokenHash: hashToken(token), now });
-    if (!row) return undefined;
-    const { account_id, email, disabled_at, user_created_at, ...session } = row;
+    const tokenHash = hashToken(token);
+    const outside = this.runner.outsideChanges();
+    const endings = this.runner.sessionEndings.count;
+    let found = this.cached(tokenHash, now, outside, endings);
+    if (!found) {
+      const row = await this.liveByTokenHash.first({ tokenHash, now });
+      if (!row) return undefined;
+      const { account_id, email, disabled_at, user_created_at, ...session } = row;
+      found = { session, user: { id: session.user_id, account_id, email, disabled_at, created_at: user_created_at } };
+      if (this.recent.size >= SESSION_CACHE_SIZE) this.recent.delete(this.recent.keys().next().value as string);
+      this.recent.set(tokenHash, { found, at: now, outside, endings });
+    }
+    const session = found.session;
     if (session.last_used_at === null || now - session.last_used_at > TOUCH_INTERVAL_MS) {
+      session.last_used_at = now;
       await this.db.updateTable("sessions").set({ last_used_at: now }).where("id", "=", session.id).execute();
     }
-    return {
-      session,
-      user: { id: session.user_id, account_id, email, disabled_at, created_at: user_created_at },
-    };
+    return { session: { ...session }, user: found.user };
+  }
+
+  private cached(tokenHash: string, now: number, outside: number | undefined, endings: number): CachedSession["found"] | undefined {
+    const hit = this.recent.get(tokenHash);
+    if (!hit) return undefined;
+    const expiresAt = hit.found.session.expires_at;
+    if (now - hit.at >= SESSION_CACHE_MS || hit.outside !== outside || hit.endings !== endings || (expiresAt !== null && expiresAt <= now)) {
+      this.recent.delete(tokenHash);
+      return undefined;
+    }
+    return hit.found;
   }
 
   async listAll(): Promise<Array<SessionRow & { email: string }>> {
@@ -85,6 +123,8 @@ export class SqlSessionStore implements SessionStore {
       .where(column, "=", value)
       .where("revoked_at", "is", null)
       .executeTakeFirst();
+    // After the write: a lookup racing it may not cache the session as still live.
+    this.runner.sessionEndings.count++;
     return Number(result.numUpdatedRows);
   }
 }

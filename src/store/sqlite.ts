@@ -67,8 +67,9 @@ function keepPrivate(file: string): void {
  * its better-sqlite3 handle once open (for reads that skip kysely: see prepared.ts).
  * better-sqlite3 runs one statement at a time on one connection, so writers never interleave.
  */
-export function sqliteDialect(dataDir: string): { dialect: SqliteDialect; handle: () => SQLite.Database | undefined } {
+export function sqliteDialect(dataDir: string): { dialect: SqliteDialect; handle: () => SQLite.Database | undefined; dataVersion: () => number | undefined } {
   let opened: SQLite.Database | undefined;
+  let dataVersion: SQLite.Statement | undefined;
   // Opened on the first query, so a handle that is never used never holds the file open.
   const open = async () => {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -82,7 +83,17 @@ export function sqliteDialect(dataDir: string): { dialect: SqliteDialect; handle
     opened = sqlite;
     return withStatementCache(sqlite);
   };
-  return { dialect: new SqliteDialect({ database: open }), handle: () => (opened?.open ? opened : undefined) };
+  const handle = () => (opened?.open ? opened : undefined);
+  return {
+    dialect: new SqliteDialect({ database: open }),
+    handle,
+    dataVersion: () => {
+      const sqlite = handle();
+      if (!sqlite) return undefined;
+      dataVersion ??= sqlite.prepare("PRAGMA data_version").pluck();
+      return dataVersion.get() as number;
+    },
+  };
 }
 
 /**

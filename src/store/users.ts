@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import { monotonicNow } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
 import type { UserRow, UserStore } from "./contract.ts";
+import type { QueryRunner } from "./prepared.ts";
 import type { Database } from "./schema.ts";
 
 export function normalizeEmail(email: string): string {
@@ -12,7 +13,11 @@ export function normalizeEmail(email: string): string {
 class EmailTaken extends Error {}
 
 export class SqlUserStore implements UserStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+
+  constructor(private readonly runner: QueryRunner) {
+    this.db = runner.db;
+  }
 
   async findByEmail(email: string): Promise<UserRow | undefined> {
     return this.db.selectFrom("users").selectAll().where("email", "=", normalizeEmail(email)).executeTakeFirst();
@@ -56,11 +61,13 @@ export class SqlUserStore implements UserStore {
   }
 
   async setDisabled(email: string, disabled: boolean): Promise<UserRow | undefined> {
-    return this.db
+    const user = await this.db
       .updateTable("users")
       .set({ disabled_at: disabled ? monotonicNow() : null })
       .where("email", "=", normalizeEmail(email))
       .returningAll()
       .executeTakeFirst();
+    this.runner.sessionEndings.count++;
+    return user;
   }
 }
