@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { historyToMessages, INLINE_ATTACHMENT_MESSAGES } from "../src/agents/history.ts";
+import { HISTORY_ITEMS_PER_MESSAGE, historyToMessages, INLINE_ATTACHMENT_MESSAGES, recentHistory } from "../src/agents/history.ts";
 import type { ModelMessage } from "../src/agents/runner.ts";
 import type { Attachment, ThreadItem } from "../src/protocol/items.ts";
 
@@ -59,5 +59,67 @@ describe("what the model is sent of a thread", () => {
       arguments: '{"precise":true}',
       output: '{"city":"Rome"}',
     });
+  });
+});
+
+describe("which of a thread's items a turn reads", () => {
+  /** A thread in memory, read as the store reads it: the newest `limit` items, oldest first. */
+  function thread(items: ThreadItem[]) {
+    const limits: number[] = [];
+    const read = async (limit: number) => {
+      limits.push(limit);
+      return items.slice(-limit);
+    };
+    return { read, limits };
+  }
+  const conversation = (turns: number): ThreadItem[] => Array.from({ length: turns }, (_, i) => [user(2 * i, `q${i}`), assistant(2 * i + 1, `a${i}`)]).flat();
+  const workflow = (n: number): ThreadItem => ({ ...base(n), type: "workflow", workflow: { type: "custom", tasks: [], expanded: false } });
+
+  test("a long thread: one bounded read of its newest items, and the model sees what the whole thread would give", async () => {
+    const items = conversation(5_000);
+    const { read, limits } = thread(items);
+    const recent = await recentHistory(read, { maxMessages: 40 });
+    assert.deepEqual(limits, [81]);
+    assert.equal(recent.items.length, 80);
+    assert.equal(recent.wholeThread, false);
+    assert.deepEqual(historyToMessages(recent.items, { maxMessages: 40 }), historyToMessages(items, { maxMessages: 40 }));
+  });
+
+  test("a short thread is read whole, and says so", async () => {
+    const items = conversation(3);
+    const recent = await recentHistory(thread(items).read, { maxMessages: 40 });
+    assert.deepEqual(recent, { items, wholeThread: true });
+  });
+
+  test("items the model does not see widen the read until it holds enough messages, up to a bound", async () => {
+    // Every answer followed by nine workflow items: 80 items hold only 16 messages.
+    const busy = conversation(400).flatMap((item, i) => (item.type === "assistant_message" ? [item, ...Array.from({ length: 9 }, (_, k) => workflow(10_000 + 10 * i + k))] : [item]));
+    const { read, limits } = thread(busy);
+    const recent = await recentHistory(read, { maxMessages: 40 });
+    assert.deepEqual(limits, [81, 161, 321]);
+    assert.deepEqual(historyToMessages(recent.items, { maxMessages: 40 }), historyToMessages(busy, { maxMessages: 40 }));
+
+    const silent = Array.from({ length: 5_000 }, (_, i) => workflow(i));
+    const bounded = thread(silent);
+    const some = await recentHistory(bounded.read, { maxMessages: 40 });
+    assert.equal(some.items.length, 40 * HISTORY_ITEMS_PER_MESSAGE, "never more than the bound");
+    assert.deepEqual(bounded.limits.at(-1), 40 * HISTORY_ITEMS_PER_MESSAGE + 1);
+  });
+
+  test("reaches back to an old approval the user just answered, and to the calls it decides", async () => {
+    const pending = (n: number, callId: string): ThreadItem => ({ ...base(n), type: "sdk_tool_call", call_id: callId, name: "delete_files", arguments: "{}", output: "", approval: "pending" });
+    const approval: ThreadItem = {
+      ...base(1_002),
+      type: "structured_input",
+      status: "answered",
+      inputs: ["call_a", "call_b"].map((callId) => ({ type: "multiple_choice", id: `approval:${callId}`, question: "Allow?", options: [{ value: "Approve" }, { value: "Deny" }], multiple: false, answer: { values: ["Approve"] } })),
+    } as ThreadItem;
+    const items = [...conversation(10), pending(1_000, "call_a"), pending(1_001, "call_b"), approval, ...conversation(100).map((item) => ({ ...item, id: `later_${item.id}` }))];
+    const { read, limits } = thread(items);
+    const recent = await recentHistory(read, { maxMessages: 40, reach: approval.id });
+    assert.ok(limits.length > 1, "widened");
+    const ids = recent.items.map((item) => item.id);
+    for (const id of ["msg_1000", "msg_1001", approval.id]) assert.ok(ids.includes(id), id);
+    assert.deepEqual(historyToMessages(recent.items, { maxMessages: 40 }), historyToMessages(items, { maxMessages: 40 }));
   });
 });

@@ -29,11 +29,12 @@ test("every list query walks an index range: no table scan, no sort", async () =
     await store.items.listJson(owner, thread.id, { limit: 20, order, after: itemId, agentId: "assistant" });
   }
   await store.items.history(owner, thread.id);
+  await store.items.history(owner, thread.id, { limit: 81 });
 
   const sqlite = new SQLite(path.join(dataDir, DATABASE_FILE), { readonly: true });
   try {
     const listQueries = captured.filter((query) => /order by/i.test(query.sql));
-    assert.equal(listQueries.length, 13);
+    assert.equal(listQueries.length, 14);
     for (const { sql, parameters } of listQueries) {
       const plan = (sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...(parameters as unknown[])) as Array<{ detail: string }>).map((row) => row.detail);
       assert.ok(plan.some((step) => /^SEARCH (threads|thread_items) USING INDEX (threads|thread_items)_\w+_idx/.test(step)), `${sql}\n${plan.join("\n")}`);

@@ -267,6 +267,9 @@ for (const backend of backends) {
           await store.items.add(alice, message(thread.id, text, at));
         }
         assert.deepEqual(texts(await store.items.history(alice, thread.id)), ["one", "two", "three", "four"]);
+        // A turn reads only the newest items, still in thread order.
+        assert.deepEqual(texts(await store.items.history(alice, thread.id, { limit: 2 })), ["three", "four"]);
+        assert.deepEqual(texts(await store.items.history(alice, thread.id, { limit: 10 })), ["one", "two", "three", "four"]);
         const desc = await store.items.list(alice, thread.id, { limit: 3, order: "desc" });
         assert.deepEqual(texts(desc.rows), ["four", "three", "two"]);
         assert.equal(desc.hasMore, true);
@@ -298,6 +301,7 @@ for (const backend of backends) {
         assert.equal((await store.items.listJson(alice, thread.id, { limit: 10, order: "asc", agentId: "assistant" })).rows.length, 2);
         assert.deepEqual(await store.items.listJson(alice, thread.id, { limit: 10, order: "asc", agentId: "other" }), { rows: [], hasMore: false });
         assert.deepEqual(await store.items.history(bob, thread.id), []);
+        assert.deepEqual(await store.items.history(bob, thread.id, { limit: 5 }), []);
         await assert.rejects(store.items.add(bob, message(thread.id, "intruder")));
         await assert.rejects(store.items.save(bob, { ...first, content: [{ type: "input_text", text: "overwritten" }] }));
         await store.items.delete(bob, thread.id, first.id);

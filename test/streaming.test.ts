@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { eventShape, foldEvents, userInput } from "./support/client.ts";
 import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
 import { ownerOf } from "./support/fixtures.ts";
+import { parseSse } from "./support/sse.ts";
 
 const TURN_SHAPE = [
   "stream_options",
@@ -191,5 +193,50 @@ describe("streaming against the built-in local responder", () => {
     assert.equal(events[0]!.message, "This thread does not accept new messages.");
     const items = await server.request("items.list", { thread_id: threadId });
     assert.equal(items.body.data.length, 2, "nothing was added");
+  });
+});
+
+describe("a client that stops reading", () => {
+  let fake: FakeOpenAI;
+  let server: TestServer;
+  before(async () => {
+    fake = await startFakeOpenAI();
+    server = await startTestServer({ config: { agents: [TEST_AGENT], openai: { apiKey: "sk-test", baseURL: fake.baseURL, maxRetries: 0 } } });
+  });
+  after(async () => {
+    await server.close({ removeData: true });
+    await fake.close();
+  });
+
+  test("gets every frame, in order, once it reads again: the stream waits for the socket to drain", async () => {
+    // 8 MB of answer: more than the socket buffers hold while the client does not read.
+    const chunks = Array.from({ length: 200 }, (_, i) => `${String(i).padStart(4, "0")}${"x".repeat(40_000)} `);
+    fake.queue.push({ chunks });
+    const { port } = new URL(server.url);
+    const bearer = await server.token();
+    const body = JSON.stringify({ type: "threads.create", params: { input: userInput("a long answer, please") } });
+    const raw = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port, method: "POST", path: `/chatkit?agent_id=${TEST_AGENT.id}`, headers: { "content-type": "application/json", authorization: `Bearer ${bearer}` } }, (res) => {
+        res.setEncoding("utf8");
+        let text = "";
+        res.once("data", (first: string) => {
+          text += first;
+          res.pause();
+          setTimeout(() => {
+            res.on("data", (chunk: string) => (text += chunk));
+            res.resume();
+          }, 1_000);
+        });
+        res.on("end", () => resolve(text));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+    const events = parseSse(raw);
+    const streamed = events.filter((event) => event.update?.type === "assistant_message.content_part.text_delta").map((event) => event.update.delta);
+    assert.deepEqual(streamed, chunks);
+    assert.equal(events.at(-1)!.item.content[0].text, chunks.join(""));
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
   });
 });

@@ -1,5 +1,5 @@
 import type { ThreadItem, UserMessageItem } from "../protocol/items.ts";
-import { APPROVAL_PENDING_OUTPUT, isApprovalItem } from "./approval.ts";
+import { APPROVAL_PENDING_OUTPUT, approvalDecisions, isApprovalItem } from "./approval.ts";
 import type { ModelMessage } from "./runner.ts";
 
 export function userMessageText(item: UserMessageItem): string {
@@ -27,6 +27,28 @@ export const INLINE_ATTACHMENT_MESSAGES = 2;
  * only with the latest user messages, so an old large or unreadable file cannot sink every turn.
  */
 export function historyToMessages(items: ThreadItem[], options: { maxMessages?: number } = {}): ModelMessage[] {
+  const messages = itemMessages(items);
+  let recent = messages.slice(-(options.maxMessages ?? messages.length));
+  // The model's view starts with something the user said, not an answer or a tool's output.
+  while (recent.length > 1 && recent[0]!.role !== "user") recent = recent.slice(1);
+  let userMessagesSeen = 0;
+  return recent
+    .reverse()
+    .map((message): ModelMessage => {
+      if (message.role !== "user") return message;
+      userMessagesSeen++;
+      if (!message.attachments || userMessagesSeen <= INLINE_ATTACHMENT_MESSAGES) return message;
+      const names = message.attachments.map((a) => `"${a.name}"`).join(", ");
+      return { role: "user", text: `${message.text}\n[Earlier in the conversation the user attached ${names}.]` };
+    })
+    .reverse();
+}
+
+/**
+ * Each item as the model sees it, in order: at most one message per item (a tool call and its
+ * output are one), none for what the model does not see (workflows, pending calls, questions).
+ */
+function itemMessages(items: ThreadItem[]): ModelMessage[] {
   const messages: ModelMessage[] = [];
   for (const item of items) {
     switch (item.type) {
@@ -76,18 +98,48 @@ export function historyToMessages(items: ThreadItem[], options: { maxMessages?: 
         break;
     }
   }
-  let recent = messages.slice(-(options.maxMessages ?? messages.length));
-  // The model's view starts with something the user said, not an answer or a tool's output.
-  while (recent.length > 1 && recent[0]!.role !== "user") recent = recent.slice(1);
-  let userMessagesSeen = 0;
-  return recent
-    .reverse()
-    .map((message): ModelMessage => {
-      if (message.role !== "user") return message;
-      userMessagesSeen++;
-      if (!message.attachments || userMessagesSeen <= INLINE_ATTACHMENT_MESSAGES) return message;
-      const names = message.attachments.map((a) => `"${a.name}"`).join(", ");
-      return { role: "user", text: `${message.text}\n[Earlier in the conversation the user attached ${names}.]` };
-    })
-    .reverse();
+  return messages;
+}
+
+/** Reads the thread's newest `limit` items, oldest first. */
+export type RecentItemsReader = (limit: number) => Promise<ThreadItem[]>;
+
+/**
+ * How many items a turn may read per message the model is sent: items the model does not see
+ * (workflows, pending calls, questions) sit between messages, but never without bound.
+ */
+export const HISTORY_ITEMS_PER_MESSAGE = 8;
+
+export interface RecentHistory {
+  /** The thread's newest items, oldest first. */
+  items: ThreadItem[];
+  /** Whether `items` is the whole thread. */
+  wholeThread: boolean;
+}
+
+/**
+ * The items a turn needs, never the whole of a long thread: read newest first, as many as make
+ * `maxMessages` messages (so `historyToMessages` keeps exactly what it would keep of the whole
+ * thread), reaching back to `reach` (an older item the user has just answered) and to every call
+ * the newest answered approval decides. The read doubles until that holds, the thread's start
+ * is reached, or `maxMessages × HISTORY_ITEMS_PER_MESSAGE` items were read.
+ */
+export async function recentHistory(read: RecentItemsReader, options: { maxMessages: number; reach?: string | undefined }): Promise<RecentHistory> {
+  const bound = options.maxMessages * HISTORY_ITEMS_PER_MESSAGE;
+  for (let limit = Math.min(bound, 2 * options.maxMessages); ; limit = Math.min(bound, 2 * limit)) {
+    // One more than asked for tells whether older items remain.
+    const items = await read(limit + 1);
+    const wholeThread = items.length <= limit;
+    if (!wholeThread) items.shift();
+    if (wholeThread || limit >= bound || holdsEnough(items, options)) return { items, wholeThread };
+  }
+}
+
+function holdsEnough(items: ThreadItem[], options: { maxMessages: number; reach?: string | undefined }): boolean {
+  if (itemMessages(items).length < options.maxMessages) return false;
+  if (options.reach !== undefined && !items.some((item) => item.id === options.reach)) return false;
+  const decided = approvalDecisions(items);
+  if (decided.size === 0) return true;
+  const calls = new Set(items.flatMap((item) => (item.type === "sdk_tool_call" ? [item.call_id] : [])));
+  return [...decided.keys()].every((callId) => calls.has(callId));
 }

@@ -1,10 +1,12 @@
 import OpenAI from "openai";
-import type { ChatCompletionContentPart, ChatCompletionMessageParam } from "openai/resources/chat/completions";
-import type { ResponseInputContent, ResponseInputItem } from "openai/resources/responses/responses";
+import type { ChatCompletionChunk, ChatCompletionContentPart, ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import type { ResponseInputContent, ResponseInputItem, ResponseStreamEvent } from "openai/resources/responses/responses";
 import type { ModelInputOptions } from "../attachments/model-input.ts";
 import type { Attachment } from "../protocol/items.ts";
 import { citationSource, hostedCallOf, hostedRecord } from "./hosted.ts";
 import { UpstreamError, type ModelEvent, type ModelRequest, type ModelRunner } from "./runner.ts";
+import { UpstreamEventDecoder } from "./upstream-events.ts";
+import { upstreamChunks } from "./upstream-fetch.ts";
 
 /** Turns a message's attachments into each upstream flavour's content parts. */
 export interface AttachmentParts {
@@ -36,39 +38,48 @@ export class OpenAIRunner implements ModelRunner {
     this.description = `${options.api} at ${options.client.baseURL}`;
   }
 
+  /**
+   * One model call. The request goes through the `openai` client (URL, auth, retries, errors);
+   * its event stream is read here, chunk by chunk, with one async step per chunk rather than
+   * several per event: relaying a delta is what a streamed turn mostly costs.
+   */
   async *stream(request: ModelRequest, signal: AbortSignal): AsyncIterable<ModelEvent> {
     const upstream = new AbortController();
     const onAbort = () => upstream.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
-    let idle = false;
-    let timer: NodeJS.Timeout | undefined;
-    const resetIdleTimer = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        idle = true;
-        upstream.abort(new UpstreamError("idle timeout"));
-      }, this.options.idleTimeoutMs);
-    };
-    resetIdleTimer();
+    const watchdog = new IdleWatchdog(this.options.idleTimeoutMs, () => upstream.abort(new UpstreamError("idle timeout")));
+    let complete = false;
     try {
-      const events = this.options.api === "responses" ? this.responses(request, upstream.signal, resetIdleTimer) : this.chat(request, upstream.signal, resetIdleTimer);
-      for await (const event of events) {
-        resetIdleTimer();
-        yield event;
+      const call = this.options.api === "responses" ? await this.responses(request, upstream.signal) : await this.chat(request, upstream.signal);
+      watchdog.heard();
+      const decoder = new UpstreamEventDecoder();
+      const out: ModelEvent[] = [];
+      for await (const chunk of upstreamChunks(call.response)) {
+        watchdog.heard();
+        for (const event of decoder.feed(chunk)) call.translate(event, out);
+        if (out.length === 0) continue;
+        for (const event of out) yield event;
+        out.length = 0;
       }
+      call.end(out);
+      complete = true;
+      for (const event of out) yield event;
     } catch (error) {
       if (signal.aborted) throw signal.reason ?? error;
-      if (idle) throw new UpstreamError(`the model sent nothing for ${this.options.idleTimeoutMs} ms`);
+      if (watchdog.expired) throw new UpstreamError(`the model sent nothing for ${this.options.idleTimeoutMs} ms`);
       if (error instanceof UpstreamError) throw error;
       const status = error instanceof OpenAI.APIError && error.status ? ` (HTTP ${error.status})` : "";
       throw new UpstreamError(`the model request failed${status}: ${(error as Error).message}`, { cause: error });
     } finally {
-      clearTimeout(timer);
+      watchdog.stop();
       signal.removeEventListener("abort", onAbort);
+      // A consumer that stops early (or a failure) leaves no request open upstream. Not after a
+      // complete answer: the connection is reused, and an abort costs more than the rest.
+      if (!complete && !upstream.signal.aborted) upstream.abort();
     }
   }
 
-  private async *responses(request: ModelRequest, signal: AbortSignal, heardFromUpstream: () => void): AsyncIterable<ModelEvent> {
+  private async responses(request: ModelRequest, signal: AbortSignal): Promise<UpstreamCall> {
     const input: ResponseInputItem[] = [];
     for (const message of request.messages) {
       if (message.role === "assistant") {
@@ -86,26 +97,27 @@ export class OpenAIRunner implements ModelRunner {
     // Tools stay declared on a round that forbids them ("none"): the history may hold calls to them.
     const tools = request.tools?.length ? request.tools : undefined;
     const hosted = request.hostedTools?.length ? request.hostedTools : undefined;
-    const stream = await this.options.client.responses.create(
-      {
-        model: request.model,
-        instructions: request.instructions,
-        input,
-        stream: true,
-        store: false,
-        ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-        ...(request.maxOutputTokens !== undefined ? { max_output_tokens: request.maxOutputTokens } : {}),
-        ...(request.reasoning ? { reasoning: { ...(request.reasoning.effort ? { effort: request.reasoning.effort } : {}), ...(request.reasoning.summary ? { summary: request.reasoning.summary } : {}) } } : {}),
-        ...(tools || hosted
-          ? {
-              tools: [...(tools ?? []).map((tool) => ({ type: "function" as const, name: tool.name, description: tool.description, parameters: tool.parameters, strict: false })), ...(hosted ?? [])],
-              tool_choice: typeof request.toolChoice === "object" ? { type: "function" as const, name: request.toolChoice.name } : (request.toolChoice ?? "auto"),
-            }
-          : {}),
-      },
-      { signal },
-    );
-    heardFromUpstream();
+    const response = await this.options.client.responses
+      .create(
+        {
+          model: request.model,
+          instructions: request.instructions,
+          input,
+          stream: true,
+          store: false,
+          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+          ...(request.maxOutputTokens !== undefined ? { max_output_tokens: request.maxOutputTokens } : {}),
+          ...(request.reasoning ? { reasoning: { ...(request.reasoning.effort ? { effort: request.reasoning.effort } : {}), ...(request.reasoning.summary ? { summary: request.reasoning.summary } : {}) } } : {}),
+          ...(tools || hosted
+            ? {
+                tools: [...(tools ?? []).map((tool) => ({ type: "function" as const, name: tool.name, description: tool.description, parameters: tool.parameters, strict: false })), ...(hosted ?? [])],
+                tool_choice: typeof request.toolChoice === "object" ? { type: "function" as const, name: request.toolChoice.name } : (request.toolChoice ?? "auto"),
+              }
+            : {}),
+        },
+        { signal },
+    )
+      .asResponse();
     let finished = false;
     // Summary parts are numbered per reasoning item upstream; ours number them across this call.
     const summaryIndex = new Map<string, number>();
@@ -114,57 +126,64 @@ export class OpenAIRunner implements ModelRunner {
       if (!summaryIndex.has(key)) summaryIndex.set(key, summaryIndex.size);
       return summaryIndex.get(key)!;
     };
-    for await (const event of stream) {
-      switch (event.type) {
-        case "response.output_text.delta":
-          if (event.delta) yield { type: "text.delta", delta: event.delta };
-          break;
-        case "response.reasoning_summary_text.delta":
-          yield { type: "reasoning.delta", index: indexOf(event.item_id, event.summary_index), delta: event.delta };
-          break;
-        case "response.reasoning_summary_text.done":
-          yield { type: "reasoning.done", index: indexOf(event.item_id, event.summary_index), text: event.text };
-          break;
-        case "response.output_text.annotation.added": {
-          const source = citationSource(event.annotation);
-          if (source) yield { type: "citation", source };
-          break;
-        }
-        case "response.output_item.added": {
-          const call = hostedCallOf(event.item, false);
-          if (call) yield { type: "hosted_call", call };
-          break;
-        }
-        case "response.image_generation_call.partial_image":
-          yield { type: "image", id: event.item_id, base64: event.partial_image_b64, partial: true };
-          break;
-        case "response.output_item.done": {
-          const item = event.item;
-          if (item.type === "function_call") {
-            yield { type: "tool_call", callId: item.call_id, name: item.name, arguments: item.arguments };
-          } else if (item.type === "image_generation_call") {
-            if (item.result) yield { type: "image", id: item.id, base64: item.result, partial: false, record: hostedRecord(item) };
-          } else {
-            const call = hostedCallOf(item, true);
-            if (call) yield { type: "hosted_call", call, record: hostedRecord(item) };
+    const onUsage = this.options.onUsage;
+    return {
+      response,
+      translate(data, out) {
+        const event = data as ResponseStreamEvent;
+        switch (event.type) {
+          case "response.output_text.delta":
+            if (event.delta) out.push({ type: "text.delta", delta: event.delta });
+            break;
+          case "response.reasoning_summary_text.delta":
+            out.push({ type: "reasoning.delta", index: indexOf(event.item_id, event.summary_index), delta: event.delta });
+            break;
+          case "response.reasoning_summary_text.done":
+            out.push({ type: "reasoning.done", index: indexOf(event.item_id, event.summary_index), text: event.text });
+            break;
+          case "response.output_text.annotation.added": {
+            const source = citationSource(event.annotation);
+            if (source) out.push({ type: "citation", source });
+            break;
           }
-          break;
+          case "response.output_item.added": {
+            const call = hostedCallOf(event.item, false);
+            if (call) out.push({ type: "hosted_call", call });
+            break;
+          }
+          case "response.image_generation_call.partial_image":
+            out.push({ type: "image", id: event.item_id, base64: event.partial_image_b64, partial: true });
+            break;
+          case "response.output_item.done": {
+            const item = event.item;
+            if (item.type === "function_call") {
+              out.push({ type: "tool_call", callId: item.call_id, name: item.name, arguments: item.arguments });
+            } else if (item.type === "image_generation_call") {
+              if (item.result) out.push({ type: "image", id: item.id, base64: item.result, partial: false, record: hostedRecord(item) });
+            } else {
+              const call = hostedCallOf(item, true);
+              if (call) out.push({ type: "hosted_call", call, record: hostedRecord(item) });
+            }
+            break;
+          }
+          case "response.completed":
+          case "response.incomplete":
+            finished = true;
+            if (event.response.usage) onUsage?.({ input: event.response.usage.input_tokens, output: event.response.usage.output_tokens });
+            break;
+          case "response.failed":
+            throw new UpstreamError(`the model failed: ${event.response.error?.message ?? "no reason given"}`);
+          case "error":
+            throw new UpstreamError(`the model stream reported an error: ${event.message}`);
         }
-        case "response.completed":
-        case "response.incomplete":
-          finished = true;
-          if (event.response.usage) this.options.onUsage?.({ input: event.response.usage.input_tokens, output: event.response.usage.output_tokens });
-          break;
-        case "response.failed":
-          throw new UpstreamError(`the model failed: ${event.response.error?.message ?? "no reason given"}`);
-        case "error":
-          throw new UpstreamError(`the model stream reported an error: ${event.message}`);
-      }
-    }
-    if (!finished) throw new UpstreamError("the model stream ended before the response completed");
+      },
+      end() {
+        if (!finished) throw new UpstreamError("the model stream ended before the response completed");
+      },
+    };
   }
 
-  private async *chat(request: ModelRequest, signal: AbortSignal, heardFromUpstream: () => void): AsyncIterable<ModelEvent> {
+  private async chat(request: ModelRequest, signal: AbortSignal): Promise<UpstreamCall> {
     const messages: ChatCompletionMessageParam[] = [{ role: "system", content: request.instructions }];
     let lastRound: string | undefined;
     for (const message of request.messages) {
@@ -193,58 +212,110 @@ export class OpenAIRunner implements ModelRunner {
       }
     }
     const tools = request.tools?.length ? request.tools : undefined;
-    const stream = await this.options.client.chat.completions.create(
-      {
-        model: request.model,
-        messages,
-        stream: true,
-        ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-        ...(request.maxOutputTokens !== undefined ? { max_tokens: request.maxOutputTokens } : {}),
-        ...(request.reasoning?.effort ? { reasoning_effort: request.reasoning.effort } : {}),
-        ...(tools
-          ? {
-              tools: tools.map((tool) => ({ type: "function" as const, function: { name: tool.name, description: tool.description, parameters: tool.parameters } })),
-              tool_choice: typeof request.toolChoice === "object" ? { type: "function" as const, function: { name: request.toolChoice.name } } : (request.toolChoice ?? "auto"),
-            }
-          : {}),
-      },
-      { signal },
-    );
-    heardFromUpstream();
+    const response = await this.options.client.chat.completions
+      .create(
+        {
+          model: request.model,
+          messages,
+          stream: true,
+          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+          ...(request.maxOutputTokens !== undefined ? { max_tokens: request.maxOutputTokens } : {}),
+          ...(request.reasoning?.effort ? { reasoning_effort: request.reasoning.effort } : {}),
+          ...(tools
+            ? {
+                tools: tools.map((tool) => ({ type: "function" as const, function: { name: tool.name, description: tool.description, parameters: tool.parameters } })),
+                tool_choice: typeof request.toolChoice === "object" ? { type: "function" as const, function: { name: request.toolChoice.name } } : (request.toolChoice ?? "auto"),
+              }
+            : {}),
+        },
+        { signal },
+    )
+      .asResponse();
     let finished = false;
     let reasoning = "";
     // Tool calls stream in pieces keyed by index: the first piece has the id and name.
     const calls: Array<{ id: string; name: string; arguments: string }> = [];
-    for await (const chunk of stream) {
-      const choice = chunk.choices[0];
-      // Local servers (vLLM, llama.cpp, DeepSeek-style) stream thinking as `reasoning_content`.
-      const thinking = (choice?.delta as { reasoning_content?: string } | undefined)?.reasoning_content;
-      if (thinking) {
-        reasoning += thinking;
-        yield { type: "reasoning.delta", index: 0, delta: thinking };
-      }
-      if (choice?.delta?.content) {
-        if (reasoning) {
-          yield { type: "reasoning.done", index: 0, text: reasoning };
-          reasoning = "";
+    const onUsage = this.options.onUsage;
+    return {
+      response,
+      translate(data, out) {
+        const chunk = data as ChatCompletionChunk;
+        const choice = chunk.choices?.[0];
+        // Local servers (vLLM, llama.cpp, DeepSeek-style) stream thinking as `reasoning_content`.
+        const thinking = (choice?.delta as { reasoning_content?: string } | undefined)?.reasoning_content;
+        if (thinking) {
+          reasoning += thinking;
+          out.push({ type: "reasoning.delta", index: 0, delta: thinking });
         }
-        yield { type: "text.delta", delta: choice.delta.content };
-      }
-      for (const piece of choice?.delta?.tool_calls ?? []) {
-        // Some compatible servers leave out `index` (one call per chunk) or repeat the name in every chunk.
-        const call = (calls[piece.index ?? calls.length] ??= { id: "", name: "", arguments: "" });
-        if (piece.id) call.id = piece.id;
-        if (piece.function?.name) call.name = piece.function.name;
-        if (piece.function?.arguments) call.arguments += piece.function.arguments;
-      }
-      if (choice?.finish_reason) finished = true;
-      if (chunk.usage) this.options.onUsage?.({ input: chunk.usage.prompt_tokens, output: chunk.usage.completion_tokens });
-    }
-    if (!finished) throw new UpstreamError("the model stream ended before a finish reason");
-    if (reasoning) yield { type: "reasoning.done", index: 0, text: reasoning };
-    for (const [index, call] of calls.entries()) {
-      if (!call) continue;
-      yield { type: "tool_call", callId: call.id || `call_${index}`, name: call.name, arguments: call.arguments || "{}" };
-    }
+        if (choice?.delta?.content) {
+          if (reasoning) {
+            out.push({ type: "reasoning.done", index: 0, text: reasoning });
+            reasoning = "";
+          }
+          out.push({ type: "text.delta", delta: choice.delta.content });
+        }
+        for (const piece of choice?.delta?.tool_calls ?? []) {
+          // Some compatible servers leave out `index` (one call per chunk) or repeat the name in every chunk.
+          const call = (calls[piece.index ?? calls.length] ??= { id: "", name: "", arguments: "" });
+          if (piece.id) call.id = piece.id;
+          if (piece.function?.name) call.name = piece.function.name;
+          if (piece.function?.arguments) call.arguments += piece.function.arguments;
+        }
+        if (choice?.finish_reason) finished = true;
+        if (chunk.usage) onUsage?.({ input: chunk.usage.prompt_tokens, output: chunk.usage.completion_tokens });
+      },
+      end(out) {
+        if (!finished) throw new UpstreamError("the model stream ended before a finish reason");
+        if (reasoning) out.push({ type: "reasoning.done", index: 0, text: reasoning });
+        for (const [index, call] of calls.entries()) {
+          if (!call) continue;
+          out.push({ type: "tool_call", callId: call.id || `call_${index}`, name: call.name, arguments: call.arguments || "{}" });
+        }
+      },
+    };
   }
+}
+
+/** A model call under way: its streamed answer, and how its events become ours. */
+interface UpstreamCall {
+  response: Response;
+  /** Appends the model events one upstream event means to `out`; throws when it reports a failure. */
+  translate(event: unknown, out: ModelEvent[]): void;
+  /** After the last event: what the call still owes (complete tool calls), or why it is incomplete. */
+  end(out: ModelEvent[]): void;
+}
+
+/**
+ * Fires `onIdle` once nothing was heard for `ms`. Hearing something costs one clock read, not a
+ * timer per chunk: the one timer re-arms itself for the time left when it fires early.
+ */
+class IdleWatchdog {
+  private last = Date.now();
+  private timer: NodeJS.Timeout;
+  expired = false;
+
+  constructor(
+    private readonly ms: number,
+    private readonly onIdle: () => void,
+  ) {
+    this.timer = setTimeout(this.check, ms);
+  }
+
+  heard(): void {
+    this.last = Date.now();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  private readonly check = () => {
+    const quiet = Date.now() - this.last;
+    if (quiet < this.ms) {
+      this.timer = setTimeout(this.check, this.ms - quiet);
+      return;
+    }
+    this.expired = true;
+    this.onIdle();
+  };
 }

@@ -39,8 +39,10 @@ export interface Turn {
   agent: AgentConfig;
   model: string;
   runner: ModelRunner;
-  /** Every stored item of the thread, oldest first, ending with what the model answers. */
+  /** The thread's newest stored items, oldest first, ending with what the model answers (see `recentHistory`). */
   history: ThreadItem[];
+  /** Whether `history` is the whole thread. */
+  wholeThread: boolean;
   user: { id: string; email: string };
   /** Every tool the agent offers this turn: its config tools and its MCP servers' tools. */
   tools: ResolvedTool[];
@@ -189,7 +191,7 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
 
 /** After the first turn, a title from the model when the agent asks for one. */
 async function* retitle(turn: Turn): AsyncGenerator<never> {
-  if (!turn.agent.generateTitles || !isFirstTurn(turn.history)) return;
+  if (!turn.agent.generateTitles || !isFirstTurn(turn)) return;
   const better = await modelTitle(turn);
   if (better) turn.thread.title = better;
 }
@@ -376,8 +378,8 @@ async function* runToolRound(
   return { messages, waitsForUser: questions.length > 0 || clientCall !== undefined || awaitingApproval.length > 0, visibleItems, records };
 }
 
-function isFirstTurn(history: ThreadItem[]): boolean {
-  return history.filter((item) => item.type === "user_message").length === 1;
+function isFirstTurn(turn: Turn): boolean {
+  return turn.wholeThread && turn.history.filter((item) => item.type === "user_message").length === 1;
 }
 
 const TITLE_TIMEOUT_MS = 30_000;

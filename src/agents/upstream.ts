@@ -1,6 +1,6 @@
 import OpenAI from "openai";
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
-import { gatedFetch } from "../limits/upstream.ts";
+import { upstreamFetch } from "./upstream-fetch.ts";
 
 export const DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1";
 
@@ -38,7 +38,7 @@ export function openaiClient(upstream: Upstream, config: ChatkitConfig, options:
     baseURL: upstream.baseURL,
     timeout: config.openai.timeoutMs,
     maxRetries: options.maxRetries ?? config.openai.maxRetries,
-    // Holds one of the box's upstream slots per request (limits.upstreamConcurrency) and times it.
-    fetch: gatedFetch(config),
+    // node:http with keep-alive; holds one of the box's upstream slots per request (limits.upstreamConcurrency) and times it.
+    fetch: upstreamFetch(config),
   });
 }

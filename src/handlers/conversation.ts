@@ -1,9 +1,10 @@
+import { recentHistory } from "../agents/history.ts";
 import { respondWithModel, type ThreadState } from "../agents/respond.ts";
 import { titleFromText } from "../agents/titles.ts";
 import type { AgentConfig } from "../config/schema.ts";
 import { chatRefusal, ChatkitError } from "../core/errors.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
-import { HIDDEN_ITEM_TYPES, type InferenceOptions, type ThreadItem, type UserMessageItem } from "../protocol/items.ts";
+import { HIDDEN_ITEM_TYPES, type InferenceOptions, type UserMessageItem } from "../protocol/items.ts";
 import type { RequestParams, UserMessageInput } from "../protocol/requests.ts";
 import { threadToWire } from "../protocol/serialize.ts";
 import { answerStructuredInput } from "../protocol/structured-input.ts";
@@ -78,13 +79,18 @@ export async function answer(hc: HandlerContext, thread: ThreadRow, options: Tur
 export interface TurnOptions {
   model: string;
   forcedTool?: string | undefined;
+  /** An older item the model's history must reach back to: the question the user just answered. */
+  reach?: string | undefined;
 }
 
 /** The agent's answer to the thread as it is stored now; `lead` events come first. */
 export async function* modelTurn(hc: HandlerContext, thread: ThreadRow, state: ThreadState, options: TurnOptions, lead: ThreadStreamEvent[] = []): AsyncGenerator<ThreadStreamEvent> {
   yield* lead;
   const agent = agentOfThread(hc, thread);
-  const history: ThreadItem[] = await hc.store.items.history(hc.owner, thread.id);
+  const { items: history, wholeThread } = await recentHistory((limit) => hc.store.items.history(hc.owner, thread.id, { limit }), {
+    maxMessages: agent.historyMessages,
+    reach: options.reach,
+  });
   if (hc.services.mcp.needsConnecting(agent)) yield { type: "progress_update", text: "Connecting to tools…" };
   const tools = [...agent.tools.map(resolveDefinedTool), ...(await hc.services.mcp.toolsFor(agent))];
   yield* respondWithModel({
@@ -96,6 +102,7 @@ export async function* modelTurn(hc: HandlerContext, thread: ThreadRow, state: T
     forcedTool: options.forcedTool,
     runner: hc.services.runners.forAgent(agent),
     history,
+    wholeThread,
     user: { id: hc.user.id, email: hc.user.email },
     signal: hc.signal,
     logger: hc.services.logger,
@@ -171,5 +178,5 @@ export async function addStructuredInput(hc: HandlerContext, params: RequestPara
   assertOpen(thread);
   const answered = answerStructuredInput(item, params.input);
   await hc.store.items.save(hc.owner, answered);
-  return answer(hc, thread, { model: agentOfThread(hc, thread).model }, [], [{ type: "thread.item.replaced", item: answered }]);
+  return answer(hc, thread, { model: agentOfThread(hc, thread).model, reach: answered.id }, [], [{ type: "thread.item.replaced", item: answered }]);
 }

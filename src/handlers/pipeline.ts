@@ -64,16 +64,18 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
   yield { type: "stream_options", stream_options: { allow_cancel: true } };
 
   const state = threadState(thread);
-  let saved = JSON.stringify(state);
+  let saved = { title: state.title, status: JSON.stringify(state.status) };
   const pending = new Map<string, ThreadItem>();
   let completedVisibleItem = false;
 
-  async function* threadChanges(): AsyncGenerator<ThreadStreamEvent> {
-    const current = JSON.stringify(state);
-    if (current === saved) return;
-    saved = current;
+  /** Checked after every event, so it is cheap (no generator, no store call): the thread rarely changes. */
+  const threadChanged = () => state.title !== saved.title || JSON.stringify(state.status) !== saved.status;
+
+  /** Saves the changed thread; its `thread.updated` event. */
+  async function saveThread(): Promise<ThreadStreamEvent | undefined> {
+    saved = { title: state.title, status: JSON.stringify(state.status) };
     const row = await hc.store.threads.update(hc.owner, state.id, { title: state.title, status: state.status });
-    if (row) yield { type: "thread.updated", thread: threadToWire(row) };
+    return row ? { type: "thread.updated", thread: threadToWire(row) } : undefined;
   }
 
   /**
@@ -101,35 +103,36 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
     for (const item of rest) await hc.store.items.save(hc.owner, item);
   }
 
-  async function persist(event: ThreadStreamEvent): Promise<void> {
+  /** Tracks what the event changes; answers a promise only when it writes to the store (not for deltas). */
+  function persist(event: ThreadStreamEvent): Promise<void> | undefined {
     switch (event.type) {
       case "thread.item.added":
         pending.set(event.item.id, structuredClone(event.item));
-        break;
+        return undefined;
       case "thread.item.updated": {
         const item = pending.get(event.item_id);
         if (item) applyUpdate(item, event.update);
-        break;
+        return undefined;
       }
       case "thread.item.done":
         pending.delete(event.item.id);
-        await saveInOrder(event.item);
         if (!isHiddenItem(event.item)) completedVisibleItem = true;
-        break;
+        return saveInOrder(event.item);
       case "thread.item.replaced": {
         const at = waiting.findIndex((item) => item.id === event.item.id);
         if (at !== -1) waiting[at] = event.item;
         else if (pending.has(event.item.id)) pending.set(event.item.id, structuredClone(event.item));
-        else await hc.store.items.save(hc.owner, event.item);
-        break;
+        else return hc.store.items.save(hc.owner, event.item);
+        return undefined;
       }
       case "thread.item.removed": {
         pending.delete(event.item_id);
         const at = waiting.findIndex((item) => item.id === event.item_id);
         if (at !== -1) waiting.splice(at, 1);
-        await hc.store.items.delete(hc.owner, state.id, event.item_id);
-        break;
+        return hc.store.items.delete(hc.owner, state.id, event.item_id);
       }
+      default:
+        return undefined;
     }
   }
 
@@ -146,9 +149,14 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
     while (!hc.signal.aborted) {
       const next = await events.next();
       if (next.done) break;
-      await persist(next.value);
-      if (!(next.value.type === "thread.item.done" && isHiddenItem(next.value.item))) yield next.value;
-      yield* threadChanges();
+      const event = next.value;
+      const saving = persist(event);
+      if (saving) await saving;
+      if (!(event.type === "thread.item.done" && isHiddenItem(event.item))) yield event;
+      if (threadChanged()) {
+        const updated = await saveThread();
+        if (updated) yield updated;
+      }
     }
     if (hc.signal.aborted) {
       await events.return?.(undefined);
@@ -165,15 +173,17 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
     for (const item of await savePartialAnswers()) yield { type: "thread.item.done", item };
     yield errorEvent(error);
   }
-  yield* threadChanges();
+  if (threadChanged()) {
+    const updated = await saveThread();
+    if (updated) yield updated;
+  }
 
   /** The stop button: keep what was said; tell the next turn only if an answer was cut short. */
   async function saveCancelled(): Promise<void> {
     const cutShort = pending.size > 0 || !completedVisibleItem;
     await savePartialAnswers();
     if (cutShort) await addCancelledNote();
-    const current = JSON.stringify(state);
-    if (current !== saved) await hc.store.threads.update(hc.owner, state.id, { title: state.title, status: state.status });
+    if (threadChanged()) await saveThread();
   }
 
   async function addCancelledNote(): Promise<void> {

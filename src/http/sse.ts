@@ -18,10 +18,12 @@ export function sseFrame(event: ThreadStreamEvent): string {
 }
 
 /**
- * Streams events as Server-Sent Events, flushing each as it comes. Once the client is gone the
- * rest of the events are drained unwritten, so the producer can finish its bookkeeping (saving
- * a partial answer) before the request ends. A producer that
- * throws ends the stream with an `error` event, never a dropped connection.
+ * Streams events as Server-Sent Events. The frames of the events produced in one tick (a model
+ * chunk, the end of a turn) leave in one write, at the end of that tick: one system call rather
+ * than one per event, and the first delta is not held back behind any timer. Once the client is
+ * gone the rest of the events are drained unwritten, so the producer can finish its bookkeeping
+ * (saving a partial answer) before the request ends. A producer that throws ends the stream
+ * with an `error` event, never a dropped connection.
  */
 export async function sendEventStream(
   ctx: Context,
@@ -31,13 +33,13 @@ export async function sendEventStream(
   const { res } = ctx;
   ctx.respond = false;
   res.socket?.setNoDelay(true);
+  // The headers leave with the first frames (the stream's first tick), not in a packet of their own.
   res.writeHead(200, {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-cache, no-transform",
     Connection: "keep-alive",
     "X-Accel-Buffering": "no",
   });
-  res.flushHeaders();
 
   let open = !options.clientGone.aborted;
   const onGone = () => {
@@ -45,42 +47,64 @@ export async function sendEventStream(
   };
   options.clientGone.addEventListener("abort", onGone, { once: true });
 
-  const write = async (chunk: string) => {
-    if (!open) return;
-    if (!res.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          res.off("drain", done);
-          res.off("close", done);
-          resolve();
-        };
-        res.on("drain", done);
-        res.on("close", done);
-      });
-    }
+  let pending = "";
+  let flushQueued = false;
+  let ended = false;
+  let lastWrite = Date.now();
+  /** Set while the socket's buffer is full: the producer waits for it to drain. */
+  let draining: Promise<void> | undefined;
+  const flush = () => {
+    flushQueued = false;
+    const chunk = pending;
+    pending = "";
+    if (!open || ended || chunk === "") return;
     lastWrite = Date.now();
+    if (!res.write(chunk)) draining ??= drained(res).then(() => (draining = undefined));
+  };
+  const send = (frame: string) => {
+    if (!open) return;
+    pending += frame;
+    if (!flushQueued) {
+      flushQueued = true;
+      process.nextTick(flush);
+    }
   };
 
-  let lastWrite = Date.now();
   const heartbeat =
     options.heartbeatMs > 0
       ? setInterval(() => {
-          if (open && Date.now() - lastWrite >= options.heartbeatMs) void write(": keep-alive\n\n");
+          if (Date.now() - lastWrite >= options.heartbeatMs) send(": keep-alive\n\n");
         }, Math.max(250, Math.floor(options.heartbeatMs / 2)))
       : undefined;
 
   try {
     for await (const event of events) {
       if (event.type === "error") options.onError?.();
-      await write(sseFrame(event));
+      send(sseFrame(event));
+      if (draining) await draining;
     }
   } catch (error) {
     options.logger.error("event stream failed", error);
     options.onError?.();
-    await write(sseFrame({ type: "error", code: "stream.error", allow_retry: true }));
+    send(sseFrame({ type: "error", code: "stream.error", allow_retry: true }));
   } finally {
     if (heartbeat) clearInterval(heartbeat);
     options.clientGone.removeEventListener("abort", onGone);
-    if (open) res.end();
+    ended = true;
+    if (open) res.end(pending);
+    pending = "";
   }
+}
+
+/** Resolves once `res` can take more (or is gone). */
+function drained(res: Context["res"]): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }

@@ -163,8 +163,11 @@ export interface ItemStore {
   list(owner: Owner, threadId: string, page: ItemPageRequest): Promise<PageResult<ThreadItem>>;
   /** The same page as each item's protocol JSON text, for answers that splice items in without parsing them. */
   listJson(owner: Owner, threadId: string, page: ItemPageRequest): Promise<PageResult<string>>;
-  /** Every item of the thread in order, hidden ones included: the model's view. */
-  history(owner: Owner, threadId: string): Promise<ThreadItem[]>;
+  /**
+   * The thread's items in order, hidden ones included (what the model's view is built from);
+   * with `limit`, only the newest `limit` of them, read newest first from the thread's index.
+   */
+  history(owner: Owner, threadId: string, options?: { limit?: number }): Promise<ThreadItem[]>;
   delete(owner: Owner, threadId: string, itemId: string): Promise<void>;
   /** Deletes every item after `itemId` (retry), atomically; returns the deleted items' ids and types, oldest first. */
   deleteAfter(owner: Owner, threadId: string, itemId: string): Promise<Array<{ id: string; type: string }>>;

@@ -113,7 +113,12 @@ export class SqlItemStore implements ItemStore {
     return { rows: result.rows.map((data) => JSON.parse(data) as ThreadItem), hasMore: result.hasMore };
   }
 
-  async history(owner: Owner, threadId: string): Promise<ThreadItem[]> {
+  async history(owner: Owner, threadId: string, options: { limit?: number } = {}): Promise<ThreadItem[]> {
+    if (options.limit !== undefined) {
+      // Newest first from the (thread_id, seq) index (the compiled page read), so a long thread costs no more than a new one.
+      const newest = await this.listJson(owner, threadId, { order: "desc", limit: options.limit, includeHidden: true });
+      return newest.rows.reverse().map((data) => JSON.parse(data) as ThreadItem);
+    }
     const rows = await this.db
       .selectFrom("thread_items")
       .select("data")
