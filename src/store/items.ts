@@ -1,13 +1,23 @@
-import type { ExpressionBuilder, Kysely, Transaction } from "kysely";
+import type { ExpressionBuilder, Kysely } from "kysely";
 import { HIDDEN_ITEM_TYPES, type FeedbackKind, type ThreadItem } from "../protocol/items.ts";
 import { monotonicNow } from "../core/clock.ts";
 import type { ItemPageRequest, ItemStore, Owner, PageResult } from "./contract.ts";
 import { keysetQuery, toPageResult } from "./pagination.ts";
-import { preparedShapes, type QueryRunner } from "./prepared.ts";
+import { PreparedQuery, preparedShapes, type QueryRunner } from "./prepared.ts";
 import type { Database } from "./schema.ts";
-import { lockOwnedThread } from "./threads.ts";
+import { ownedThreadLock, type ThreadLock } from "./threads.ts";
 
 const decodeItem = (row: { data: string }) => JSON.parse(row.data) as ThreadItem;
+
+/** The values of an item write (placeholders while it is compiled). */
+interface ItemInsertValues extends Record<string, unknown> {
+  id: string;
+  threadId: string;
+  type: string;
+  createdAt: number;
+  seq: number;
+  data: string;
+}
 
 /** The values of the item page read (placeholders while it is compiled). */
 interface ItemPageValues extends Record<string, unknown> {
@@ -28,9 +38,31 @@ export class SqlItemStore implements ItemStore {
   private readonly db: Kysely<Database>;
   /** A page of stored item JSON (the `data` column alone: one value per row is the cheapest read). */
   private readonly page;
+  private readonly lockOwnedThread: ThreadLock;
+  private readonly lastSeq;
+  private readonly insert;
 
   constructor(runner: QueryRunner) {
     this.db = runner.db;
+    this.lockOwnedThread = ownedThreadLock(runner);
+    // The thread's highest place so far (an index lookup): a new item goes one after it.
+    this.lastSeq = new PreparedQuery(runner, (v: { threadId: string }) =>
+      this.db
+        .selectFrom("thread_items")
+        .select((eb) => eb.fn.max("seq").as("seq"))
+        .where("thread_id", "=", v.threadId),
+    );
+    // With `replace`, an existing item of that id (in that thread) is overwritten and keeps its place.
+    this.insert = preparedShapes(runner, (shape: { replace: boolean }, v: ItemInsertValues) => {
+      const insert = this.db.insertInto("thread_items").values({ id: v.id, thread_id: v.threadId, type: v.type, created_at: v.createdAt, seq: v.seq, data: v.data });
+      if (!shape.replace) return insert;
+      return insert.onConflict((oc) =>
+        oc
+          .column("id")
+          .doUpdateSet((eb) => ({ type: eb.ref("excluded.type"), data: eb.ref("excluded.data") }))
+          .where("thread_items.thread_id", "=", v.threadId),
+      );
+    });
     this.page = preparedShapes(runner, (shape: { order: "asc" | "desc"; after: boolean; includeHidden: boolean; byAgent: boolean }, v: ItemPageValues) => {
       let query = this.db
         .selectFrom("thread_items")
@@ -60,24 +92,16 @@ export class SqlItemStore implements ItemStore {
    */
   private async write(owner: Owner, item: ThreadItem, replace: boolean): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      if (!(await lockOwnedThread(trx, owner, item.thread_id))) throw new Error(`thread ${item.thread_id} is not the owner's`);
-      const insert = trx.insertInto("thread_items").values({
+      if (!(await this.lockOwnedThread(trx, owner, item.thread_id))) throw new Error(`thread ${item.thread_id} is not the owner's`);
+      const last = (await this.lastSeq.in(trx, { threadId: item.thread_id })).rows[0];
+      await this.insert({ replace }).in(trx, {
         id: item.id,
-        thread_id: item.thread_id,
+        threadId: item.thread_id,
         type: item.type,
-        created_at: Date.parse(item.created_at),
-        seq: await nextSeq(trx, item.thread_id),
+        createdAt: Date.parse(item.created_at),
+        seq: Number(last?.seq ?? 0) + 1,
         data: JSON.stringify(item),
       });
-      await (replace
-        ? insert.onConflict((oc) =>
-            oc
-              .column("id")
-              .doUpdateSet((eb) => ({ type: eb.ref("excluded.type"), data: eb.ref("excluded.data") }))
-              .where("thread_items.thread_id", "=", item.thread_id),
-          )
-        : insert
-      ).execute();
     });
   }
 
@@ -139,7 +163,7 @@ export class SqlItemStore implements ItemStore {
   async deleteAfter(owner: Owner, threadId: string, itemId: string): Promise<Array<{ id: string; type: string }>> {
     return this.db.transaction().execute(async (trx) => {
       // Locked like a write, so an item appended meanwhile is either deleted here or comes after.
-      if (!(await lockOwnedThread(trx, owner, threadId))) return [];
+      if (!(await this.lockOwnedThread(trx, owner, threadId))) return [];
       const pivot = await trx.selectFrom("thread_items").select("seq").where("id", "=", itemId).where("thread_id", "=", threadId).executeTakeFirst();
       if (!pivot) return [];
       const newer = await trx
@@ -180,12 +204,3 @@ export class SqlItemStore implements ItemStore {
   }
 }
 
-/** The place after the thread's last item: one more than the highest seq (an index lookup). */
-async function nextSeq(trx: Transaction<Database>, threadId: string): Promise<number> {
-  const last = await trx
-    .selectFrom("thread_items")
-    .select((eb) => eb.fn.max("seq").as("seq"))
-    .where("thread_id", "=", threadId)
-    .executeTakeFirst();
-  return Number(last?.seq ?? 0) + 1;
-}

@@ -1,5 +1,5 @@
 import type SQLite from "better-sqlite3";
-import type { Compilable, CompiledQuery, Kysely } from "kysely";
+import type { Compilable, CompiledQuery, Kysely, QueryResult, Transaction } from "kysely";
 import type { Database } from "./schema.ts";
 
 /** What runs the store's queries: kysely, plus the SQLite handle for reads that may skip it. */
@@ -21,19 +21,20 @@ export interface QueryRunner {
 const MARK = "\u0000param:";
 
 /**
- * A read query that kysely builds and compiles once, then runs with new values: on the hot
- * paths (every request's session, list pages) building and compiling cost several times what
- * running costs. `build` gets placeholders for the values (`p.threadId`) and must use each one
- * as a plain query value; they are found again, by position, in the compiled parameters.
+ * A query that kysely builds and compiles once, then runs with new values: on the hot paths
+ * (every request's session, list pages, a turn's writes) building and compiling cost several
+ * times what running costs. `build` gets placeholders for the values (`p.threadId`) and must use
+ * each one as a plain query value; they are found again, by position, in the compiled parameters.
  *
- * On SQLite, when no transaction holds the connection, the statement runs straight on
- * better-sqlite3, which answers synchronously, so there is no connection hand-off to await.
- * Inside a transaction (another request's, between its awaits) it waits its turn through kysely
- * like any query, so it never reads a write that may still be rolled back.
+ * Reads (`all`, `first`, `column`): on SQLite, when no transaction holds the connection, the
+ * statement runs straight on better-sqlite3, which answers synchronously, so there is no
+ * connection hand-off to await. Inside a transaction (another request's, between its awaits) it
+ * waits its turn through kysely like any query, so it never reads a write that may still be
+ * rolled back. Writes run in the caller's transaction (`in`) or on their own (`run`).
  */
-export class PreparedRead<P extends Record<string, unknown>, Row> {
+export class PreparedQuery<P extends Record<string, unknown>, Row> {
   // P's fields are optional where a shape of the query does not use them; the ones it uses are checked per call.
-  private readonly compiled: CompiledQuery;
+  private readonly compiled: CompiledQuery<Row>;
   /** For each compiled parameter: the name of the value it takes, or undefined for a constant. */
   private readonly slots: Array<keyof P | undefined>;
   private statement: SQLite.Statement | undefined;
@@ -104,6 +105,16 @@ export class PreparedRead<P extends Record<string, unknown>, Row> {
     return result.rows.map((row) => row[column]);
   }
 
+  /** Runs in the caller's transaction (a write, or a read that must see the transaction's writes). */
+  async in(trx: Transaction<Database>, values: P): Promise<QueryResult<Row>> {
+    return trx.executeQuery<Row>({ ...this.compiled, parameters: this.parameters(values) });
+  }
+
+  /** Runs a write on its own, through kysely. */
+  async run(values: P): Promise<QueryResult<Row>> {
+    return this.runner.db.executeQuery<Row>({ ...this.compiled, parameters: this.parameters(values) });
+  }
+
   /** The SQLite handle when this query may run on it right now; logs the query either way. */
   private direct(parameters: unknown[]): SQLite.Database | undefined {
     const sqlite = this.runner.sqlite();
@@ -121,12 +132,12 @@ export class PreparedRead<P extends Record<string, unknown>, Row> {
 export function preparedShapes<Shape extends Record<string, string | boolean>, P extends Record<string, unknown>, Row>(
   runner: QueryRunner,
   build: (shape: Shape, values: P) => Compilable<Row>,
-): (shape: Shape) => PreparedRead<P, Row> {
-  const made = new Map<string, PreparedRead<P, Row>>();
+): (shape: Shape) => PreparedQuery<P, Row> {
+  const made = new Map<string, PreparedQuery<P, Row>>();
   return (shape) => {
     const key = JSON.stringify(shape);
     let query = made.get(key);
-    if (!query) made.set(key, (query = new PreparedRead(runner, (values: P) => build(shape, values))));
+    if (!query) made.set(key, (query = new PreparedQuery(runner, (values: P) => build(shape, values))));
     return query;
   };
 }

@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import { monotonicNow } from "../core/clock.ts";
 import { hashToken, newId, newSessionToken } from "../core/ids.ts";
 import type { SessionRow, SessionStore, UserRow } from "./contract.ts";
-import { PreparedRead, type QueryRunner } from "./prepared.ts";
+import { PreparedQuery, type QueryRunner } from "./prepared.ts";
 import type { Database } from "./schema.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -35,7 +35,7 @@ export class SqlSessionStore implements SessionStore {
 
   constructor(private readonly runner: QueryRunner) {
     this.db = runner.db;
-    this.liveByTokenHash = new PreparedRead(runner, (v: { tokenHash: string; now: number }) =>
+    this.liveByTokenHash = new PreparedQuery(runner, (v: { tokenHash: string; now: number }) =>
       this.db
         .selectFrom("sessions")
         .innerJoin("users", "users.id", "sessions.user_id")

@@ -5,7 +5,7 @@ import { monotonicNow } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
 import type { Owner, PageResult, ThreadChanges, ThreadPageRequest, ThreadRow, ThreadStore } from "./contract.ts";
 import { keysetQuery, toPageResult } from "./pagination.ts";
-import { preparedShapes, type QueryRunner } from "./prepared.ts";
+import { PreparedQuery, preparedShapes, type QueryRunner } from "./prepared.ts";
 import type { Database, ThreadRecord } from "./schema.ts";
 
 /** A threads row as callers see it: status and metadata parsed, the stored wire JSON left out. */
@@ -13,20 +13,22 @@ function decodeThread({ wire: _wire, ...row }: ThreadRecord): ThreadRow {
   return { ...row, status: JSON.parse(row.status) as ThreadStatus, metadata: JSON.parse(row.metadata) as Record<string, unknown> };
 }
 
+/** Locks an owner's thread in a transaction (see `ownedThreadLock`); whether the thread is the owner's. */
+export type ThreadLock = (trx: Transaction<Database>, owner: Owner, threadId: string) => Promise<boolean>;
+
 /**
  * Marks the owner's thread as changed now and, in a transaction, locks its row until commit
  * (PostgreSQL row lock; SQLite has one writer at a time anyway), so writers to one thread take
  * turns. Returns whether the thread is the owner's. Every write to a thread's items starts here.
  */
-export async function lockOwnedThread(trx: Transaction<Database>, owner: Owner, threadId: string): Promise<boolean> {
-  const result = await trx
-    .updateTable("threads")
-    .set({ updated_at: monotonicNow() })
-    .where("id", "=", threadId)
-    .where("user_id", "=", owner.userId)
-    .where("account_id", "=", owner.accountId)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+export function ownedThreadLock(runner: QueryRunner): ThreadLock {
+  const lock = new PreparedQuery(runner, (v: { now: number; threadId: string; userId: string; accountId: string }) =>
+    runner.db.updateTable("threads").set({ updated_at: v.now }).where("id", "=", v.threadId).where("user_id", "=", v.userId).where("account_id", "=", v.accountId),
+  );
+  return async (trx, owner, threadId) => {
+    const result = await lock.in(trx, { now: monotonicNow(), threadId, userId: owner.userId, accountId: owner.accountId });
+    return (result.numAffectedRows ?? 0n) > 0n;
+  };
 }
 
 /** The values of the thread reads (placeholders while they are compiled). */
@@ -47,10 +49,31 @@ export class SqlThreadStore implements ThreadStore {
   private readonly ownedThread;
   private readonly threadPage;
   private readonly wirePage;
+  private readonly lockOwnedThread: ThreadLock;
+  private readonly insertThread;
+  private readonly updateThread;
 
   constructor(runner: QueryRunner) {
     this.db = runner.db;
+    this.lockOwnedThread = ownedThreadLock(runner);
+    this.insertThread = new PreparedQuery(runner, (v: ThreadRecord) =>
+      this.db.insertInto("threads").values({
+        id: v.id,
+        account_id: v.account_id,
+        user_id: v.user_id,
+        agent_id: v.agent_id,
+        title: v.title,
+        status: v.status,
+        metadata: v.metadata,
+        created_at: v.created_at,
+        updated_at: v.updated_at,
+        wire: v.wire,
+      }),
+    );
     this.ownedThread = preparedShapes(runner, (shape: { byAgent: boolean }, v: ThreadQueryValues) => this.owned(v, shape.byAgent).where("id", "=", v.threadId!));
+    this.updateThread = new PreparedQuery(runner, (v: { threadId: string; title: string | null; status: string; metadata: string; updatedAt: number; wire: string }) =>
+      this.db.updateTable("threads").set({ title: v.title, status: v.status, metadata: v.metadata, updated_at: v.updatedAt, wire: v.wire }).where("id", "=", v.threadId),
+    );
     this.threadPage = preparedShapes(runner, (shape: { byAgent: boolean; order: "asc" | "desc"; after: boolean }, v: ThreadQueryValues) =>
       keysetQuery(this.owned(v, shape.byAgent), shape.order, { columns: ["created_at", "id"], ...(shape.after ? { after: [v.afterCreatedAt!, v.afterId!] } : {}) }, v.limitPlusOne!),
     );
@@ -79,7 +102,7 @@ export class SqlThreadStore implements ThreadStore {
       updated_at: now,
       wire: threadMetadataJson({ id, title, status: { type: "active" }, created_at: now }),
     };
-    await this.db.insertInto("threads").values(row).execute();
+    await this.insertThread.run(row);
     return decodeThread(row);
   }
 
@@ -119,29 +142,28 @@ export class SqlThreadStore implements ThreadStore {
   async update(owner: Owner, threadId: string, changes: ThreadChanges): Promise<ThreadRow | undefined> {
     return this.db.transaction().execute(async (trx) => {
       // Locked first, so two changes to one thread (a title, a status) never write a stale `wire`.
-      if (!(await lockOwnedThread(trx, owner, threadId))) return undefined;
-      const current = decodeThread(await trx.selectFrom("threads").selectAll().where("id", "=", threadId).executeTakeFirstOrThrow());
-      const next: ThreadRow = { ...current, ...changes, updated_at: monotonicNow() };
-      const row = await trx
-        .updateTable("threads")
-        .set({
-          title: next.title,
-          status: JSON.stringify(next.status),
-          metadata: JSON.stringify(next.metadata),
-          updated_at: next.updated_at,
-          wire: threadMetadataJson(next),
-        })
-        .where("id", "=", threadId)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return decodeThread(row);
+      if (!(await this.lockOwnedThread(trx, owner, threadId))) return undefined;
+      const [current] = (await this.ownedThread({ byAgent: false }).in(trx, { ...values(owner, undefined), threadId })).rows;
+      const next: ThreadRow = { ...decodeThread(current!), updated_at: monotonicNow() };
+      if (changes.title !== undefined) next.title = changes.title;
+      if (changes.status !== undefined) next.status = changes.status;
+      if (changes.metadata !== undefined) next.metadata = changes.metadata;
+      await this.updateThread.in(trx, {
+        threadId,
+        title: next.title,
+        status: JSON.stringify(next.status),
+        metadata: JSON.stringify(next.metadata),
+        updatedAt: next.updated_at,
+        wire: threadMetadataJson(next),
+      });
+      return next;
     });
   }
 
   async delete(owner: Owner, threadId: string): Promise<{ attachmentIds: string[] } | undefined> {
     return this.db.transaction().execute(async (trx) => {
       // Locked first: an item or attachment added on another server meanwhile waits, then finds no thread.
-      if (!(await lockOwnedThread(trx, owner, threadId))) return undefined;
+      if (!(await this.lockOwnedThread(trx, owner, threadId))) return undefined;
       const attachments = await trx.deleteFrom("attachments").where("thread_id", "=", threadId).returning("id").execute();
       await trx.deleteFrom("item_feedback").where("thread_id", "=", threadId).execute();
       await trx.deleteFrom("thread_items").where("thread_id", "=", threadId).execute();
