@@ -3,7 +3,6 @@ import type { Context, Next } from "koa";
 import { ChatkitError } from "../core/errors.ts";
 import { errorMessage } from "../core/locale.ts";
 import { currentRequestId, requestContext, type Logger } from "../core/logger.ts";
-import { JsonText } from "../protocol/serialize.ts";
 
 /** Koa's own http errors (router, Koa internals) mapped to our status and key. */
 const KNOWN_HTTP_ERRORS: Record<number, [number, string]> = {
@@ -56,7 +55,7 @@ export function errorMiddleware(logger: Logger, onError?: (status: number, key: 
       if (ctx.status === 404 && ctx.body === undefined) throw new ChatkitError(404, "not_found");
       if (isJsonValue(ctx.body)) {
         const status = ctx.status;
-        ctx.body = ctx.body instanceof JsonText ? ctx.body.text : JSON.stringify(ctx.body);
+        ctx.body = JSON.stringify(ctx.body);
         ctx.type = "application/json";
         ctx.status = status;
       }

@@ -82,8 +82,7 @@ export class PreparedQuery<P extends Record<string, unknown>, Row> {
       this.statement ??= sqlite.prepare(this.compiled.sql);
       return this.statement.all(...parameters) as Row[];
     }
-    const result = await this.runner.db.executeQuery<Row>({ ...this.compiled, parameters });
-    return result.rows;
+    return (await this.throughKysely(parameters)).rows;
   }
 
   async first(values: P): Promise<Row | undefined> {
@@ -101,8 +100,7 @@ export class PreparedQuery<P extends Record<string, unknown>, Row> {
       this.plucked ??= sqlite.prepare(this.compiled.sql).pluck();
       return this.plucked.all(...parameters) as Array<Row[K]>;
     }
-    const result = await this.runner.db.executeQuery<Row>({ ...this.compiled, parameters });
-    return result.rows.map((row) => row[column]);
+    return (await this.throughKysely(parameters)).rows.map((row) => row[column]);
   }
 
   /** Runs in the caller's transaction (a write, or a read that must see the transaction's writes). */
@@ -112,7 +110,11 @@ export class PreparedQuery<P extends Record<string, unknown>, Row> {
 
   /** Runs a write on its own, through kysely. */
   async run(values: P): Promise<QueryResult<Row>> {
-    return this.runner.db.executeQuery<Row>({ ...this.compiled, parameters: this.parameters(values) });
+    return this.throughKysely(this.parameters(values));
+  }
+
+  private throughKysely(parameters: unknown[]): Promise<QueryResult<Row>> {
+    return this.runner.db.executeQuery<Row>({ ...this.compiled, parameters });
   }
 
   /** The SQLite handle when this query may run on it right now; logs the query either way. */

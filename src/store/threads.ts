@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from "kysely";
+import type { Kysely, SelectQueryBuilder, Transaction } from "kysely";
 import type { ThreadStatus } from "../protocol/items.ts";
 import { threadMetadataJson } from "../protocol/serialize.ts";
 import { monotonicNow } from "../core/clock.ts";
@@ -74,17 +74,12 @@ export class SqlThreadStore implements ThreadStore {
     this.updateThread = new PreparedQuery(runner, (v: { threadId: string; title: string | null; status: string; metadata: string; updatedAt: number; wire: string }) =>
       this.db.updateTable("threads").set({ title: v.title, status: v.status, metadata: v.metadata, updated_at: v.updatedAt, wire: v.wire }).where("id", "=", v.threadId),
     );
-    this.threadPage = preparedShapes(runner, (shape: { byAgent: boolean; order: "asc" | "desc"; after: boolean }, v: ThreadQueryValues) =>
-      keysetQuery(this.owned(v, shape.byAgent), shape.order, { columns: ["created_at", "id"], ...(shape.after ? { after: [v.afterCreatedAt!, v.afterId!] } : {}) }, v.limitPlusOne!),
-    );
-    this.wirePage = preparedShapes(runner, (shape: { byAgent: boolean; order: "asc" | "desc"; after: boolean }, v: ThreadQueryValues) =>
-      keysetQuery(
-        this.owned(v, shape.byAgent).clearSelect().select("wire"),
-        shape.order,
-        { columns: ["created_at", "id"], ...(shape.after ? { after: [v.afterCreatedAt!, v.afterId!] } : {}) },
-        v.limitPlusOne!,
-      ),
-    );
+    type PageShape = { byAgent: boolean; order: "asc" | "desc"; after: boolean };
+    // The same keyset page, as whole rows or as the stored wire JSON alone.
+    const page = <O>(query: SelectQueryBuilder<Database, "threads", O>, shape: PageShape, v: ThreadQueryValues) =>
+      keysetQuery(query, shape.order, { columns: ["created_at", "id"], ...(shape.after ? { after: [v.afterCreatedAt!, v.afterId!] } : {}) }, v.limitPlusOne!);
+    this.threadPage = preparedShapes(runner, (shape: PageShape, v: ThreadQueryValues) => page(this.owned(v, shape.byAgent), shape, v));
+    this.wirePage = preparedShapes(runner, (shape: PageShape, v: ThreadQueryValues) => page(this.owned(v, shape.byAgent).clearSelect().select("wire"), shape, v));
   }
 
   async create(owner: Owner, agentId: string, title: string | null = null): Promise<ThreadRow> {
