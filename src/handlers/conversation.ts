@@ -105,7 +105,7 @@ export async function* modelTurn(hc: HandlerContext, thread: ThreadRow, state: T
     wholeThread,
     user: { id: hc.user.id, email: hc.user.email },
     signal: hc.signal,
-    logger: hc.services.logger,
+    logger: hc.log,
   });
 }
 

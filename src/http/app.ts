@@ -61,7 +61,6 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
       keys,
       limits: { maxBytes: config.chatkit.uploadMaxBytes, allowedMimeTypes: config.chatkit.allowedMimeTypes },
     }),
-    logger,
     runners: new RunnerRegistry(config, {
       responses: (attachments, options) => responsesInputParts(files, attachments, options),
       chat: (attachments, options) => chatCompletionParts(files, attachments, options),
@@ -96,15 +95,15 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
     chatkitEntry({ config, store: deps.store, services, publicBaseUrl }),
   );
 
-  router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config, logger));
+  router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config));
   registerPageRoutes(router, { config, store: deps.store, sessionCookie, ownOrigins });
 
   if (config.server.metrics.enabled) mountMetricsRoute(router, metrics, config.server.metrics.token);
 
-  const logLine = config.server.accessLog ? accessLogLine(logger) : undefined;
+  const logLine = config.server.accessLog ? accessLogLine() : undefined;
   // Counted only when someone can read the counts: labelled counters cost every request.
   const countRequest = config.server.metrics.enabled ? requestMetrics(metrics) : undefined;
-  app.use(requestIds());
+  app.use(requestIds(logger));
   app.use(
     onRequestEnd((request) => {
       logLine?.(request);
@@ -112,7 +111,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
     }),
   );
   app.use(
-    errorMiddleware(logger, (status, key) => {
+    errorMiddleware((status, key) => {
       metrics.errors.inc({ key });
       if (LIMIT_KEYS.has(key)) metrics.limitRefusals.inc({ limit: key });
     }),

@@ -77,6 +77,7 @@ export function chatkitEntry(deps: EntryDeps) {
       get signal() {
         return clientGoneSignal();
       },
+      log: state.log,
     };
     if (state.requestedAgentId && !state.agent) throw new ChatkitError(422, "agent_required");
 
@@ -102,7 +103,7 @@ export function chatkitEntry(deps: EntryDeps) {
       try {
         await sendEventStream(ctx, events, {
           heartbeatMs: deps.config.server.sseHeartbeatSeconds * 1000,
-          logger: deps.services.logger,
+          logger: state.log,
           clientGone: clientGoneSignal(),
           onError: () => metrics.errors.inc({ key: "stream_error" }),
         });

@@ -30,19 +30,18 @@ export function memoryLogger(): Logger & { lines: string[]; infoLines: string[];
   const lines: string[] = [];
   const infoLines: string[] = [];
   const jsonLines: string[] = [];
-  return {
-    lines,
-    infoLines,
-    jsonLines,
+  const logger = (requestId?: string): Logger => ({
     info: (message) => {
       infoLines.push(message);
-      jsonLines.push(formatLogLine("json", "info", message));
+      jsonLines.push(formatLogLine("json", "info", message, undefined, requestId));
     },
     error: (message, error) => {
       lines.push(`${message} ${error instanceof Error ? error.message : (error ?? "")}`);
-      jsonLines.push(formatLogLine("json", "error", message, error));
+      jsonLines.push(formatLogLine("json", "error", message, error, requestId));
     },
-  };
+    forRequest: logger,
+  });
+  return { lines, infoLines, jsonLines, ...logger() };
 }
 
 export interface TestServer {
