@@ -6,12 +6,13 @@ import path from "node:path";
 import { parseConfig } from "../../src/config/load.ts";
 import type { ChatkitConfig, ChatkitConfigInput } from "../../src/config/schema.ts";
 import { formatLogLine, type Logger } from "../../src/core/logger.ts";
+import type { ThreadItem, ThreadMetadata } from "../../src/protocol/items.ts";
 import { attachmentStorageFor } from "../../src/attachments/storage.ts";
 import { recoverInterruptedUploads } from "../../src/attachments/sweep.ts";
 import { createApp, createHttpServer } from "../../src/http/app.ts";
 import type { Kysely } from "kysely";
 import { McpRegistry } from "../../src/mcp/registry.ts";
-import { connectDatabase, openStore, type Store } from "../../src/store/index.ts";
+import { connectDatabase, openStore, type ItemPageRequest, type Owner, type PageResult, type Store, type ThreadPageRequest } from "../../src/store/index.ts";
 import type { Database } from "../../src/store/schema.ts";
 import { parseSse, readSse, type ParsedEvent } from "./sse.ts";
 
@@ -21,6 +22,18 @@ export const TEST_AGENT = {
   model: "test-model",
   instructions: "You are a test assistant.",
 };
+
+const parsed = <T>({ rows, hasMore }: PageResult<string>): PageResult<T> => ({ rows: rows.map((row) => JSON.parse(row) as T), hasMore });
+
+/** A page of the owner's threads as the store answers it (wire JSON), parsed for assertions. */
+export async function threadPage(store: Store, owner: Owner, page: ThreadPageRequest): Promise<PageResult<ThreadMetadata>> {
+  return parsed(await store.threads.listJson(owner, page));
+}
+
+/** A page of a thread's items as the store answers it (protocol JSON), parsed for assertions. */
+export async function itemPage(store: Store, owner: Owner, threadId: string, page: ItemPageRequest): Promise<PageResult<ThreadItem>> {
+  return parsed(await store.items.listJson(owner, threadId, page));
+}
 
 /**
  * A logger that keeps what it is told: `lines` holds errors, `infoLines` the rest (access log),
