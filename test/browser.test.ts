@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { startTestServer } from "./support/app.ts";
+import { startTestServer, threadPage } from "./support/app.ts";
 import { loginLinkFor } from "./support/browser.ts";
 import { CHROMIUM, CHROMIUM_ARGS } from "./support/chromium.ts";
 import { ownerOf } from "./support/fixtures.ts";
@@ -121,7 +121,7 @@ test("a real browser signs in with a login link and the page configures the Chat
     assert.deepEqual(outcome.types.slice(0, 3), ["thread.created", "thread.item.done", "stream_options"]);
     assert.match(outcome.text, /built-in local responder[\s\S]*You said: "hello from a browser"/);
     const owner = await ownerOf(server, "browser@example.com");
-    const listed = await server.store.threads.list(owner, { limit: 10, order: "desc" });
+    const listed = await threadPage(server.store, owner, { limit: 10, order: "desc" });
     assert.equal(listed.rows[0]?.title, "hello from a browser", "the browser's thread is stored for the signed-in user");
   } finally {
     await server.close({ removeData: true });

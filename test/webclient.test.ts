@@ -6,7 +6,7 @@ import type { Page } from "playwright-core";
 import type { ThreadItem, WidgetItem } from "../src/protocol/items.ts";
 import { newId } from "../src/core/ids.ts";
 import { defineAction, defineTool, widget, z } from "../src/index.ts";
-import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
+import { itemPage, startTestServer, TEST_AGENT, threadPage, type TestServer } from "./support/app.ts";
 import { loginLinkFor } from "./support/browser.ts";
 import { chromiumMissing, ensureWebClientBuilt, openBrowser, solidPng, type Browser } from "./support/chromium.ts";
 import { lastUserText, startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
@@ -117,7 +117,7 @@ describe("the built-in web client in a real browser", { skip }, () => {
     assert.match(html, /<a href="https:\/\/example\.com\/docs" target="_blank" rel="noopener noreferrer nofollow">link<\/a>/);
     await page.locator(".ck-history li", { hasText: "Hi from the browser" }).waitFor();
     const owner = await ownerOf(server, EMAIL);
-    const threads = await server.store.threads.list(owner, { limit: 5, order: "desc" });
+    const threads = await threadPage(server.store, owner, { limit: 5, order: "desc" });
     assert.equal(threads.rows.length, 1, "one thread stored for the signed-in user");
     await browser.screenshot("builtin-conversation-light");
   });
@@ -156,8 +156,8 @@ describe("the built-in web client in a real browser", { skip }, () => {
     assert.match(partial!, /^part0 part1 part2/);
     assert.ok(!partial!.includes("part59"), "stopped before the end");
     const owner = await ownerOf(server, EMAIL);
-    const [thread] = (await server.store.threads.list(owner, { limit: 1, order: "desc" })).rows;
-    const stored = await server.store.items.list(owner, thread!.id, { limit: 10, order: "desc" });
+    const [thread] = (await threadPage(server.store, owner, { limit: 1, order: "desc" })).rows;
+    const stored = await itemPage(server.store, owner, thread!.id, { limit: 10, order: "desc" });
     const saved = stored.rows.find((item) => item.type === "assistant_message");
     assert.ok(saved && saved.type === "assistant_message" && saved.content[0]!.text.startsWith("part0 part1 part2"), "the partial answer is stored");
     await browser.screenshot("builtin-stopped");
@@ -228,7 +228,7 @@ describe("the built-in web client in a real browser", { skip }, () => {
     await title.fill("Renamed in the browser");
     await title.press("Enter");
     await page.locator(".ck-thread-title", { hasText: "Renamed in the browser" }).waitFor();
-    const renamed = (await server.store.threads.list(owner, { limit: 50, order: "asc" })).rows[1]!;
+    const renamed = (await threadPage(server.store, owner, { limit: 50, order: "asc" })).rows[1]!;
     assert.equal(renamed.title, "Renamed in the browser");
 
     await page.getByRole("button", { name: "Delete Renamed in the browser" }).click();
@@ -281,8 +281,8 @@ describe("the built-in web client in a real browser", { skip }, () => {
       return img !== null && img.complete && img.naturalWidth === 48;
     });
     const owner = await ownerOf(server, EMAIL);
-    const [thread] = (await server.store.threads.list(owner, { limit: 1, order: "desc" })).rows;
-    const items = await server.store.items.list(owner, thread!.id, { limit: 10, order: "asc" });
+    const [thread] = (await threadPage(server.store, owner, { limit: 1, order: "desc" })).rows;
+    const items = await itemPage(server.store, owner, thread!.id, { limit: 10, order: "asc" });
     const message = items.rows.find((item) => item.type === "user_message");
     assert.ok(message?.type === "user_message");
     assert.deepEqual(message.attachments.map((a) => [a.type, a.name]), [["image", "square.png"], ["file", "notes.txt"]]);
@@ -552,8 +552,8 @@ test("two-phase uploads: attachments.create, then the bytes to the upload descri
     assert.equal(posted.filter((entry) => /^(PUT|POST) \/chatkit\/upload\/atc_/.test(entry)).length, 2, "the bytes went to the descriptor's URL");
     assert.equal(posted.filter((entry) => entry === "attachments.delete").length, 1, "removing a file from the composer deletes it");
     const owner = await ownerOf(server, "twophase@example.com");
-    const [thread] = (await server.store.threads.list(owner, { limit: 1, order: "desc" })).rows;
-    const message = (await server.store.items.list(owner, thread!.id, { limit: 5, order: "asc" })).rows.find((item) => item.type === "user_message");
+    const [thread] = (await threadPage(server.store, owner, { limit: 1, order: "desc" })).rows;
+    const message = (await itemPage(server.store, owner, thread!.id, { limit: 5, order: "asc" })).rows.find((item) => item.type === "user_message");
     assert.ok(message?.type === "user_message");
     assert.deepEqual(message.attachments.map((a) => a.name), ["pixel.png"]);
     assert.deepEqual(browser.foreignRequests(server.url), []);

@@ -1,18 +1,15 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-
 export interface Logger {
   info(message: string): void;
   error(message: string, error?: unknown): void;
+  /**
+   * The same logger for one request: each of its lines names the request id. Passed down
+   * explicitly rather than found through an AsyncLocalStorage, which on Node 20 makes every
+   * promise in the process about twice as expensive.
+   */
+  forRequest(requestId: string): Logger;
 }
 
 export type LogFormat = "text" | "json";
-
-/** The request being answered, for every log line written on its behalf (set by the HTTP layer). */
-export const requestContext = new AsyncLocalStorage<{ requestId: string }>();
-
-export function currentRequestId(): string | undefined {
-  return requestContext.getStore()?.requestId;
-}
 
 function errorFields(error: unknown): { name?: string; message: string; stack?: string } | undefined {
   if (error === undefined) return undefined;
@@ -24,8 +21,7 @@ function errorFields(error: unknown): { name?: string; message: string; stack?: 
  * One log line: text (`[request id] message`, then the error's stack) or one JSON object
  * (`time`, `level`, `request_id`, `msg`, `error`) for log shippers.
  */
-export function formatLogLine(format: LogFormat, level: "info" | "error", message: string, error?: unknown): string {
-  const requestId = currentRequestId();
+export function formatLogLine(format: LogFormat, level: "info" | "error", message: string, error?: unknown, requestId?: string): string {
   if (format === "json") {
     const err = errorFields(error);
     return JSON.stringify({ time: new Date().toISOString(), level, ...(requestId ? { request_id: requestId } : {}), msg: message, ...(err ? { error: err } : {}) });
@@ -62,14 +58,16 @@ function flushInfoLines(): void {
 process.once("exit", flushInfoLines);
 
 /** A logger writing to stdout (info) and stderr (errors) in the given format. */
-export function createLogger(format: LogFormat = "text"): Logger {
+export function createLogger(format: LogFormat = "text", requestId?: string): Logger {
   return {
-    info: (message) => infoLines.add(`${formatLogLine(format, "info", message)}\n`),
+    info: (message) => infoLines.add(`${formatLogLine(format, "info", message, undefined, requestId)}\n`),
     error: (message, error) => {
       flushInfoLines();
-      process.stderr.write(`${formatLogLine(format, "error", message, error)}\n`);
+      process.stderr.write(`${formatLogLine(format, "error", message, error, requestId)}\n`);
     },
+    forRequest: (id) => createLogger(format, id),
   };
 }
 
-export const consoleLogger: Logger = createLogger("text");
+/** A logger that drops every line. */
+export const silentLogger: Logger = { info: () => {}, error: () => {}, forRequest: () => silentLogger };

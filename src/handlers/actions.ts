@@ -122,7 +122,7 @@ async function runHandler(hc: HandlerContext, prepared: PreparedAction, params: 
     finishOpenWidgets(run.channel);
   } catch (error) {
     if (error instanceof ChatkitError || hc.signal.aborted) throw error;
-    hc.services.logger.error(`action "${params.action.type}" failed in thread ${prepared.thread.id}`, error);
+    hc.log.error(`action "${params.action.type}" failed in thread ${prepared.thread.id}`, error);
     throw new ChatkitError(500, "action_failed");
   }
 }
@@ -163,7 +163,7 @@ export async function syncCustomAction(hc: HandlerContext, params: RequestParams
   for await (const event of drainWhile(run.channel, runHandler(hc, prepared, params, run), hc.signal)) {
     if (event.type === "thread.item.done" || event.type === "thread.item.replaced") await hc.store.items.save(hc.owner, event.item);
   }
-  if (run.wantsModel()) hc.services.logger.info(`action "${params.action.type}" asked for a model answer, which a sync action cannot stream; ignored`);
+  if (run.wantsModel()) hc.log.info(`action "${params.action.type}" asked for a model answer, which a sync action cannot stream; ignored`);
   const updated = run.updatedSender();
   return updated ? { updated_item: updated } : {};
 }

@@ -10,7 +10,6 @@ import type { McpRegistry } from "../mcp/registry.ts";
 /** Long-lived collaborators, built once per app. */
 export interface Services {
   attachments: AttachmentService;
-  logger: Logger;
   runners: RunnerRegistry;
   mcp: McpRegistry;
 }
@@ -28,6 +27,8 @@ export interface HandlerContext {
   publicBaseUrl: string;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** This request's logger: its lines name the request id. */
+  log: Logger;
 }
 
 /** The named agent, or 422 agent_required (threads.create and threads.list need one). */

@@ -4,7 +4,7 @@ import { titleFromText } from "../agents/titles.ts";
 import type { AgentConfig } from "../config/schema.ts";
 import { chatRefusal, ChatkitError } from "../core/errors.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
-import { HIDDEN_ITEM_TYPES, type InferenceOptions, type UserMessageItem } from "../protocol/items.ts";
+import { HIDDEN_ITEM_TYPES, type InferenceOptions, type ThreadItem, type UserMessageItem } from "../protocol/items.ts";
 import type { RequestParams, UserMessageInput } from "../protocol/requests.ts";
 import { threadToWire } from "../protocol/serialize.ts";
 import { answerStructuredInput } from "../protocol/structured-input.ts";
@@ -105,7 +105,7 @@ export async function* modelTurn(hc: HandlerContext, thread: ThreadRow, state: T
     wholeThread,
     user: { id: hc.user.id, email: hc.user.email },
     signal: hc.signal,
-    logger: hc.services.logger,
+    logger: hc.log,
   });
 }
 
@@ -159,7 +159,7 @@ export async function retryAfterItem(hc: HandlerContext, params: RequestParams<"
  */
 export async function addClientToolOutput(hc: HandlerContext, params: RequestParams<"threads.add_client_tool_output">): Promise<AsyncIterable<ThreadStreamEvent>> {
   const thread = await requireThread(hc, params.thread_id);
-  const recent = (await hc.store.items.list(hc.owner, thread.id, { limit: 20, order: "desc" })).rows;
+  const recent = (await hc.store.items.listJson(hc.owner, thread.id, { limit: 20, order: "desc" })).rows.map((json) => JSON.parse(json) as ThreadItem);
   const newest = recent[0];
   if (newest?.type !== "client_tool_call" || newest.status !== "pending") throw new ChatkitError(409, "no_pending_tool_call");
   assertOpen(thread);

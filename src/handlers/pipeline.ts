@@ -169,7 +169,7 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
       await saveCancelled();
       return;
     }
-    if (!(error instanceof ChatkitError)) hc.services.logger.error(`stream failed for thread ${state.id}`, error);
+    if (!(error instanceof ChatkitError)) hc.log.error(`stream failed for thread ${state.id}`, error);
     for (const item of await savePartialAnswers()) yield { type: "thread.item.done", item };
     yield errorEvent(error);
   }

@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { Context, Next } from "koa";
 import type { Logger } from "../core/logger.ts";
 import type { Metrics } from "../metrics/index.ts";
-import { requestContext } from "../core/logger.ts";
+import type { AppState } from "./state.ts";
 
 /** Paths whose last part is a secret (one-time sign-in links) are logged without it. */
 const SECRET_PATH = /^(\/login\/)[^/]+/;
@@ -18,6 +18,8 @@ export interface FinishedRequest {
   route: string | undefined;
   status: number;
   ms: number;
+  /** The request's logger (its lines name the request id). */
+  log: Logger;
 }
 
 /**
@@ -27,19 +29,17 @@ export interface FinishedRequest {
 export function onRequestEnd(listener: (request: FinishedRequest) => void) {
   return async function observe(ctx: Context, next: Next): Promise<void> {
     const started = performance.now();
-    const store = requestContext.getStore();
+    const state = ctx.state as AppState;
     const report = () => {
-      const finished: FinishedRequest = {
+      listener({
         method: ctx.method,
         path: ctx.path.replace(SECRET_PATH, "$1…"),
-        type: (ctx.state as { requestType?: string }).requestType,
+        type: state.requestType,
         route: (ctx as { _matchedRoute?: string })._matchedRoute,
         status: ctx.respond === false ? ctx.res.statusCode : ctx.status,
         ms: performance.now() - started,
-      };
-      // A stream's end arrives outside the request's async context; its log line keeps the id.
-      if (store) requestContext.run(store, () => listener(finished));
-      else listener(finished);
+        log: state.log,
+      });
     };
     try {
       await next();
@@ -51,9 +51,9 @@ export function onRequestEnd(listener: (request: FinishedRequest) => void) {
 }
 
 /** One line per request: method, path, the ChatKit request type, status and duration. Never bodies or tokens. */
-export function accessLogLine(logger: Logger) {
+export function accessLogLine() {
   return (request: FinishedRequest) =>
-    logger.info(`${request.method} ${request.path}${request.type ? ` ${request.type}` : ""} ${request.status} ${request.ms.toFixed(1)}ms`);
+    request.log.info(`${request.method} ${request.path}${request.type ? ` ${request.type}` : ""} ${request.status} ${request.ms.toFixed(1)}ms`);
 }
 
 /** Request counts and latency by ChatKit request type, else by route pattern (never raw paths: unbounded labels). */

@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:http";
 import Router from "@koa/router";
 import Keygrip from "keygrip";
-import Koa, { type Context } from "koa";
+import Koa, { type Context, type Next } from "koa";
+import compose, { type ComposedMiddleware } from "koa-compose";
 import { attachmentStorageFor, type AttachmentStorage } from "../attachments/storage.ts";
 import { AttachmentService } from "../attachments/service.ts";
 import { RunnerRegistry } from "../agents/index.ts";
@@ -61,7 +62,6 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
       keys,
       limits: { maxBytes: config.chatkit.uploadMaxBytes, allowedMimeTypes: config.chatkit.allowedMimeTypes },
     }),
-    logger,
     runners: new RunnerRegistry(config, {
       responses: (attachments, options) => responsesInputParts(files, attachments, options),
       chat: (attachments, options) => chatCompletionParts(files, attachments, options),
@@ -87,24 +87,24 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
     sameOriginForCookies: checkOrigin,
     publicBaseUrl,
   });
-  router.post(
-    "/chatkit",
+  const chatkitRoute = compose<Context>([
     requireSession,
     checkOrigin,
     resolveAgent(config.agents),
     chatkitJsonBody({ ...config.limits, transcriptionBytes: config.chatkit.uploadMaxBytes }),
     chatkitEntry({ config, store: deps.store, services, publicBaseUrl }),
-  );
+  ]);
+  router.post(CHATKIT_PATH, chatkitRoute);
 
-  router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config, logger));
+  router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config));
   registerPageRoutes(router, { config, store: deps.store, sessionCookie, ownOrigins });
 
   if (config.server.metrics.enabled) mountMetricsRoute(router, metrics, config.server.metrics.token);
 
-  const logLine = config.server.accessLog ? accessLogLine(logger) : undefined;
+  const logLine = config.server.accessLog ? accessLogLine() : undefined;
   // Counted only when someone can read the counts: labelled counters cost every request.
   const countRequest = config.server.metrics.enabled ? requestMetrics(metrics) : undefined;
-  app.use(requestIds());
+  app.use(requestIds(logger));
   app.use(
     onRequestEnd((request) => {
       logLine?.(request);
@@ -112,15 +112,32 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
     }),
   );
   app.use(
-    errorMiddleware(logger, (status, key) => {
+    errorMiddleware((status, key) => {
       metrics.errors.inc({ key });
       if (LIMIT_KEYS.has(key)) metrics.limitRefusals.inc({ limit: key });
     }),
   );
   app.use(throttleFailedCredentials(new FailureThrottle(config.limits.failedAuthPerMinute), LOGIN_PATH_PREFIX));
+  app.use(chatkitFirst(chatkitRoute));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;
+}
+
+const CHATKIT_PATH = "/chatkit";
+
+/**
+ * Sends `POST /chatkit` (every ChatKit request) straight to its route: @koa/router builds and
+ * composes a chain for each request it routes and reads the Host header even with no host
+ * rules, a few per cent of a list request. The router keeps the same route, so other methods
+ * on the path still get its 405 with `Allow`, and the route label for metrics is the same.
+ */
+function chatkitFirst(route: ComposedMiddleware<Context>) {
+  return function chatkitEndpoint(ctx: Context, next: Next): Promise<void> {
+    if (ctx.method !== "POST" || ctx.path !== CHATKIT_PATH) return next();
+    (ctx as { _matchedRoute?: string })._matchedRoute = CHATKIT_PATH;
+    return route(ctx, next);
+  };
 }
 
 /**

@@ -4,7 +4,6 @@ import { openaiClient, upstreamOf } from "../agents/upstream.ts";
 import { chatkitMode } from "../config/mode.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import { ChatkitError } from "../core/errors.ts";
-import { type Logger } from "../core/logger.ts";
 import type { AppState } from "./state.ts";
 
 const MIB = 1024 * 1024;
@@ -25,7 +24,7 @@ function chatkitConfiguration(config: ChatkitConfig) {
  * `POST /chatkit/client_secret` (hosted mode): a client secret for the signed-in user, minted
  * through OpenAI's ChatKit sessions API for the configured workflow, else the static secret.
  */
-export function clientSecretRoute(config: ChatkitConfig, logger: Logger) {
+export function clientSecretRoute(config: ChatkitConfig) {
   const mode = chatkitMode(config);
   let client: OpenAI | undefined;
   return async function clientSecret(ctx: Context): Promise<void> {
@@ -47,7 +46,7 @@ export function clientSecretRoute(config: ChatkitConfig, logger: Logger) {
       });
       ctx.body = { client_secret: session.client_secret };
     } catch (error) {
-      logger.error(`minting a ChatKit client secret for workflow ${mode.workflowId} failed`, error);
+      state.log.error(`minting a ChatKit client secret for workflow ${mode.workflowId} failed`, error);
       throw new ChatkitError(502, "client_secret_failed");
     }
   };

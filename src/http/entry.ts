@@ -46,6 +46,7 @@ class RequestHandlerContext implements HandlerContext {
   readonly config: ChatkitConfig;
   readonly store: Store;
   readonly services: Services;
+  readonly log: HandlerContext["log"];
   #publicBaseUrl: string | undefined;
   #clientGone: AbortController | undefined;
 
@@ -60,6 +61,7 @@ class RequestHandlerContext implements HandlerContext {
     this.config = deps.config;
     this.store = deps.store;
     this.services = deps.services;
+    this.log = state.log;
   }
 
   get publicBaseUrl(): string {
@@ -126,7 +128,7 @@ export function chatkitEntry(deps: EntryDeps) {
       try {
         await sendEventStream(ctx, events, {
           heartbeatMs: deps.config.server.sseHeartbeatSeconds * 1000,
-          logger: deps.services.logger,
+          logger: state.log,
           clientGone: hc.signal,
           onError: () => metrics.errors.inc({ key: "stream_error" }),
         });

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { Context, Next } from "koa";
 import { ChatkitError } from "../core/errors.ts";
 import { errorMessage } from "../core/locale.ts";
-import { currentRequestId, requestContext, type Logger } from "../core/logger.ts";
+import type { Logger } from "../core/logger.ts";
+import type { AppState } from "./state.ts";
 
 /** Koa's own http errors (router, Koa internals) mapped to our status and key. */
 const KNOWN_HTTP_ERRORS: Record<number, [number, string]> = {
@@ -28,14 +29,18 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
 /**
  * Gives every request an id (the caller's `X-Request-Id` when sane, else a new one), answers it
- * in `X-Request-Id`, and runs the rest of the request inside it so every log line carries it.
+ * in `X-Request-Id`, and puts it and a logger naming it on `ctx.state` (`requestId`, `log`):
+ * whatever logs for the request uses that logger.
  */
-export function requestIds() {
-  return async function withRequestId(ctx: Context, next: Next): Promise<void> {
+export function requestIds(logger: Logger) {
+  return function withRequestId(ctx: Context, next: Next): Promise<void> {
     const incoming = ctx.get("X-Request-Id");
     const requestId = SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     ctx.set("X-Request-Id", requestId);
-    await requestContext.run({ requestId }, next);
+    const state = ctx.state as AppState;
+    state.requestId = requestId;
+    state.log = logger.forRequest(requestId);
+    return next();
   };
 }
 
@@ -46,10 +51,11 @@ const isJsonValue = (body: unknown) =>
  * Turns every error into `{"error": key, "message": text, "request_id": id, ...details}`; never
  * a stack trace. JSON answers are serialised here, inside the try, so a value that cannot be
  * serialised is a logged 500 with the error JSON rather than a silent failure after the
- * access log saw 200.
+ * access log saw 200. Runs after `requestIds`.
  */
-export function errorMiddleware(logger: Logger, onError?: (status: number, key: string) => void) {
+export function errorMiddleware(onError?: (status: number, key: string) => void) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
+    const { log: logger, requestId } = ctx.state as AppState;
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new ChatkitError(404, "not_found");
@@ -91,7 +97,7 @@ export function errorMiddleware(logger: Logger, onError?: (status: number, key: 
       if (status === 429 && typeof details.retry_after === "number") ctx.set("Retry-After", String(details.retry_after));
       ctx.status = status;
       ctx.type = "application/json";
-      ctx.body = JSON.stringify({ error: key, message: errorMessage(key), ...details, request_id: currentRequestId() });
+      ctx.body = JSON.stringify({ error: key, message: errorMessage(key), ...details, request_id: requestId });
     }
   };
 }

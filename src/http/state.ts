@@ -1,8 +1,13 @@
 import type { AgentConfig } from "../config/schema.ts";
+import type { Logger } from "../core/logger.ts";
 import type { Owner, SessionRow, UserRow } from "../store/index.ts";
 
 /** What the middleware puts on `ctx.state` for the handlers. */
 export interface AppState {
+  /** Set first for every request (see `requestIds`). */
+  requestId: string;
+  /** The logger for this request: every line names its id. */
+  log: Logger;
   user: UserRow;
   session: SessionRow;
   owner: Owner;

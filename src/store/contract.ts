@@ -137,9 +137,10 @@ export interface ThreadStore {
   create(owner: Owner, agentId: string, title?: string | null): Promise<ThreadRow>;
   /** The owner's thread, optionally only if it belongs to `agentId`; undefined otherwise. */
   get(owner: Owner, threadId: string, agentId?: string): Promise<ThreadRow | undefined>;
-  /** A page of the owner's threads by creation time (ties broken by id). An unknown `after` gives an empty page. */
-  list(owner: Owner, page: ThreadPageRequest): Promise<PageResult<ThreadRow>>;
-  /** The same page as each thread's wire metadata JSON (`ThreadMetadata`, no items), for answers that splice it. */
+  /**
+   * A page of the owner's threads by creation time (ties broken by id), each as its wire metadata
+   * JSON (`ThreadMetadata`, no items), for answers that splice it. An unknown `after` gives an empty page.
+   */
   listJson(owner: Owner, page: ThreadPageRequest): Promise<PageResult<string>>;
   /** Applies changes and bumps updated_at; returns the new record, or undefined if not the owner's. */
   update(owner: Owner, threadId: string, changes: ThreadChanges): Promise<ThreadRow | undefined>;
@@ -159,9 +160,10 @@ export interface ItemStore {
   /** Inserts (appended) or replaces (keeping its place) an item by id: protocol `save_item`. */
   save(owner: Owner, item: ThreadItem): Promise<void>;
   get(owner: Owner, threadId: string, itemId: string): Promise<ThreadItem | undefined>;
-  /** A page of the thread's items in thread order. An unknown `after` gives an empty page. */
-  list(owner: Owner, threadId: string, page: ItemPageRequest): Promise<PageResult<ThreadItem>>;
-  /** The same page as each item's protocol JSON text, for answers that splice items in without parsing them. */
+  /**
+   * A page of the thread's items in thread order, each as its protocol JSON text, for answers
+   * that splice items in without parsing them. An unknown `after` gives an empty page.
+   */
   listJson(owner: Owner, threadId: string, page: ItemPageRequest): Promise<PageResult<string>>;
   /**
    * The thread's items in order, hidden ones included (what the model's view is built from);

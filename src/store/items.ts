@@ -132,11 +132,6 @@ export class SqlItemStore implements ItemStore {
     return toPageResult(rows, page.limit);
   }
 
-  async list(owner: Owner, threadId: string, page: ItemPageRequest): Promise<PageResult<ThreadItem>> {
-    const result = await this.listJson(owner, threadId, page);
-    return { rows: result.rows.map((data) => JSON.parse(data) as ThreadItem), hasMore: result.hasMore };
-  }
-
   async history(owner: Owner, threadId: string, options: { limit?: number } = {}): Promise<ThreadItem[]> {
     if (options.limit !== undefined) {
       // Newest first from the (thread_id, seq) index (the compiled page read), so a long thread costs no more than a new one.

@@ -1,4 +1,4 @@
-import type { Expression, SelectQueryBuilder } from "kysely";
+import { sql, type Expression, type SelectQueryBuilder } from "kysely";
 import type { PageRequest, PageResult } from "./contract.ts";
 
 /** Where a page starts: after the cursor row's key (a seq may be a subquery), or from the start. */
@@ -20,7 +20,11 @@ export function keysetQuery<DB, TB extends keyof DB, O>(query: SelectQueryBuilde
     q = after.length === 1 ? q.where(start.columns[0], op, after[0]) : q.where((eb) => eb(eb.refTuple("created_at", "id"), op, eb.tuple(after[0], after[1])));
   }
   for (const column of start.columns) q = q.orderBy(column, order);
-  return q.limit(limitPlusOne) as unknown as SelectQueryBuilder<DB, TB, O>;
+  // `LIMIT (? + 0)`, not `LIMIT ?`: SQLite's planner reads a bare bound LIMIT and marks the
+  // statement to be compiled again whenever that parameter is bound, which is every time a
+  // prepared page read runs (about a third of its cost). The sum is the same limit to both
+  // databases, evaluated when the statement runs; the plan is the index walk either way.
+  return q.limit(sql<number>`(${limitPlusOne} + 0)`) as unknown as SelectQueryBuilder<DB, TB, O>;
 }
 
 /** The page from limit+1 rows fetched by `keysetQuery`. */

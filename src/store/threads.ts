@@ -1,4 +1,4 @@
-import type { Kysely, SelectQueryBuilder, Transaction } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { ThreadStatus } from "../protocol/items.ts";
 import { threadMetadataJson } from "../protocol/serialize.ts";
 import { monotonicNow } from "../core/clock.ts";
@@ -47,7 +47,6 @@ const values = (owner: Owner, agentId: string | undefined): ThreadQueryValues =>
 export class SqlThreadStore implements ThreadStore {
   private readonly db: Kysely<Database>;
   private readonly ownedThread;
-  private readonly threadPage;
   private readonly wirePage;
   private readonly lockOwnedThread: ThreadLock;
   private readonly insertThread;
@@ -74,12 +73,10 @@ export class SqlThreadStore implements ThreadStore {
     this.updateThread = new PreparedQuery(runner, (v: { threadId: string; title: string | null; status: string; metadata: string; updatedAt: number; wire: string }) =>
       this.db.updateTable("threads").set({ title: v.title, status: v.status, metadata: v.metadata, updated_at: v.updatedAt, wire: v.wire }).where("id", "=", v.threadId),
     );
-    type PageShape = { byAgent: boolean; order: "asc" | "desc"; after: boolean };
-    // The same keyset page, as whole rows or as the stored wire JSON alone.
-    const page = <O>(query: SelectQueryBuilder<Database, "threads", O>, shape: PageShape, v: ThreadQueryValues) =>
-      keysetQuery(query, shape.order, { columns: ["created_at", "id"], ...(shape.after ? { after: [v.afterCreatedAt!, v.afterId!] } : {}) }, v.limitPlusOne!);
-    this.threadPage = preparedShapes(runner, (shape: PageShape, v: ThreadQueryValues) => page(this.owned(v, shape.byAgent), shape, v));
-    this.wirePage = preparedShapes(runner, (shape: PageShape, v: ThreadQueryValues) => page(this.owned(v, shape.byAgent).clearSelect().select("wire"), shape, v));
+    // A keyset page of the stored wire JSON alone.
+    this.wirePage = preparedShapes(runner, (shape: { byAgent: boolean; order: "asc" | "desc"; after: boolean }, v: ThreadQueryValues) =>
+      keysetQuery(this.owned(v, shape.byAgent).clearSelect().select("wire"), shape.order, { columns: ["created_at", "id"], ...(shape.after ? { after: [v.afterCreatedAt!, v.afterId!] } : {}) }, v.limitPlusOne!),
+    );
   }
 
   async create(owner: Owner, agentId: string, title: string | null = null): Promise<ThreadRow> {
@@ -117,14 +114,6 @@ export class SqlThreadStore implements ThreadStore {
     if (!page.after) return base;
     const cursor = await this.ownedThread({ byAgent: Boolean(page.agentId) }).first({ ...base, threadId: page.after });
     return cursor && { ...base, afterCreatedAt: cursor.created_at, afterId: cursor.id };
-  }
-
-  async list(owner: Owner, page: ThreadPageRequest): Promise<PageResult<ThreadRow>> {
-    const v = await this.pageValues(owner, page);
-    if (!v) return { rows: [], hasMore: false };
-    const rows = await this.threadPage({ byAgent: Boolean(page.agentId), order: page.order, after: Boolean(page.after) }).all(v);
-    const result = toPageResult(rows, page.limit);
-    return { rows: result.rows.map(decodeThread), hasMore: result.hasMore };
   }
 
   async listJson(owner: Owner, page: ThreadPageRequest): Promise<PageResult<string>> {

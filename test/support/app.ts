@@ -6,12 +6,13 @@ import path from "node:path";
 import { parseConfig } from "../../src/config/load.ts";
 import type { ChatkitConfig, ChatkitConfigInput } from "../../src/config/schema.ts";
 import { formatLogLine, type Logger } from "../../src/core/logger.ts";
+import type { ThreadItem, ThreadMetadata } from "../../src/protocol/items.ts";
 import { attachmentStorageFor } from "../../src/attachments/storage.ts";
 import { recoverInterruptedUploads } from "../../src/attachments/sweep.ts";
 import { createApp, createHttpServer } from "../../src/http/app.ts";
 import type { Kysely } from "kysely";
 import { McpRegistry } from "../../src/mcp/registry.ts";
-import { connectDatabase, openStore, type Store } from "../../src/store/index.ts";
+import { connectDatabase, openStore, type ItemPageRequest, type Owner, type PageResult, type Store, type ThreadPageRequest } from "../../src/store/index.ts";
 import type { Database } from "../../src/store/schema.ts";
 import { parseSse, readSse, type ParsedEvent } from "./sse.ts";
 
@@ -22,6 +23,18 @@ export const TEST_AGENT = {
   instructions: "You are a test assistant.",
 };
 
+const parsed = <T>({ rows, hasMore }: PageResult<string>): PageResult<T> => ({ rows: rows.map((row) => JSON.parse(row) as T), hasMore });
+
+/** A page of the owner's threads as the store answers it (wire JSON), parsed for assertions. */
+export async function threadPage(store: Store, owner: Owner, page: ThreadPageRequest): Promise<PageResult<ThreadMetadata>> {
+  return parsed(await store.threads.listJson(owner, page));
+}
+
+/** A page of a thread's items as the store answers it (protocol JSON), parsed for assertions. */
+export async function itemPage(store: Store, owner: Owner, threadId: string, page: ItemPageRequest): Promise<PageResult<ThreadItem>> {
+  return parsed(await store.items.listJson(owner, threadId, page));
+}
+
 /**
  * A logger that keeps what it is told: `lines` holds errors, `infoLines` the rest (access log),
  * `jsonLines` every line as `server.logFormat: "json"` writes it (with its request id).
@@ -30,19 +43,18 @@ export function memoryLogger(): Logger & { lines: string[]; infoLines: string[];
   const lines: string[] = [];
   const infoLines: string[] = [];
   const jsonLines: string[] = [];
-  return {
-    lines,
-    infoLines,
-    jsonLines,
+  const logger = (requestId?: string): Logger => ({
     info: (message) => {
       infoLines.push(message);
-      jsonLines.push(formatLogLine("json", "info", message));
+      jsonLines.push(formatLogLine("json", "info", message, undefined, requestId));
     },
     error: (message, error) => {
       lines.push(`${message} ${error instanceof Error ? error.message : (error ?? "")}`);
-      jsonLines.push(formatLogLine("json", "error", message, error));
+      jsonLines.push(formatLogLine("json", "error", message, error, requestId));
     },
-  };
+    forRequest: logger,
+  });
+  return { lines, infoLines, jsonLines, ...logger() };
 }
 
 export interface TestServer {

@@ -1,10 +1,20 @@
 import type { Kysely } from "kysely";
-import { threadMetadataJson } from "../../protocol/serialize.ts";
-import type { ThreadStatus } from "../../protocol/items.ts";
+import { toIso } from "../../core/clock.ts";
 
 // Landed migrations are never edited: add a new numbered file instead.
 
 const BATCH = 1_000;
+
+/**
+ * A thread's wire metadata as it was shaped when this migration landed (`threadMetadataJson`
+ * then), kept here so a later change of the wire shape does not change what this migration
+ * writes; such a change rewrites `wire` in a migration of its own.
+ */
+function wireJson(row: { id: string; title: string | null; status: string; created_at: number }): string {
+  const thread: Record<string, unknown> = { id: row.id, created_at: toIso(row.created_at), status: JSON.parse(row.status) as unknown, metadata: {} };
+  if (row.title !== null) thread.title = row.title;
+  return JSON.stringify(thread);
+}
 
 /**
  * Each thread keeps its wire metadata JSON (`wire`), written with the thread, so a thread list
@@ -24,7 +34,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       .execute();
     if (rows.length === 0) return;
     for (const row of rows) {
-      const wire = threadMetadataJson({ id: row.id, title: row.title, status: JSON.parse(row.status) as ThreadStatus, created_at: Number(row.created_at) });
+      const wire = wireJson({ ...row, created_at: Number(row.created_at) });
       await db.updateTable("threads").set({ wire }).where("id", "=", row.id).execute();
     }
   }
