@@ -9,8 +9,9 @@ import v8 from "node:v8";
  * load, and the old generation grows to two to four times what is live before a full collection.
  * Capping the young generation at 16 MB and letting the old one grow by half its live size
  * between full collections cut the peak RSS of 1,000 concurrent streams from about 220 MB to
- * about 150 MB; the CPU per request or turn did not move beyond the benchmark's noise, and GC
- * time per turn stayed within a few percent (README, Performance).
+ * about 150 MB, and that of the list and stream workloads by 30-50 MB; the CPU per request or
+ * turn did not move beyond the benchmark's noise. The old generation's setting costs event-loop
+ * delay with 1,000 streams at once (p99 about 70 ms against 55): README, Performance.
  */
 export interface HeapTuning {
   /** The largest the young generation may grow to, both semi-spaces together. 0 leaves V8's default. */
