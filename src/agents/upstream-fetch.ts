@@ -115,7 +115,9 @@ async function nodeFetch(input: string | URL | Request, init: RequestInit = {}):
   const url = new URL(input);
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   const headers: Record<string, string> = {};
-  new Headers(init.headers).forEach((value, name) => (headers[name] = value));
+  // The openai client hands a Headers already: read it as it is rather than copy it into another.
+  const given = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
+  given.forEach((value, name) => (headers[name] = value));
   if (body != null) headers["content-length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength);
   const signal = init.signal;
   signal?.throwIfAborted();
