@@ -23,6 +23,27 @@ test("the access log has one line per request with its ChatKit type, and never a
   }
 });
 
+test("a stream the client leaves mid-answer is logged too, when the server is done with it", async () => {
+  const server = await startTestServer();
+  try {
+    const leaving = new AbortController();
+    const response = await fetch(`${server.url}/chatkit?agent_id=${server.config.agents[0]!.id}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${await server.token()}`, "x-request-id": "leaves-early" },
+      body: JSON.stringify({ type: "threads.create", params: { input: userInput("hello") } }),
+      signal: leaving.signal,
+    });
+    await response.body!.getReader().read();
+    leaving.abort();
+    for (let i = 0; i < 300 && !server.logger.jsonLines.some((line) => line.includes("leaves-early")); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const line = server.logger.jsonLines.find((json) => json.includes("leaves-early"));
+    assert.ok(line, server.logger.jsonLines.join("\n"));
+    assert.match((JSON.parse(line) as { msg: string }).msg, /^POST \/chatkit threads\.create 200 /);
+  } finally {
+    await server.close({ removeData: true });
+  }
+});
+
 test("accessLog: false keeps the log quiet", async () => {
   const server = await startTestServer({ config: { server: { accessLog: false } } });
   try {

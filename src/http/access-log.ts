@@ -44,7 +44,9 @@ export function onRequestEnd(listener: (request: FinishedRequest) => void) {
     try {
       await next();
     } finally {
-      if (ctx.respond === false && !ctx.res.writableEnded) ctx.res.once("close", report);
+      // A stream still being written is reported when its connection closes; one whose client
+      // already left (its close event gone by) is reported now, or it would never be.
+      if (ctx.respond === false && !ctx.res.writableEnded && !ctx.res.destroyed) ctx.res.once("close", report);
       else report();
     }
   };
