@@ -147,7 +147,7 @@ export class AttachmentService {
   }
 
   /** A stored item as it may leave the server: a user message's image previews and a generated image's link are re-signed. */
-  withFreshPreviewUrls(item: ThreadItem, publicBaseUrl: string): ThreadItem {
+  private withFreshPreviewUrls(item: ThreadItem, publicBaseUrl: string): ThreadItem {
     if (item.type === "generated_image" && item.image?.url.includes(`/chatkit/attachments/${item.image.id}/preview?`)) {
       return { ...item, image: { id: item.image.id, url: this.previews.urlFor(item.image.id, publicBaseUrl) } };
     }

@@ -3,12 +3,6 @@ import type { Page, Thread, ThreadItem, ThreadMetadata, ThreadStatus } from "./i
 
 const EMPTY_PAGE: Page<never> = { data: [], has_more: false };
 
-/** A page as the wire shapes it: `after` (the last id) only when more remain. */
-export function toPage<T extends { id: string }>(rows: T[], hasMore: boolean): Page<T> {
-  const last = rows.at(-1);
-  return hasMore && last ? { data: rows, has_more: true, after: last.id } : { data: rows, has_more: hasMore };
-}
-
 /** What a thread's wire shape is made of (a store's ThreadRow is one). */
 export interface ThreadFields {
   id: string;
@@ -41,7 +35,7 @@ export class JsonText {
   constructor(readonly text: string) {}
 }
 
-/** `toPage` over records' JSON texts: `after` (the last record's id) only when more remain. */
+/** A page as the wire shapes it, from its records' JSON texts: `after` (the last record's id) only when more remain. */
 export function pageJson(records: string[], hasMore: boolean): string {
   const data = `[${records.join(",")}]`;
   const last = records.at(-1);

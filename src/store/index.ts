@@ -27,13 +27,14 @@ export async function openStore(location: StoreLocation, options: ConnectOptions
     await db.destroy();
     throw new Error(`${description}: ${(error as Error).message}`, { cause: error });
   }
+  const threads = new SqlThreadStore(connection);
   return {
     kind,
     description,
     users: new SqlUserStore(connection),
     sessions: new SqlSessionStore(connection),
-    threads: new SqlThreadStore(connection),
-    items: new SqlItemStore(connection),
+    threads,
+    items: new SqlItemStore(connection, threads.lockOwnedThread),
     attachments: new SqlAttachmentStore(db),
     loginLinks: new SqlLoginLinkStore(db),
     async counts(): Promise<StoreCounts> {

@@ -5,7 +5,7 @@ import type { ItemPageRequest, ItemStore, Owner, PageResult } from "./contract.t
 import { keysetQuery, toPageResult } from "./pagination.ts";
 import { PreparedQuery, preparedShapes, type QueryRunner } from "./prepared.ts";
 import type { Database } from "./schema.ts";
-import { ownedThreadLock, type ThreadLock } from "./threads.ts";
+import type { ThreadLock } from "./threads.ts";
 
 const decodeItem = (row: { data: string }) => JSON.parse(row.data) as ThreadItem;
 
@@ -42,9 +42,10 @@ export class SqlItemStore implements ItemStore {
   private readonly lastSeq;
   private readonly insert;
 
-  constructor(runner: QueryRunner) {
+  /** `lockOwnedThread`: the thread store's lock, so a thread's writers of either kind take turns on one. */
+  constructor(runner: QueryRunner, lockOwnedThread: ThreadLock) {
     this.db = runner.db;
-    this.lockOwnedThread = ownedThreadLock(runner);
+    this.lockOwnedThread = lockOwnedThread;
     // The thread's highest place so far (an index lookup): a new item goes one after it.
     this.lastSeq = new PreparedQuery(runner, (v: { threadId: string }) =>
       this.db

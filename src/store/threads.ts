@@ -21,7 +21,7 @@ export type ThreadLock = (trx: Transaction<Database>, owner: Owner, threadId: st
  * (PostgreSQL row lock; SQLite has one writer at a time anyway), so writers to one thread take
  * turns. Returns whether the thread is the owner's. Every write to a thread's items starts here.
  */
-export function ownedThreadLock(runner: QueryRunner): ThreadLock {
+function ownedThreadLock(runner: QueryRunner): ThreadLock {
   const lock = new PreparedQuery(runner, (v: { now: number; threadId: string; userId: string; accountId: string }) =>
     runner.db.updateTable("threads").set({ updated_at: v.now }).where("id", "=", v.threadId).where("user_id", "=", v.userId).where("account_id", "=", v.accountId),
   );
@@ -48,7 +48,8 @@ export class SqlThreadStore implements ThreadStore {
   private readonly db: Kysely<Database>;
   private readonly ownedThread;
   private readonly wirePage;
-  private readonly lockOwnedThread: ThreadLock;
+  /** Every write to one of the owner's threads, or to its items (the item store takes it), starts here. */
+  readonly lockOwnedThread: ThreadLock;
   private readonly insertThread;
   private readonly updateThread;
 
