@@ -186,6 +186,46 @@ describe("config", () => {
     assert.match(result.stderr, /server\.port: /);
     assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
   });
+
+  test("sign-in by mail: the SMTP URL and sender from the environment, allow-list entries lower-cased, a sender required", () => {
+    const config = parseConfig(
+      { agents: [TEST_AGENT], signIn: { email: { allow: [" Ann@Example.com", "@Team.example"] } } },
+      { CHATKIT_SMTP_URL: "smtp://127.0.0.1:2525", CHATKIT_MAIL_FROM: "Chat <chat@example.com>" },
+    );
+    assert.equal(config.signIn.email.smtpUrl, "smtp://127.0.0.1:2525");
+    assert.equal(config.signIn.email.from, "Chat <chat@example.com>");
+    assert.deepEqual(config.signIn.email.allow, ["ann@example.com", "@team.example"]);
+    assert.equal(parseConfig({ agents: [TEST_AGENT] }).signIn.email.smtpUrl, undefined, "no SMTP by default: sign-in by invitation");
+    assert.deepEqual(problemsOf({ agents: [TEST_AGENT] }, { CHATKIT_SMTP_URL: "smtp://127.0.0.1:2525" }), [
+      "signIn.email.from: set `from` (or CHATKIT_MAIL_FROM): mails need a sender",
+    ]);
+    assert.deepEqual(problemsOf({ agents: [TEST_AGENT], signIn: { email: { allow: ["ann@example.com\r\nBcc: x@y.z", "example.com"] } } }), [
+      "signIn.email.allow[0]: an address (ann@example.com) or a domain (@example.com)",
+      "signIn.email.allow[1]: an address (ann@example.com) or a domain (@example.com)",
+    ]);
+    assert.deepEqual(problemsOf({ agents: [TEST_AGENT] }, { CHATKIT_SMTP_URL: "http://mail", CHATKIT_MAIL_FROM: "a@b.c" }), [
+      "signIn.email.smtpUrl (from CHATKIT_SMTP_URL): an smtp:// or smtps:// URL",
+    ]);
+  });
+
+  test("OpenID Connect providers: https issuers (http on loopback only), an allow-list, unique ids", () => {
+    const provider = { id: "corp", name: "Corp", issuer: "https://id.example.com", clientId: "box", allow: ["@example.com"] };
+    const config = parseConfig({ agents: [TEST_AGENT], signIn: { oidc: [provider, { ...provider, id: "local", issuer: "http://127.0.0.1:9000/", allow: ["*"] }] } });
+    assert.deepEqual(config.signIn.oidc[0]!.scopes, ["openid", "email", "profile"]);
+    assert.deepEqual(config.signIn.oidc[1]!.allow, ["*"]);
+    assert.deepEqual(
+      problemsOf({
+        agents: [TEST_AGENT],
+        signIn: { oidc: [{ ...provider, issuer: "http://id.example.com" }, { ...provider, allow: [] }, { ...provider, id: "bad/id" }] },
+      }),
+      [
+        "signIn.oidc[0].issuer: https (http only on a loopback host)",
+        "signIn.oidc[1].allow: list who may sign in: addresses, @domains, or \"*\" for everyone the provider vouches for",
+        "signIn.oidc[2].id: letters, digits, '-' and '_' only (at most 32)",
+        "signIn.oidc[1].id: duplicate provider id \"corp\"",
+      ],
+    );
+  });
 });
 
 test("pages.ui: auto by default, CHATKIT_UI overrides it, and builtin is refused in hosted mode", () => {

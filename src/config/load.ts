@@ -38,6 +38,8 @@ const ENV_OVERRIDES: Array<{ env: string[]; key: string[]; parse?: (value: strin
   },
   { env: ["OPENAI_API_KEY"], key: ["openai", "apiKey"] },
   { env: ["OPENAI_BASE_URL"], key: ["openai", "baseURL"] },
+  { env: ["CHATKIT_SMTP_URL"], key: ["signIn", "email", "smtpUrl"] },
+  { env: ["CHATKIT_MAIL_FROM"], key: ["signIn", "email", "from"] },
 ];
 
 function commaList(value: string): string[] {
@@ -60,16 +62,22 @@ export function applyEnvOverrides(input: ChatkitConfigInput, env: Env): ChatkitC
     const name = override.env.find((candidate) => env[candidate] !== undefined && env[candidate] !== "");
     if (!name) continue;
     const raw = env[name] as string;
-    const [section, field] = override.key as [string, string | undefined];
-    const value = override.parse ? override.parse(raw) : raw;
-    if (field === undefined) {
-      result[section] = value;
-    } else {
-      const current = result[section];
-      result[section] = { ...(current && typeof current === "object" ? current : {}), [field]: value };
-    }
+    setNested(result, override.key, override.parse ? override.parse(raw) : raw);
   }
   return result as ChatkitConfigInput;
+}
+
+/** Sets `value` at `key` in `target`, copying each section on the way rather than changing the file's objects. */
+function setNested(target: Record<string, unknown>, key: string[], value: unknown): void {
+  const [head, ...rest] = key as [string, ...string[]];
+  if (rest.length === 0) {
+    target[head] = value;
+    return;
+  }
+  const current = target[head];
+  const section = { ...(current && typeof current === "object" ? (current as Record<string, unknown>) : {}) };
+  setNested(section, rest, value);
+  target[head] = section;
 }
 
 /** Formats a zod path the way a reader writes it: `agents[0].model`. */

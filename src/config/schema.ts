@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isEmailAddress } from "../core/email-address.ts";
 import type { ActionDefinition, ToolDefinition } from "../tools/define.ts";
 import { resolveDefinedTool } from "../tools/run.ts";
 import { HOSTED_TOOL_TYPES, type HostedTool } from "../agents/hosted.ts";
@@ -31,6 +32,17 @@ const toolShape = z.strictObject({
     })
     .optional(),
 });
+
+/** A list refinement: each entry's `key` differs from every earlier one's ("duplicate <noun> "x""). */
+function uniqueBy<K extends string>(key: K, noun: string) {
+  return (entries: Array<Record<K, string>>, ctx: z.RefinementCtx) => {
+    const seen = new Set<string>();
+    entries.forEach((entry, index) => {
+      if (seen.has(entry[key])) ctx.addIssue({ code: "custom", path: [index, key], message: `duplicate ${noun} "${entry[key]}"` });
+      seen.add(entry[key]);
+    });
+  };
+}
 
 function checkShape<T>(shape: z.ZodType) {
   return z.custom<T>().superRefine((value, ctx) => {
@@ -118,13 +130,7 @@ export const agentSchema = z.strictObject({
       }),
     )
     .default([])
-    .superRefine((tools, ctx) => {
-      const seen = new Set<string>();
-      tools.forEach((tool, index) => {
-        if (seen.has(tool.name)) ctx.addIssue({ code: "custom", path: [index, "name"], message: `duplicate tool name "${tool.name}"` });
-        seen.add(tool.name);
-      });
-    }),
+    .superRefine(uniqueBy("name", "tool name")),
   /** Widget action handlers by action type (`defineAction`). */
   actions: z.record(z.string().min(1), checkShape<ActionDefinition>(actionShape)).default({}),
   /**
@@ -173,6 +179,62 @@ export const s3StorageSchema = z
   });
 
 export type S3StorageConfig = z.output<typeof s3StorageSchema>;
+
+
+/** Who may sign in: exact addresses (`ann@example.com`) and whole domains (`@example.com`). */
+const allowListSchema = z.array(
+  z
+    .string()
+    .transform((entry) => entry.trim().toLowerCase())
+    .refine((entry) => isEmailAddress(entry.startsWith("@") ? `x${entry}` : entry), "an address (ann@example.com) or a domain (@example.com)"),
+);
+
+/** Self-service sign-in links by mail. Without an SMTP server, sign-in is by invitation (and the CLI). */
+const emailSignInSchema = z
+  .strictObject({
+    /** `smtp://user:password@host:587` or `smtps://...:465` (also CHATKIT_SMTP_URL). Left out: no mail is sent. */
+    smtpUrl: z
+      .string()
+      .regex(/^smtps?:\/\//i, "an smtp:// or smtps:// URL")
+      .optional(),
+    /** The sender of sign-in and invitation mails, e.g. `"Chat <chat@example.com>"` (also CHATKIT_MAIL_FROM). */
+    from: z.string().min(3).optional(),
+    /**
+     * Addresses that may ask for a link themselves; empty: invitations only (users the operator
+     * or an admin created). Existing, enabled users may always ask for one.
+     */
+    allow: allowListSchema.default([]),
+    /** Link requests one client address may make per hour (429 too_many_sign_in_requests). */
+    requestsPerClientPerHour: z.number().int().positive().default(10),
+    /** Mails one email address may be sent per hour, whoever asks (the same answer as a sent one, no mail). */
+    mailsPerAddressPerHour: z.number().int().positive().default(3),
+  })
+  .prefault({})
+  .refine((email) => !email.smtpUrl || email.from, { message: "set `from` (or CHATKIT_MAIL_FROM): mails need a sender", path: ["from"] });
+
+/** One OpenID Connect provider: a button on the signed-out page and its callback `/auth/oidc/<id>/callback`. */
+const oidcProviderSchema = z.strictObject({
+  /** In the callback path; letters, digits, '-' and '_'. */
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/, "letters, digits, '-' and '_' only (at most 32)"),
+  /** The button's label: "Sign in with <name>". */
+  name: z.string().min(1),
+  /** The issuer URL; its `/.well-known/openid-configuration` is fetched once and cached. https, or http on a loopback host. */
+  issuer: z.url().refine((url) => url.startsWith("https://") || isLoopbackUrl(url), "https (http only on a loopback host)"),
+  clientId: z.string().min(1),
+  /** Left out for a public client (PKCE only). */
+  clientSecret: z.string().min(1).optional(),
+  /** Scopes asked for; `openid` is always included. */
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, "a scope token")).default(["openid", "email", "profile"]),
+  /** Verified emails that may sign in through this provider (addresses, `@domain`s, or `"*"` for all); existing users may always. */
+  allow: z.array(z.union([z.literal("*"), allowListSchema.element])).min(1, "list who may sign in: addresses, @domains, or \"*\" for everyone the provider vouches for"),
+  /** A claim the ID token (or userinfo) must carry, e.g. `{ claim: "groups", value: "chat-users" }` (a string equal to it, or a list holding it). */
+  requiredClaim: z.strictObject({ claim: z.string().min(1), value: z.string().min(1) }).optional(),
+});
+
+function isLoopbackUrl(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === "http:" && (hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname));
+}
 
 export const configSchema = z.strictObject({
   server: z
@@ -273,13 +335,19 @@ export const configSchema = z.strictObject({
       ui: z.enum(["auto", "chatkit", "builtin"]).default("auto"),
     })
     .prefault({}),
-  /** Browser sign-in through `npm run login-link`. */
+  /** Browser sign-in: login links (`npm run login-link`, or by mail), and OpenID Connect providers. */
   signIn: z
     .strictObject({
       /** Minutes a login link stays valid. */
       linkMinutes: z.number().int().positive().max(24 * 60).default(15),
-      /** Days the browser session a login link opens lasts. */
+      /** Days the browser session a sign-in opens lasts. */
       sessionDays: z.number().int().positive().default(30),
+      email: emailSignInSchema,
+      /** OpenID Connect providers, each a button on the signed-out page. */
+      oidc: z
+        .array(oidcProviderSchema)
+        .default([])
+        .superRefine(uniqueBy("id", "provider id")),
     })
     .prefault({}),
   /**
@@ -306,15 +374,7 @@ export const configSchema = z.strictObject({
   agents: z
     .array(agentSchema)
     .min(1, "define at least one agent")
-    .superRefine((agents, ctx) => {
-      const seen = new Set<string>();
-      agents.forEach((agent, index) => {
-        if (seen.has(agent.id)) {
-          ctx.addIssue({ code: "custom", path: [index, "id"], message: `duplicate agent id "${agent.id}"` });
-        }
-        seen.add(agent.id);
-      });
-    }),
+    .superRefine(uniqueBy("id", "agent id")),
 })
   .superRefine((config, ctx) => {
     if (config.limits.headersTimeoutMs > config.limits.requestTimeoutMs) {
@@ -356,6 +416,7 @@ export type ChatkitConfigInput = z.input<typeof configSchema>;
 export type ChatkitConfig = z.output<typeof configSchema>;
 export type AgentConfig = z.output<typeof agentSchema>;
 export type McpServerConfig = z.output<typeof mcpServerSchema>;
+export type OidcProviderConfig = z.output<typeof oidcProviderSchema>;
 
 /**
  * Types a config file so editors complete and check its keys.
