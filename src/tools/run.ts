@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { toolParametersJsonSchema } from "../config/tools.ts";
 import type { ToolContext, ToolDefinition, ToolDisplay } from "./define.ts";
 
 /** A tool as the model is offered it; the JSON schema comes from zod's own export. */
@@ -34,8 +34,7 @@ const resolved = new WeakMap<ToolDefinition, ResolvedTool>();
 export function resolveDefinedTool(tool: ToolDefinition): ResolvedTool {
   let entry = resolved.get(tool);
   if (entry) return entry;
-  // `io: "input"`: fields with defaults are optional for the model, as they are for the parser.
-  const { $schema: _ignored, ...parameters } = z.toJSONSchema(tool.parameters, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  const parameters = toolParametersJsonSchema(tool.parameters);
   entry = {
     name: tool.name,
     description: tool.description,
