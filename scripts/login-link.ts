@@ -1,4 +1,4 @@
-import { createLoginLink } from "../src/ops/login-link.ts";
+import { createLoginLink } from "../src/auth/login-links.ts";
 import { fail, parseCommandArgs, requireEmail, withStore } from "../src/ops/cli.ts";
 
 const help = `

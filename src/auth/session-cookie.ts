@@ -7,6 +7,17 @@ const SIGNATURE_COOKIE = `${SESSION_COOKIE}.sig`;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
+ * Whether the browser reached us over https (directly, or per `server.publicUrl` behind a proxy),
+ * so our cookies must be Secure; tells Koa's cookie writer so, which would otherwise refuse them.
+ */
+export function markSecureWhenHttps(ctx: Context, config: ChatkitConfig): boolean {
+  const secure = ctx.secure || config.server.publicUrl?.startsWith("https:") === true;
+  // Behind a TLS proxy that is not trusted for X-Forwarded-Proto, Koa thinks the link is plain http.
+  if (secure) ctx.cookies.secure = true;
+  return secure;
+}
+
+/**
  * The signed `session_id` cookie (keygrip: the value plus a `session_id.sig` signature).
  * We verify signatures ourselves rather than through `cookies`' `signed: true` read, because on a
  * match with an older key that library re-issues only the signature, with default attributes (no
@@ -48,9 +59,7 @@ export class SessionCookie {
   }
 
   private write(ctx: Context, token: string | null, maxAgeMs: number | undefined): void {
-    const secure = ctx.secure || this.config.server.publicUrl?.startsWith("https:") === true;
-    // Behind a TLS proxy that is not trusted for X-Forwarded-Proto, Koa thinks the link is plain http.
-    if (secure) ctx.cookies.secure = true;
+    const secure = markSecureWhenHttps(ctx, this.config);
     ctx.cookies.set(SESSION_COOKIE, token, {
       signed: true,
       httpOnly: true,

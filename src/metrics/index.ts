@@ -86,6 +86,7 @@ export const LIMIT_KEYS = new Set([
   "too_many_streams",
   "upstream_busy",
   "too_many_failed_attempts",
+  "too_many_sign_in_requests",
   "file_too_large",
 ]);
 

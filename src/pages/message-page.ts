@@ -1,6 +1,6 @@
 import { escapeHtml, htmlDocument } from "./html.ts";
 
-const MESSAGE_STYLES = `
+export const MESSAGE_STYLES = `
 body { font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem; line-height: 1.5; color: #222; }
 code { background: #f2f2f2; padding: .1rem .3rem; border-radius: 3px; }
 button { font: inherit; padding: .4rem 1rem; }

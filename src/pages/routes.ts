@@ -1,45 +1,23 @@
 import type Router from "@koa/router";
 import type { Context } from "koa";
-import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
+import type { AgentConfig } from "../config/schema.ts";
 import { hasOwnOrigin, isSameOriginRequest } from "../auth/origin.ts";
-import type { SessionCookie } from "../auth/session-cookie.ts";
+import { LOGIN_PATH_PREFIX } from "../auth/login-links.ts";
+import { startBrowserSession } from "../auth/browser-session.ts";
 import { loadSession, type SignedInState } from "../auth/session.ts";
-import type { LoginLinkRefusal, Store } from "../store/index.ts";
+import type { LoginLinkRefusal } from "../store/index.ts";
 import { webClientAssetLoader, WEBCLIENT_PATH_PREFIX } from "../webclient/assets.ts";
 import { LOGOUT_PATH, pageUi, renderChatPage } from "./chat-page.ts";
 import { chatPagePolicy, MESSAGE_PAGE_POLICY } from "./csp.ts";
 import { escapeHtml, newNonce } from "./html.ts";
-import { loginLinkCommand, type MessagePageButton, renderMessagePage } from "./message-page.ts";
+import { loginLinkCommand } from "./message-page.ts";
+import { chatPagePath, sendHtml, sendMessagePage } from "./respond.ts";
+import { renderSignInPage } from "./sign-in-page.ts";
+import { registerSignInRoutes, type SignInDeps } from "./sign-in-routes.ts";
 
-export const LOGIN_PATH_PREFIX = "/login/";
-const DAY_MS = 24 * 60 * 60 * 1000;
 
-export interface PageDeps {
-  config: ChatkitConfig;
-  store: Store;
-  sessionCookie: SessionCookie;
-  /** Origins a same-origin form post may carry in `Origin`. */
-  ownOrigins: (ctx: Context) => string[];
-}
-
-/** The chat page's path for an agent. */
-export function chatPagePath(agentId: string): string {
-  return `/agents/${encodeURIComponent(agentId)}/chatkit`;
-}
-
-function sendHtml(ctx: Context, status: number, html: string, policy: string): void {
-  ctx.status = status;
-  ctx.type = "text/html; charset=utf-8";
-  ctx.set("Content-Security-Policy", policy);
-  ctx.set("Cache-Control", "no-store");
-  ctx.set("X-Content-Type-Options", "nosniff");
-  ctx.set("Referrer-Policy", "same-origin");
-  ctx.body = html;
-}
-
-function sendMessagePage(ctx: Context, status: number, title: string, paragraphs: string[], button?: MessagePageButton): void {
-  sendHtml(ctx, status, renderMessagePage(title, paragraphs, button), MESSAGE_PAGE_POLICY);
-}
+/** What the pages use: the sign-in routes' needs are all of it. */
+export type PageDeps = SignInDeps;
 
 const LINK_REFUSALS: Record<LoginLinkRefusal, { status: number; title: string; text: string }> = {
   unknown: { status: 400, title: "This sign-in link is not valid", text: "The link is incomplete or was never issued by this server." },
@@ -78,6 +56,7 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
   const agents = new Map(config.agents.map((agent) => [agent.id, agent]));
 
   const webClientAssets = webClientAssetLoader();
+  const signIn = registerSignInRoutes(router, deps);
 
   // The built-in client's bundle: public code (no data in it), named by its content hash.
   router.get(`${WEBCLIENT_PATH_PREFIX}:file`, (ctx) => {
@@ -107,20 +86,14 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
       ctx.redirect(chatPagePath(config.agents[0]!.id));
       return;
     }
-    sendMessagePage(ctx, 200, "chatkit-box", [
-      "This is a self-hosted ChatKit server. This browser is not signed in.",
-      `To chat, ask the operator for a sign-in link. They create one on the server with <code>${escapeHtml(loginLinkCommand())}</code>; open the link it prints in this browser.`,
-      `API clients: <code>POST /chatkit</code> with a bearer token (<code>npm run --silent session -- you@example.com</code>). Health check: <code>GET /healthz</code>.`,
-    ]);
+    sendHtml(ctx, 200, renderSignInPage("chatkit-box", ["This is a self-hosted ChatKit server. This browser is not signed in."], signIn.signInOptions()), MESSAGE_PAGE_POLICY);
   });
 
   const chatPage = (standalone: boolean) => async (ctx: Context) => {
     const agentId = String(ctx.params.id ?? "");
     if (!(await loadSession(ctx, store.sessions, sessionCookie))) {
-      sendMessagePage(ctx, 401, "Sign in to chat", [
-        "This browser is not signed in (or its session has ended).",
-        `Ask the operator of this server for a login link. They create one on the server with <code>${escapeHtml(loginLinkCommand(agents.has(agentId) ? agentId : undefined))}</code>; open the link it prints in this browser.`,
-      ]);
+      const options = signIn.signInOptions(agents.has(agentId) ? agentId : undefined);
+      sendHtml(ctx, 401, renderSignInPage("Sign in to chat", ["This browser is not signed in (or its session has ended)."], options), MESSAGE_PAGE_POLICY);
       return;
     }
     // Every configured agent is open to every signed-in user; anything else reads as absent.
@@ -159,12 +132,13 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
       sendLinkRefusal(ctx, consumed.reason);
       return;
     }
-    // A browser that was signed in as someone else gives that session up.
-    if ((await loadSession(ctx, store.sessions, sessionCookie)) && (ctx.state as SignedInState).authVia === "cookie") {
-      await store.sessions.revoke((ctx.state as SignedInState).session.id);
+    // The link proved the address: the user's email-link identity is recorded (or found) now.
+    const signedIn = await store.identities.signIn({ provider: "email-link", subject: consumed.user.email, email: consumed.user.email, emailVerified: true });
+    if ("refused" in signedIn) {
+      sendLinkRefusal(ctx, "user_disabled");
+      return;
     }
-    const session = await store.sessions.create(consumed.user.id, config.signIn.sessionDays);
-    sessionCookie.set(ctx, session.token, config.signIn.sessionDays * DAY_MS);
+    await startBrowserSession(ctx, { config, sessions: store.sessions, sessionCookie }, signedIn.user.id);
     const agentId = consumed.link.agent_id && agents.has(consumed.link.agent_id) ? consumed.link.agent_id : config.agents[0]!.id;
     ctx.status = 303;
     ctx.redirect(chatPagePath(agentId));
@@ -210,8 +184,9 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
     }
     if (signedIn) await store.sessions.revoke((ctx.state as SignedInState).session.id);
     sessionCookie.clear(ctx);
-    sendMessagePage(ctx, 200, "Signed out", [
-      "This browser is signed out. To sign in again, ask the operator for a new login link.",
-    ]);
+    const provider = await signIn.signedOut(ctx);
+    const paragraphs = ["This browser is signed out of this server."];
+    if (provider) paragraphs.push(`You may still be signed in at ${escapeHtml(provider.name)}: <a href="${escapeHtml(provider.url)}">sign out of ${escapeHtml(provider.name)} too</a>.`);
+    sendHtml(ctx, 200, renderSignInPage("Signed out", paragraphs, signIn.signInOptions()), MESSAGE_PAGE_POLICY);
   });
 }

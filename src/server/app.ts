@@ -4,6 +4,7 @@ import Koa, { type Context, type Next } from "koa";
 import compose, { type ComposedMiddleware } from "koa-compose";
 import { sameOriginForCookies } from "../auth/origin.ts";
 import { authenticate } from "../auth/session.ts";
+import { LOGIN_PATH_PREFIX } from "../auth/login-links.ts";
 import { throttleFailedCredentials } from "../auth/throttle.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import { accessLogLine, onRequestEnd, requestMetrics } from "../http/access-log.ts";
@@ -15,7 +16,7 @@ import { chatkitEntry } from "../http/entry.ts";
 import { errorMiddleware, requestIds } from "../http/errors.ts";
 import { mountMetricsRoute } from "../http/metrics-route.ts";
 import { LIMIT_KEYS } from "../metrics/index.ts";
-import { LOGIN_PATH_PREFIX, registerPageRoutes } from "../pages/routes.ts";
+import { registerPageRoutes } from "../pages/routes.ts";
 import { AppServices, createServices, type ServiceDeps } from "./services.ts";
 
 /** What an app is built on: the services' parts (built into services here), or services built already. */
@@ -81,7 +82,16 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): ChatkitApp {
   router.post(CHATKIT_PATH, chatkitRoute);
 
   router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config));
-  registerPageRoutes(router, { config, store, sessionCookie, ownOrigins });
+  registerPageRoutes(router, {
+    config,
+    store,
+    sessionCookie,
+    ownOrigins,
+    publicBaseUrl,
+    emailSignIn: services.emailSignIn,
+    oidc: services.oidc,
+    oidcFlowCookie: services.oidcFlowCookie,
+  });
 
   if (config.server.metrics.enabled) mountMetricsRoute(router, metrics, config.server.metrics.token);
 

@@ -4,6 +4,10 @@ import { chatCompletionParts, responsesInputParts } from "../attachments/model-i
 import { AttachmentService } from "../attachments/service.ts";
 import { attachmentStorageFor, type AttachmentStorage } from "../attachments/storage.ts";
 import { startUnsentAttachmentSweeper } from "../attachments/sweep.ts";
+import { EmailSignIn } from "../auth/email.ts";
+import { createMailer, type Mailer } from "../auth/mailer.ts";
+import { OidcProviders } from "../auth/oidc.ts";
+import { OidcFlowCookie } from "../auth/oidc-flow-cookie.ts";
 import { SessionCookie } from "../auth/session-cookie.ts";
 import { resolveCookieKeys } from "../config/secrets.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
@@ -39,6 +43,13 @@ export class AppServices implements Services {
   readonly sessionCookie: SessionCookie;
   /** Failed bearer tokens and sign-in links per client address (`limits.failedAuthPerMinute`). */
   readonly failedCredentials: FailureThrottle;
+  /** Sends sign-in and invitation mails; undefined without SMTP (`signIn.email.smtpUrl`): sign-in is then by invitation. */
+  readonly mailer: Mailer | undefined;
+  /** Self-service links by mail, when there is a mailer. */
+  readonly emailSignIn: EmailSignIn | undefined;
+  /** The OpenID Connect providers (`signIn.oidc`), their discovery cached. */
+  readonly oidc: OidcProviders;
+  readonly oidcFlowCookie: OidcFlowCookie;
   readonly mcp: McpRegistry;
   readonly attachments: AttachmentService;
   readonly runners: RunnerRegistry;
@@ -57,6 +68,10 @@ export class AppServices implements Services {
     this.keys = new Keygrip(resolveCookieKeys(config), "sha256");
     this.sessionCookie = new SessionCookie(config, this.keys);
     this.failedCredentials = new FailureThrottle(config.limits.failedAuthPerMinute);
+    this.mailer = createMailer(config);
+    this.emailSignIn = this.mailer && new EmailSignIn(config, this.store, this.mailer);
+    this.oidc = new OidcProviders(config.signIn.oidc);
+    this.oidcFlowCookie = new OidcFlowCookie(config, this.keys);
     this.ownsMcp = !deps.mcp;
     this.mcp = deps.mcp ?? new McpRegistry(config, this.logger);
     this.attachments = new AttachmentService({
@@ -79,10 +94,12 @@ export class AppServices implements Services {
     this.sweeper = startUnsentAttachmentSweeper(this.store.attachments, this.files, this.config.chatkit.unsentAttachmentTtlHours, this.logger);
   }
 
-  /** Stops the background work and closes the MCP connections made here. The store stays open: its opener closes it. */
+  /** Stops the background work (waiting for mails being sent), closes the mailer and the MCP connections made here. The store stays open: its opener closes it. */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.sweeper = undefined;
+    await this.emailSignIn?.settled();
+    this.mailer?.close();
     if (this.ownsMcp) await this.mcp.close();
   }
 }

@@ -1,6 +1,8 @@
 import type { ChatkitConfig } from "../config/schema.ts";
-import { LOGIN_PATH_PREFIX } from "../pages/routes.ts";
 import type { Store, UserRow } from "../store/index.ts";
+
+/** Where a login link's token goes: `/login/<token>`. */
+export const LOGIN_PATH_PREFIX = "/login/";
 
 /**
  * The base URL people reach this server at: `server.publicUrl`, else the listen address (a
