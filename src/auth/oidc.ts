@@ -89,6 +89,9 @@ class DiscoveredProvider {
         { execute: allowsPlainHttp(issuer) ? [client.allowInsecureRequests] : [], timeout: PROVIDER_TIMEOUT_MS },
       );
       configuration.timeout = PROVIDER_TIMEOUT_MS;
+      // An ID token from the token endpoint is otherwise trusted for the TLS connection it came
+      // over: check its signature against the provider's JWKS too (fetched once, then cached).
+      client.enableNonRepudiationChecks(configuration);
       return configuration;
     } catch (error) {
       throw new ProviderUnavailable(`discovery of ${issuer} failed: ${(error as Error).message}`, { cause: error });
