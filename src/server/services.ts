@@ -4,7 +4,11 @@ import { chatCompletionParts, responsesInputParts } from "../attachments/model-i
 import { AttachmentService } from "../attachments/service.ts";
 import { attachmentStorageFor, type AttachmentStorage } from "../attachments/storage.ts";
 import { startUnsentAttachmentSweeper } from "../attachments/sweep.ts";
+import { AuthEvents } from "../auth/events.ts";
+import { JwtVerifier } from "../auth/jwt.ts";
 import { SessionCookie } from "../auth/session-cookie.ts";
+import { Authenticator } from "../auth/session.ts";
+import { TrustedProxies } from "../auth/trusted-proxies.ts";
 import { resolveCookieKeys } from "../config/secrets.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
@@ -37,6 +41,12 @@ export class AppServices implements Services {
   /** The cookie signing keys (newest first), for the session cookie and attachment links. */
   readonly keys: Keygrip;
   readonly sessionCookie: SessionCookie;
+  /** `server.trustProxy`: whose forwarded headers and proxy sign-ins are believed. */
+  readonly proxies: TrustedProxies;
+  /** Sign-ins, failed sign-ins and admin actions: a log line and a count each. */
+  readonly authEvents: AuthEvents;
+  /** Who a request comes from (session token, app's JWT, proxy header, cookie). */
+  readonly auth: Authenticator;
   /** Failed bearer tokens and sign-in links per client address (`limits.failedAuthPerMinute`). */
   readonly failedCredentials: FailureThrottle;
   readonly mcp: McpRegistry;
@@ -56,6 +66,16 @@ export class AppServices implements Services {
     this.metrics = metricsFor(config);
     this.keys = new Keygrip(resolveCookieKeys(config), "sha256");
     this.sessionCookie = new SessionCookie(config, this.keys);
+    this.proxies = new TrustedProxies(config.server.trustProxy);
+    this.authEvents = new AuthEvents(this.metrics, this.logger);
+    this.auth = new Authenticator({
+      config,
+      store: this.store,
+      sessionCookie: this.sessionCookie,
+      jwt: new JwtVerifier(config.signIn.jwt),
+      proxies: this.proxies,
+      events: this.authEvents,
+    });
     this.failedCredentials = new FailureThrottle(config.limits.failedAuthPerMinute);
     this.ownsMcp = !deps.mcp;
     this.mcp = deps.mcp ?? new McpRegistry(config, this.logger);

@@ -44,9 +44,9 @@ export function memoryLogger(): Logger & { lines: string[]; infoLines: string[];
   const infoLines: string[] = [];
   const jsonLines: string[] = [];
   const logger = (requestId?: string): Logger => ({
-    info: (message) => {
-      infoLines.push(message);
-      jsonLines.push(formatLogLine("json", "info", message, undefined, requestId));
+    info: (message, fields) => {
+      infoLines.push(formatLogLine("text", "info", message, undefined, undefined, fields));
+      jsonLines.push(formatLogLine("json", "info", message, undefined, requestId, fields));
     },
     error: (message, error) => {
       lines.push(`${message} ${error instanceof Error ? error.message : (error ?? "")}`);
