@@ -5,8 +5,8 @@ import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { AssistantMessageItem, HiddenContextItem, ThreadItem, WidgetItem, WidgetNode } from "../protocol/items.ts";
 import type { RequestParams } from "../protocol/requests.ts";
 import type { ThreadRow } from "../store/index.ts";
-import { drainWhile, EventChannel } from "../tools/channel.ts";
-import { finishOpenWidgets, streamingContext } from "../tools/context.ts";
+import { drainWhile } from "../tools/channel.ts";
+import { finishOpenWidgets, HandlerChannel, streamingContext } from "../tools/context.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS, withTimeout } from "../tools/run.ts";
 import { actionDefinition, type ActionContext, type ActionDefinition } from "../tools/define.ts";
 import { agentOfThread, requireThread, type HandlerContext } from "./context.ts";
@@ -66,7 +66,7 @@ async function prepareAction(hc: HandlerContext, params: ActionParams): Promise<
 
 interface ActionRun {
   context: ActionContext;
-  channel: EventChannel<ThreadStreamEvent>;
+  channel: HandlerChannel;
   /** The sender as the handler left it, when it changed it. */
   updatedSender(): WidgetItem | undefined;
   wantsModel(): boolean;
@@ -74,7 +74,7 @@ interface ActionRun {
 
 function actionRun(hc: HandlerContext, prepared: PreparedAction, sync: boolean): ActionRun {
   const { thread, sender } = prepared;
-  const channel = new EventChannel<ThreadStreamEvent>();
+  const channel = new HandlerChannel();
   let updated: WidgetItem | undefined;
   let respond = false;
   const base = streamingContext(

@@ -13,8 +13,6 @@ import { newId } from "../core/ids.ts";
 import type { AttachmentRow, ThreadRow } from "../store/index.ts";
 import { agentOfThread, requireAgent, requireItem, requireThread, type HandlerContext } from "./context.ts";
 import { runPipeline } from "./pipeline.ts";
-import { resolveDefinedTool } from "../tools/run.ts";
-import { toolDefinition } from "../tools/define.ts";
 
 /** The model for this turn: the composer's pick if the agent allows it, else the agent's. */
 function chooseModel(agent: AgentConfig, options: InferenceOptions | UserMessageInput["inference_options"]): string {
@@ -93,7 +91,7 @@ export async function* modelTurn(hc: HandlerContext, thread: ThreadRow, state: T
     reach: options.reach,
   });
   if (hc.services.mcp.needsConnecting(agent)) yield { type: "progress_update", text: "Connecting to tools…" };
-  const tools = [...agent.tools.map((tool) => resolveDefinedTool(toolDefinition(tool))), ...(await hc.services.mcp.toolsFor(agent))];
+  const tools = [...hc.services.tools.forAgent(agent), ...(await hc.services.mcp.toolsFor(agent))];
   yield* respondWithModel({
     tools,
     saveImage: (itemId, base64) => hc.services.attachments.saveGeneratedImage(hc.owner, { threadId: thread.id, itemId, base64, publicBaseUrl: hc.publicBaseUrl }),

@@ -80,7 +80,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): ChatkitApp {
   ]);
   router.post(CHATKIT_PATH, chatkitRoute);
 
-  router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config));
+  router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config, { gate: services.upstream, metrics }));
   registerPageRoutes(router, { config, store, sessionCookie, ownOrigins });
 
   if (config.server.metrics.enabled) mountMetricsRoute(router, metrics, config.server.metrics.token);
