@@ -7,7 +7,6 @@ import type { Authenticator, SignedInState } from "../auth/session.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import { toIso } from "../core/clock.ts";
 import { ChatkitError, invalidField, notFound } from "../core/errors.ts";
-import { readSmallJson } from "../http/body.ts";
 import type { IdentityRow, SessionRow, Store, UserRow } from "../store/index.ts";
 
 export const ADMIN_API_PREFIX = "/admin/api";
@@ -53,6 +52,33 @@ export function sessionJson(session: SessionRow) {
 
 function identityJson(identity: IdentityRow) {
   return { provider: identity.provider, subject: identity.subject, email: identity.email, created_at: toIso(identity.created_at), last_used_at: iso(identity.last_used_at) };
+}
+
+const SMALL_JSON_BYTES = 16 * 1024;
+
+/**
+ * The API's small JSON bodies (at most 16 KiB, uncompressed) checked against `schema`: 415 for
+ * another content type, 413, 400 `invalid_json`, or 400 `invalid_params` naming the first bad field.
+ */
+export async function readSmallJson<T>(ctx: Context, schema: z.ZodType<T>): Promise<T> {
+  if (!ctx.is("json", "+json")) throw new ChatkitError(415, "unsupported_content_type");
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > SMALL_JSON_BYTES) throw new ChatkitError(413, "payload_too_large", { max_bytes: SMALL_JSON_BYTES });
+    chunks.push(chunk);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw new ChatkitError(400, "invalid_json");
+  }
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw invalidField(issue.path.map(String).join(".") || "(body)", issue.message);
 }
 
 const inviteBody = z.strictObject({ email: z.email(), agent_id: z.string().min(1).optional() });
