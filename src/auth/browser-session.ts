@@ -1,8 +1,8 @@
 import type { Context } from "koa";
 import type { ChatkitConfig } from "../config/schema.ts";
-import type { SessionStore } from "../store/index.ts";
+import type { Store } from "../store/index.ts";
 import type { SessionCookie } from "./session-cookie.ts";
-import { loadSession, type SignedInState } from "./session.ts";
+import type { Authenticator, SignedInState } from "./session.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -13,13 +13,13 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  */
 export async function startBrowserSession(
   ctx: Context,
-  deps: { config: ChatkitConfig; sessions: SessionStore; sessionCookie: SessionCookie },
+  deps: { config: ChatkitConfig; store: Store; sessionCookie: SessionCookie; auth: Authenticator },
   userId: string,
 ): Promise<void> {
-  const { config, sessions, sessionCookie } = deps;
-  if ((await loadSession(ctx, sessions, sessionCookie)) && (ctx.state as SignedInState).authVia === "cookie") {
-    await sessions.revoke((ctx.state as SignedInState).session.id);
-  }
-  const session = await sessions.create(userId, config.signIn.sessionDays);
+  const { config, store, sessionCookie } = deps;
+  const state = ctx.state as SignedInState;
+  const previous = (await deps.auth.load(ctx)) ? state.session : null;
+  if (previous && state.authVia === "cookie") await store.sessions.revoke(previous.id);
+  const session = await store.sessions.create(userId, config.signIn.sessionDays);
   sessionCookie.set(ctx, session.token, config.signIn.sessionDays * DAY_MS);
 }

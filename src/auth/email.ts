@@ -1,12 +1,13 @@
+import type { Context } from "koa";
+import type { Logger } from "../core/logger.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import { isEmailAddress } from "../core/email-address.ts";
-import type { Logger } from "../core/logger.ts";
 import { FailureThrottle } from "../limits/throttle.ts";
 import type { Store, UserRow } from "../store/index.ts";
 import { isAllowed } from "./allow-list.ts";
 import { createLoginLink } from "./login-links.ts";
 import type { Mailer } from "./mailer.ts";
-import { logSignIn } from "./sign-in-log.ts";
+import type { AuthEvents } from "./events.ts";
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -38,6 +39,9 @@ export class EmailSignIn {
     private readonly config: ChatkitConfig,
     private readonly store: Store,
     private readonly mailer: Mailer,
+    private readonly events: AuthEvents,
+    /** Where links point: `server.publicUrl`, else the listen address; never a request's Host, which its sender chooses. */
+    private readonly linkBaseUrl: string,
   ) {
     this.requestsByClient = new FailureThrottle(config.signIn.email.requestsPerClientPerHour, HOUR_MS);
     this.mailsByAddress = new FailureThrottle(config.signIn.email.mailsPerAddressPerHour, HOUR_MS);
@@ -47,25 +51,26 @@ export class EmailSignIn {
    * Answers a request for a link from `client` (its address); a mail follows when the address
    * may sign in. The link opens `agentId`'s chat (the first agent's when left out).
    */
-  request(input: string, client: string, log: Logger, agentId?: string): LinkRequestAnswer {
+  request(ctx: Context, input: string, agentId?: string): LinkRequestAnswer {
+    const client = ctx.ip;
     const email = input.trim().toLowerCase();
     if (!isEmailAddress(email)) {
-      logSignIn(log, { method: "email-link", outcome: "refused", reason: "invalid_email" });
+      this.refused(ctx, "invalid_email");
       return { answer: "invalid_email" };
     }
     const wait = this.requestsByClient.retryAfterSeconds(client);
     if (wait > 0) {
-      logSignIn(log, { method: "email-link", outcome: "refused", reason: "client_throttled", email });
+      this.refused(ctx, "client_throttled", email);
       return { answer: "too_many_sign_in_requests", retryAfterSeconds: wait };
     }
     this.requestsByClient.recordFailure(client);
     // Counted for every address, allowed or not: the quota must not tell them apart either.
     if (this.mailsByAddress.retryAfterSeconds(email) > 0) {
-      logSignIn(log, { method: "email-link", outcome: "refused", reason: "address_throttled", email });
+      this.refused(ctx, "address_throttled", email);
       return { answer: "accepted" };
     }
     this.mailsByAddress.recordFailure(email);
-    const sent = this.sendLink(email, log, agentId ?? null).finally(() => this.sending.delete(sent));
+    const sent = this.sendLink(ctx, email, agentId ?? null).finally(() => this.sending.delete(sent));
     this.sending.add(sent);
     return { answer: "accepted" };
   }
@@ -75,19 +80,23 @@ export class EmailSignIn {
     await Promise.all([...this.sending]);
   }
 
-  private async sendLink(email: string, log: Logger, agentId: string | null): Promise<void> {
+  private refused(ctx: Context, reason: string, email?: string): void {
+    this.events.record(ctx, "sign_in_failed", { via: "email-link", reason, ...(email ? { user: email } : {}) });
+  }
+
+  private async sendLink(ctx: Context, email: string, agentId: string | null): Promise<void> {
     try {
       const user = await this.userWhoMaySignIn(email);
       if (!user) {
-        logSignIn(log, { method: "email-link", outcome: "refused", reason: "not_allowed", email });
+        this.refused(ctx, "not_allowed", email);
         return;
       }
       const minutes = this.config.signIn.linkMinutes;
-      const { url } = await createLoginLink(this.store, this.config, user, { agentId, minutes });
+      const { url } = await createLoginLink(this.store, this.linkBaseUrl, user, { agentId, ttlMs: minutes * 60_000 });
       await this.mailer.sendSignInMail({ to: email, url, minutes, kind: "link" });
-      logSignIn(log, { method: "email-link", outcome: "link_sent", email, userId: user.id });
+      this.events.record(ctx, "sign_in_link_sent", { via: "email-link", user: email });
     } catch (error) {
-      log.error(`sending a sign-in link to ${email} failed`, error);
+      (ctx.state as { log: Logger }).log.error(`sending a sign-in link to ${email} failed`, error);
     }
   }
 

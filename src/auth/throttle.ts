@@ -1,37 +1,37 @@
 import type { Context, Next } from "koa";
 import { ChatkitError } from "../core/errors.ts";
 import type { FailureThrottle } from "../limits/throttle.ts";
-
-/** Where a guessed credential is tried: a bearer token anywhere, a sign-in link's secret in its path. */
-function presentsGuessableCredential(ctx: Context, loginPathPrefix: string): boolean {
-  return ctx.get("Authorization").startsWith("Bearer ") || ctx.path.startsWith(loginPathPrefix);
-}
+import type { SignedInState } from "./session.ts";
 
 /** Refusals of a sign-in link that mean the secret was wrong, used or expired (not "account disabled"). */
 const FAILED_LINK_STATUSES = new Set([400, 404, 410]);
 
 /**
- * Throttles guessing: a client (by address) whose bearer tokens or sign-in links failed
- * `limits.failedAuthPerMinute` times in the last minute gets 429 `too_many_failed_attempts` with
- * `Retry-After` for every further credential it presents, until the minute has passed. Session
- * cookies are signed by us, so a forged one cannot be guessed and is not counted: a browser with a
- * stale cookie is never locked out.
+ * Throttles guessing, never signing in: every credential is checked first, and a valid one
+ * always works, whatever other clients behind the same address did. What is counted is a failed
+ * attempt per client address: a refused bearer credential (session token or app's JWT) and a
+ * sign-in link that is wrong, used or expired. Once an address has failed
+ * `limits.failedAuthPerMinute` times in the last minute, its further failures are answered 429
+ * `too_many_failed_attempts` with `Retry-After` instead of 401 (or the link's page) until the
+ * minute has passed. A stale cookie, and a wrong `/metrics` token, are not sign-in attempts and
+ * are not counted.
  */
 export function throttleFailedCredentials(throttle: FailureThrottle, loginPathPrefix: string, onRefusal?: () => void) {
-  return async function throttleGuesses(ctx: Context, next: Next): Promise<void> {
-    if (!presentsGuessableCredential(ctx, loginPathPrefix)) return next();
+  const refuseIfOverLimit = (ctx: Context) => {
     const wait = throttle.retryAfterSeconds(ctx.ip);
+    throttle.recordFailure(ctx.ip);
     if (wait > 0) {
       onRefusal?.();
       throw new ChatkitError(429, "too_many_failed_attempts", { retry_after: wait });
     }
-    const isLoginLink = ctx.path.startsWith(loginPathPrefix);
+  };
+  return async function throttleGuesses(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
     } catch (error) {
-      if (!isLoginLink && (error as { status?: number }).status === 401) throttle.recordFailure(ctx.ip);
+      if ((ctx.state as SignedInState).credentialRefused) refuseIfOverLimit(ctx);
       throw error;
     }
-    if (isLoginLink && FAILED_LINK_STATUSES.has(ctx.status)) throttle.recordFailure(ctx.ip);
+    if (ctx.path.startsWith(loginPathPrefix) && FAILED_LINK_STATUSES.has(ctx.status)) refuseIfOverLimit(ctx);
   };
 }

@@ -7,7 +7,7 @@ import { chatkitMode } from "../config/mode.ts";
 import { COOKIE_SECRET_FILE, SharedCookieKeysRequired } from "../config/secrets.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import { checkDatabaseFile, DATABASE_FILE, openStore } from "../store/index.ts";
-import { serverBaseUrl } from "../auth/login-links.ts";
+import { serverBaseUrl } from "./login-link.ts";
 import { describeMcpServer, mcpStatusByAgent } from "./mcp-status.ts";
 import { loadConfigOrFail, parseCommandArgs } from "./cli.ts";
 

@@ -4,7 +4,7 @@ import type { AgentConfig } from "../config/schema.ts";
 import { hasOwnOrigin, isSameOriginRequest } from "../auth/origin.ts";
 import { LOGIN_PATH_PREFIX } from "../auth/login-links.ts";
 import { startBrowserSession } from "../auth/browser-session.ts";
-import { loadSession, type SignedInState } from "../auth/session.ts";
+import type { SignedInState } from "../auth/session.ts";
 import type { LoginLinkRefusal } from "../store/index.ts";
 import { webClientAssetLoader, WEBCLIENT_PATH_PREFIX } from "../webclient/assets.ts";
 import { LOGOUT_PATH, pageUi, renderChatPage } from "./chat-page.ts";
@@ -81,7 +81,7 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
 
   // The front door: a signed-in person goes to their chat; anyone else learns how to sign in.
   router.get("/", async (ctx) => {
-    if (await loadSession(ctx, store.sessions, sessionCookie)) {
+    if (await deps.auth.load(ctx)) {
       ctx.status = 302;
       ctx.redirect(chatPagePath(config.agents[0]!.id));
       return;
@@ -91,7 +91,7 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
 
   const chatPage = (standalone: boolean) => async (ctx: Context) => {
     const agentId = String(ctx.params.id ?? "");
-    if (!(await loadSession(ctx, store.sessions, sessionCookie))) {
+    if (!(await deps.auth.load(ctx))) {
       const options = signIn.signInOptions(agents.has(agentId) ? agentId : undefined);
       sendHtml(ctx, 401, renderSignInPage("Sign in to chat", ["This browser is not signed in (or its session has ended)."], options), MESSAGE_PAGE_POLICY);
       return;
@@ -138,7 +138,8 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
       sendLinkRefusal(ctx, "user_disabled");
       return;
     }
-    await startBrowserSession(ctx, { config, sessions: store.sessions, sessionCookie }, signedIn.user.id);
+    await startBrowserSession(ctx, deps, signedIn.user.id);
+    deps.events.record(ctx, "sign_in", { via: "email-link", user: signedIn.user.email, ...(signedIn.created ? { created: true } : {}) });
     const agentId = consumed.link.agent_id && agents.has(consumed.link.agent_id) ? consumed.link.agent_id : config.agents[0]!.id;
     ctx.status = 303;
     ctx.redirect(chatPagePath(agentId));
@@ -177,12 +178,13 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
   });
 
   router.post(LOGOUT_PATH, async (ctx) => {
-    const signedIn = await loadSession(ctx, store.sessions, sessionCookie);
+    const signedIn = await deps.auth.load(ctx);
     if (!isSameOriginRequest(ctx, deps.ownOrigins(ctx))) {
       sendMessagePage(ctx, 403, "Refused", ["This sign-out request came from another site."]);
       return;
     }
-    if (signedIn) await store.sessions.revoke((ctx.state as SignedInState).session.id);
+    const session = signedIn ? (ctx.state as SignedInState).session : null;
+    if (session) await store.sessions.revoke(session.id);
     sessionCookie.clear(ctx);
     const provider = await signIn.signedOut(ctx);
     const paragraphs = ["This browser is signed out of this server."];

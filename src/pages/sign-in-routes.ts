@@ -6,12 +6,12 @@ import type { EmailSignIn } from "../auth/email.ts";
 import { oidcPaths, type OidcFlowCookie } from "../auth/oidc-flow-cookie.ts";
 import type { OidcIdentity, OidcProviders } from "../auth/oidc.ts";
 import { isSameOriginRequest } from "../auth/origin.ts";
+import type { AuthEvents } from "../auth/events.ts";
 import { markSecureWhenHttps, type SessionCookie } from "../auth/session-cookie.ts";
-import { logSignIn } from "../auth/sign-in-log.ts";
+import type { Authenticator } from "../auth/session.ts";
 import type { ChatkitConfig, OidcProviderConfig } from "../config/schema.ts";
 import { ChatkitError } from "../core/errors.ts";
 import { errorMessage } from "../core/locale.ts";
-import type { Logger } from "../core/logger.ts";
 import { readLimitedBody } from "../http/body.ts";
 import type { Store, UserRow } from "../store/index.ts";
 import { MESSAGE_PAGE_POLICY } from "./csp.ts";
@@ -27,6 +27,8 @@ export interface SignInDeps {
   config: ChatkitConfig;
   store: Store;
   sessionCookie: SessionCookie;
+  auth: Authenticator;
+  events: AuthEvents;
   ownOrigins: (ctx: Context) => string[];
   /** Our own base URL as the browser reaches it (`server.publicUrl`, else the request's origin). */
   publicBaseUrl: (ctx: Context) => string;
@@ -36,7 +38,6 @@ export interface SignInDeps {
   oidcFlowCookie: OidcFlowCookie;
 }
 
-const logOf = (ctx: Context) => (ctx.state as { log: Logger }).log;
 const requestIdOf = (ctx: Context) => (ctx.state as { requestId: string }).requestId;
 
 /**
@@ -71,7 +72,7 @@ export function registerSignInRoutes(router: Router, deps: SignInDeps) {
     if (!emailSignIn) throw new ChatkitError(404, "not_found");
     if (!isSameOriginRequest(ctx, deps.ownOrigins(ctx))) throw new ChatkitError(403, "forbidden_origin");
     const email = await emailFromBody(ctx);
-    const answer = emailSignIn.request(email, ctx.ip, logOf(ctx), agentFrom(ctx));
+    const answer = emailSignIn.request(ctx, email, agentFrom(ctx));
     if (answer.answer === "invalid_email") return refuse(ctx, 400, "invalid_email", "That is not an email address");
     if (answer.answer === "too_many_sign_in_requests") {
       ctx.set("Retry-After", String(answer.retryAfterSeconds));
@@ -99,7 +100,7 @@ export function registerSignInRoutes(router: Router, deps: SignInDeps) {
       ctx.status = 303;
       ctx.redirect(url);
     } catch (error) {
-      logSignIn(logOf(ctx), { method: `oidc:${provider.id}`, outcome: "refused", reason: "provider_unavailable", detail: (error as Error).message });
+      deps.events.record(ctx, "sign_in_failed", { via: "oidc", provider: provider.id, reason: "provider_unavailable", detail: (error as Error).message });
       refuse(ctx, 503, "sign_in_unavailable", `${provider.name} cannot be reached`);
     }
   });
@@ -111,18 +112,16 @@ export function registerSignInRoutes(router: Router, deps: SignInDeps) {
     const flow = oidcFlowCookie.read(ctx, provider.id);
     // One callback per start, whatever its outcome.
     oidcFlowCookie.clear(ctx, provider.id);
-    const log = logOf(ctx);
-    const method = `oidc:${provider.id}`;
     const result = await oidc.finish(provider.id, redirectUri(ctx, provider.id), ctx.querystring, flow);
     if (!result.ok) {
-      logSignIn(log, { method, outcome: "refused", reason: result.reason, detail: result.detail });
+      deps.events.record(ctx, "sign_in_failed", { via: "oidc", provider: provider.id, reason: result.reason, detail: result.detail });
       if (result.reason === "provider_unavailable") return refuse(ctx, 503, "sign_in_unavailable", `${provider.name} cannot be reached`);
       return refuse(ctx, 400, "sign_in_failed", "Sign-in failed");
     }
     const { identity } = result;
-    const user = await admitted(provider, identity, log);
+    const user = await admitted(ctx, provider, identity);
     if (!user) return refuse(ctx, 403, "sign_in_failed", "Sign-in failed");
-    await startBrowserSession(ctx, { config, sessions: store.sessions, sessionCookie: deps.sessionCookie }, user.id);
+    await startBrowserSession(ctx, deps, user.id);
     const secure = markSecureWhenHttps(ctx, config);
     ctx.cookies.set(PROVIDER_COOKIE, provider.id, { httpOnly: true, sameSite: "lax", secure, path: "/", maxAge: config.signIn.sessionDays * 86_400_000, overwrite: true });
     ctx.status = 303;
@@ -133,19 +132,19 @@ export function registerSignInRoutes(router: Router, deps: SignInDeps) {
    * The user this verified identity signs in as, if it may: its email on the provider's
    * allow-list, or already a user's (invited or created by the operator). Logs the outcome.
    */
-  const admitted = async (provider: OidcProviderConfig, identity: OidcIdentity, log: Logger): Promise<UserRow | undefined> => {
-    const method = `oidc:${provider.id}`;
+  const admitted = async (ctx: Context, provider: OidcProviderConfig, identity: OidcIdentity): Promise<UserRow | undefined> => {
+    const refused = (reason: string) => deps.events.record(ctx, "sign_in_failed", { via: "oidc", provider: provider.id, reason, user: identity.email });
     const known = isAllowed(identity.email, provider.allow) || (await store.users.findByEmail(identity.email)) !== undefined;
     if (!known) {
-      logSignIn(log, { method, outcome: "refused", reason: "not_allowed", email: identity.email });
+      refused("not_allowed");
       return undefined;
     }
     const signedIn = await store.identities.signIn({ provider: `oidc:${identity.issuer}`, subject: identity.subject, email: identity.email, emailVerified: true });
     if ("refused" in signedIn) {
-      logSignIn(log, { method, outcome: "refused", reason: signedIn.refused, email: identity.email });
+      refused(signedIn.refused);
       return undefined;
     }
-    logSignIn(log, { method, outcome: "signed_in", email: signedIn.user.email, userId: signedIn.user.id, ...(signedIn.created ? { detail: "new user" } : {}) });
+    deps.events.record(ctx, "sign_in", { via: "oidc", provider: provider.id, user: signedIn.user.email, ...(signedIn.created ? { created: true } : {}) });
     return signedIn.user;
   };
 

@@ -2,9 +2,10 @@ import { createServer, type Server } from "node:http";
 import Router from "@koa/router";
 import Koa, { type Context, type Next } from "koa";
 import compose, { type ComposedMiddleware } from "koa-compose";
-import { sameOriginForCookies } from "../auth/origin.ts";
-import { authenticate } from "../auth/session.ts";
+import { mountAccountApi } from "../account/api.ts";
+import { mountAdminApi } from "../admin/api.ts";
 import { LOGIN_PATH_PREFIX } from "../auth/login-links.ts";
+import { sameOriginForCookies } from "../auth/origin.ts";
 import { throttleFailedCredentials } from "../auth/throttle.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import { accessLogLine, onRequestEnd, requestMetrics } from "../http/access-log.ts";
@@ -48,9 +49,8 @@ export class ChatkitApp extends Koa {
 export function createApp(config: ChatkitConfig, deps: AppDeps): ChatkitApp {
   const services = "services" in deps ? deps.services : createServices(config, deps);
   const { logger, metrics, store, sessionCookie } = services;
-  // One trusted proxy: the client's address is the last X-Forwarded-For entry (the one the proxy
-  // added), not the first, which the client itself can write (the sign-in throttle counts by it).
-  const app = new ChatkitApp(services, { proxy: config.server.trustProxy, maxIpsCount: 1 });
+  // Forwarded headers reach Koa only from `server.trustProxy` (see TrustedProxies.middleware).
+  const app = new ChatkitApp(services, { proxy: !services.proxies.none, maxIpsCount: 1 });
   app.keys = services.keys as unknown as string[];
   app.silent = true;
   services.start();
@@ -64,7 +64,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): ChatkitApp {
     ctx.body = { ok: true };
   });
 
-  const requireSession = authenticate(store.sessions, sessionCookie);
+  const requireSession = services.auth.required();
   const checkOrigin = sameOriginForCookies(ownOrigins);
   mountAttachmentRoutes(router, {
     attachments: services.attachments,
@@ -81,11 +81,13 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): ChatkitApp {
   ]);
   router.post(CHATKIT_PATH, chatkitRoute);
 
-  router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config));
+  router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config, { gate: services.upstream, metrics }));
   registerPageRoutes(router, {
     config,
     store,
     sessionCookie,
+    auth: services.auth,
+    events: services.authEvents,
     ownOrigins,
     publicBaseUrl,
     emailSignIn: services.emailSignIn,
@@ -93,11 +95,16 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): ChatkitApp {
     oidcFlowCookie: services.oidcFlowCookie,
   });
 
+  const accountDeps = { store, auth: services.auth, events: services.authEvents, sameOriginForCookies: checkOrigin };
+  mountAccountApi(router, accountDeps);
+  mountAdminApi(router, { ...accountDeps, config, publicBaseUrl });
+
   if (config.server.metrics.enabled) mountMetricsRoute(router, metrics, config.server.metrics.token);
 
   const logLine = config.server.accessLog ? accessLogLine() : undefined;
   // Counted only when someone can read the counts: labelled counters cost every request.
   const countRequest = config.server.metrics.enabled ? requestMetrics(metrics) : undefined;
+  app.use(services.proxies.middleware());
   app.use(requestIds(logger));
   app.use(
     onRequestEnd((request) => {

@@ -8,15 +8,22 @@ import { EmailSignIn } from "../auth/email.ts";
 import { createMailer, type Mailer } from "../auth/mailer.ts";
 import { OidcProviders } from "../auth/oidc.ts";
 import { OidcFlowCookie } from "../auth/oidc-flow-cookie.ts";
+import { AuthEvents } from "../auth/events.ts";
+import { JwtVerifier } from "../auth/jwt.ts";
 import { SessionCookie } from "../auth/session-cookie.ts";
+import { Authenticator } from "../auth/session.ts";
+import { TrustedProxies } from "../auth/trusted-proxies.ts";
 import { resolveCookieKeys } from "../config/secrets.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
 import type { Services } from "../handlers/context.ts";
 import { FailureThrottle } from "../limits/throttle.ts";
+import { serverBaseUrl } from "../ops/login-link.ts";
 import { McpRegistry } from "../mcp/registry.ts";
-import { metricsFor, type Metrics } from "../metrics/index.ts";
+import { UpstreamGate } from "../limits/upstream.ts";
+import { Metrics } from "../metrics/index.ts";
 import type { Store } from "../store/index.ts";
+import { ToolRegistry } from "../tools/run.ts";
 
 export interface ServiceDeps {
   store: Store;
@@ -37,10 +44,21 @@ export class AppServices implements Services {
   readonly logger: Logger;
   /** Where attachment bytes live. */
   readonly files: AttachmentStorage;
-  readonly metrics: Metrics;
+  /** This box's Prometheus metrics (a registry of its own: several apps in one process never share counters). */
+  readonly metrics = new Metrics();
+  /** The gate on model requests in flight (`limits.upstreamConcurrency`), for every agent, title and voice input. */
+  readonly upstream: UpstreamGate;
+  /** The config's tools as the tool loop takes them. */
+  readonly tools = new ToolRegistry();
   /** The cookie signing keys (newest first), for the session cookie and attachment links. */
   readonly keys: Keygrip;
   readonly sessionCookie: SessionCookie;
+  /** `server.trustProxy`: whose forwarded headers and proxy sign-ins are believed. */
+  readonly proxies: TrustedProxies;
+  /** Sign-ins, failed sign-ins and admin actions: a log line and a count each. */
+  readonly authEvents: AuthEvents;
+  /** Who a request comes from (session token, app's JWT, proxy header, cookie). */
+  readonly auth: Authenticator;
   /** Failed bearer tokens and sign-in links per client address (`limits.failedAuthPerMinute`). */
   readonly failedCredentials: FailureThrottle;
   /** Sends sign-in and invitation mails; undefined without SMTP (`signIn.email.smtpUrl`): sign-in is then by invitation. */
@@ -64,12 +82,22 @@ export class AppServices implements Services {
     this.store = deps.store;
     this.logger = deps.logger ?? createLogger(config.server.logFormat);
     this.files = deps.storage ?? attachmentStorageFor(config);
-    this.metrics = metricsFor(config);
+    this.upstream = new UpstreamGate(config.limits.upstreamConcurrency);
     this.keys = new Keygrip(resolveCookieKeys(config), "sha256");
     this.sessionCookie = new SessionCookie(config, this.keys);
+    this.proxies = new TrustedProxies(config.server.trustProxy);
+    this.authEvents = new AuthEvents(this.metrics, this.logger);
+    this.auth = new Authenticator({
+      config,
+      store: this.store,
+      sessionCookie: this.sessionCookie,
+      jwt: new JwtVerifier(config.signIn.jwt),
+      proxies: this.proxies,
+      events: this.authEvents,
+    });
     this.failedCredentials = new FailureThrottle(config.limits.failedAuthPerMinute);
     this.mailer = createMailer(config);
-    this.emailSignIn = this.mailer && new EmailSignIn(config, this.store, this.mailer);
+    this.emailSignIn = this.mailer && new EmailSignIn(config, this.store, this.mailer, this.authEvents, serverBaseUrl(config));
     this.oidc = new OidcProviders(config.signIn.oidc);
     this.oidcFlowCookie = new OidcFlowCookie(config, this.keys);
     this.ownsMcp = !deps.mcp;
@@ -84,7 +112,7 @@ export class AppServices implements Services {
     this.runners = new RunnerRegistry(config, {
       responses: (attachments, options) => responsesInputParts(files, attachments, options),
       chat: (attachments, options) => chatCompletionParts(files, attachments, options),
-    });
+    }, { gate: this.upstream, metrics: this.metrics });
   }
 
   /** Starts the background work: the sweep of uploads never sent (`chatkit.unsentAttachmentTtlHours`). Once only. */
