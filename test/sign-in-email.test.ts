@@ -167,6 +167,25 @@ describe("sign-in links by mail", () => {
     assert.equal(mailsTo("often@team.example").length, 2);
   });
 
+  test("an admin's invitation is mailed to the invitee with a working link, which the answer does not show", async () => {
+    await server.store.users.findOrCreate("boss@example.com");
+    await server.store.users.setRole({ email: "boss@example.com" }, "admin");
+    const response = await fetch(`${server.url}/admin/api/users/invite`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${await server.token("boss@example.com")}`, "content-type": "application/json" },
+      body: JSON.stringify({ email: "guest@elsewhere.test" }),
+    });
+    assert.equal(response.status, 201);
+    const body = (await response.json()) as { mailed: boolean; login_link: Record<string, unknown> };
+    assert.equal(body.mailed, true);
+    assert.deepEqual(Object.keys(body.login_link), ["expires_at"], "the link reaches the invitee only");
+    const mail = await until(() => mailsTo("guest@elsewhere.test")[0]);
+    assert.match(mail.headers.get("subject")!, /invited/);
+    assert.match(mail.text, /boss@example\.com invited you/);
+    const opened = await openWithoutRedirect(linkIn(mail).replace(PUBLIC_URL, server.url));
+    assert.equal(opened.status, 303);
+  });
+
   test("a form posted from another site is refused", async () => {
     const response = await askForLink(server, "ann@example.com", { origin: "https://evil.example", json: true });
     assert.equal(response.status, 403);

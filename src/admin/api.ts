@@ -3,10 +3,13 @@ import type { Context, Middleware, Next } from "koa";
 import { z } from "zod";
 import type { AuthEvents } from "../auth/events.ts";
 import { createLoginLink } from "../auth/login-links.ts";
+import type { Mailer } from "../auth/mailer.ts";
 import type { Authenticator, SignedInState } from "../auth/session.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import { toIso } from "../core/clock.ts";
 import { ChatkitError, invalidField, notFound } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import { readSmallBody } from "../core/small-body.ts";
 import type { IdentityRow, SessionRow, Store, UserRow } from "../store/index.ts";
 
 export const ADMIN_API_PREFIX = "/admin/api";
@@ -30,6 +33,8 @@ export interface AdminApiDeps {
   /** The cross-site check for ambient credentials (`sameOriginForCookies`). */
   sameOriginForCookies: Middleware;
   publicBaseUrl: (ctx: Context) => string;
+  /** Sends invitations by mail when SMTP is configured; without it the link is in the answer for the admin to pass on. */
+  mailer?: Mailer | undefined;
 }
 
 /** A user as the admin API shows one. */
@@ -62,16 +67,10 @@ const SMALL_JSON_BYTES = 16 * 1024;
  */
 export async function readSmallJson<T>(ctx: Context, schema: z.ZodType<T>): Promise<T> {
   if (!ctx.is("json", "+json")) throw new ChatkitError(415, "unsupported_content_type");
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > SMALL_JSON_BYTES) throw new ChatkitError(413, "payload_too_large", { max_bytes: SMALL_JSON_BYTES });
-    chunks.push(chunk);
-  }
+  const text = await readSmallBody(ctx.req, SMALL_JSON_BYTES);
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    value = JSON.parse(text);
   } catch {
     throw new ChatkitError(400, "invalid_json");
   }
@@ -126,9 +125,21 @@ export function mountAdminApi(router: Router, deps: AdminApiDeps): void {
       agentId: body.agent_id ?? null,
       ttlMs: deps.config.signIn.invitationHours * 60 * 60 * 1000,
     });
-    events.record(ctx, "user_invited", { by: admin(ctx).email, user: user.email, created });
+    const expiresAt = toIso(link.expiresAt);
+    if (deps.mailer) {
+      const minutes = deps.config.signIn.invitationHours * 60;
+      try {
+        await deps.mailer.sendSignInMail({ to: user.email, url: link.url, minutes, kind: "invitation", invitedBy: admin(ctx).email });
+      } catch (error) {
+        (ctx.state as { log: Logger }).log.error(`mailing an invitation to ${user.email} failed`, error);
+        throw new ChatkitError(502, "invitation_mail_failed");
+      }
+    }
+    events.record(ctx, "user_invited", { by: admin(ctx).email, user: user.email, created, mailed: deps.mailer !== undefined });
     ctx.status = created ? 201 : 200;
-    ctx.body = { user: userJson(user), created, login_link: { url: link.url, expires_at: toIso(link.expiresAt) } };
+    // A mailed link goes to the invitee only.
+    const loginLink = deps.mailer ? { expires_at: expiresAt } : { url: link.url, expires_at: expiresAt };
+    ctx.body = { user: userJson(user), created, mailed: deps.mailer !== undefined, login_link: loginLink };
   });
 
   for (const action of ["disable", "enable"] as const) {

@@ -1,4 +1,5 @@
 import { createLoginLink } from "../auth/login-links.ts";
+import { createMailer } from "../auth/mailer.ts";
 import { fail, formatTime, parseCommandArgs, printTable, requireEmail, subcommand, withStore } from "./cli.ts";
 import { serverBaseUrl } from "./login-link.ts";
 
@@ -8,7 +9,8 @@ Usage: npm run --silent users -- <command> [email] [options]
   create <email>              create the user (and an account for it); fine if it exists
   list                        every user: email, role, status, created, id
   invite <email> [--agent ID] create the user if missing and print an invitation link (last line
-                              of stdout), valid signIn.invitationHours (72 by default)
+                              of stdout), valid signIn.invitationHours (72 by default); with
+                              SMTP configured (signIn.email) it is mailed to them too
   role <email> <admin|user>   set the user's role (admins manage users through /admin/api/)
   disable <email>             the user's sessions, links and tokens stop working at once
   enable <email>              undo disable
@@ -43,7 +45,17 @@ export async function usersCommand(argv: string[]): Promise<void> {
       const { user, created } = await store.users.findOrCreate(email);
       if (user.disabled_at !== null) fail(`user ${user.email} is disabled; enable it first (npm run users -- enable ${user.email})`);
       const { url, expiresAt } = await createLoginLink(store, serverBaseUrl(config), user, { agentId, ttlMs: config.signIn.invitationHours * 3_600_000 });
-      console.error(`${created ? "created" : "found"} user ${user.email}; send them this link, it works once, until ${new Date(expiresAt).toISOString()}`);
+      const mailer = createMailer(config);
+      if (mailer) {
+        try {
+          await mailer.sendSignInMail({ to: user.email, url, minutes: config.signIn.invitationHours * 60, kind: "invitation" });
+        } finally {
+          mailer.close();
+        }
+        console.error(`${created ? "created" : "found"} user ${user.email}; mailed them this link, it works once, until ${new Date(expiresAt).toISOString()}`);
+      } else {
+        console.error(`${created ? "created" : "found"} user ${user.email}; send them this link, it works once, until ${new Date(expiresAt).toISOString()}`);
+      }
       console.log(url);
       return;
     }

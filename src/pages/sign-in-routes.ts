@@ -12,7 +12,7 @@ import type { Authenticator } from "../auth/session.ts";
 import type { ChatkitConfig, OidcProviderConfig } from "../config/schema.ts";
 import { ChatkitError } from "../core/errors.ts";
 import { errorMessage } from "../core/locale.ts";
-import { readLimitedBody } from "../http/body.ts";
+import { readSmallBody } from "../core/small-body.ts";
 import type { Store, UserRow } from "../store/index.ts";
 import { MESSAGE_PAGE_POLICY } from "./csp.ts";
 import { escapeHtml } from "./html.ts";
@@ -164,7 +164,7 @@ export function registerSignInRoutes(router: Router, deps: SignInDeps) {
 
 /** The `email` field of a small form post (`application/x-www-form-urlencoded`) or JSON body. */
 async function emailFromBody(ctx: Context): Promise<string> {
-  const text = await readLimitedBody(ctx.req, { maxBytes: FORM_MAX_BYTES });
+  const text = await readSmallBody(ctx.req, FORM_MAX_BYTES);
   if (ctx.is("application/json")) {
     let body: unknown;
     try {

@@ -97,7 +97,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): ChatkitApp {
 
   const accountDeps = { store, auth: services.auth, events: services.authEvents, sameOriginForCookies: checkOrigin };
   mountAccountApi(router, accountDeps);
-  mountAdminApi(router, { ...accountDeps, config, publicBaseUrl });
+  mountAdminApi(router, { ...accountDeps, config, publicBaseUrl, mailer: services.mailer });
 
   if (config.server.metrics.enabled) mountMetricsRoute(router, metrics, config.server.metrics.token);
 
