@@ -4,7 +4,7 @@ import { createMailer } from "../src/auth/mailer.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { openWithoutRedirect } from "./support/browser.ts";
-import { CHROMIUM, chromiumMissing, ensureWebClientBuilt, openBrowser } from "./support/chromium.ts";
+import { CHROMIUM, chromiumMissing, ensureWebClientBuilt, listThreadsFromPage, openBrowser } from "./support/chromium.ts";
 import { startSmtpServer, type CapturedMail, type TestSmtpServer } from "./support/smtp.ts";
 
 const PUBLIC_URL = "http://chat.box.test";
@@ -266,15 +266,7 @@ test("in Chromium: the form, the mailed link, and the chat answers with the resu
     const link = linkIn(await until(() => smtp.mails[0])).replace(/^http:\/\/[^/]+/, server.url);
     await page.goto(link);
     await page.waitForURL(`${server.url}/agents/assistant/chatkit`);
-    const answer = await page.evaluate(async () => {
-      const response = await fetch("/chatkit?agent_id=assistant", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ type: "threads.list", params: {} }),
-      });
-      return { status: response.status, body: await response.json() };
-    });
-    assert.deepEqual(answer, { status: 200, body: { data: [], has_more: false } });
+    assert.deepEqual(await listThreadsFromPage(page), { status: 200, body: { data: [], has_more: false } });
     assert.deepEqual(browser.foreignRequests(server.url), []);
   } finally {
     await browser.close();

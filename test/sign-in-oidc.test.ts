@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { sql } from "kysely";
 import { startTestServer, type TestServer } from "./support/app.ts";
-import { CHROMIUM, chromiumMissing, ensureWebClientBuilt, openBrowser } from "./support/chromium.ts";
+import { CHROMIUM, chromiumMissing, ensureWebClientBuilt, listThreadsFromPage, openBrowser } from "./support/chromium.ts";
 import { CookieJar } from "./support/cookie-jar.ts";
 import { startOidcProvider, type TestOidcProvider } from "./support/oidc.ts";
 
@@ -220,6 +220,12 @@ describe("sign-in with an OpenID Connect provider", () => {
     assert.equal(chatPage.status, 401);
   });
 
+  test("the provider's discovery document is fetched once for all these sign-ins, not per request", () => {
+    const discoveries = idp.requests.filter((path) => path === "/.well-known/openid-configuration");
+    assert.equal(discoveries.length, 1);
+    assert.ok(idp.requests.filter((path) => path === "/token").length >= 8, "many sign-ins went through it");
+  });
+
   test("in Chromium: the button, the provider's login, and the chat answers with the resulting cookie", async (t) => {
     if (chromiumMissing()) {
       t.skip(`${CHROMIUM} is not installed (Debian: apt-get install chromium); the browser check did not run`);
@@ -233,15 +239,7 @@ describe("sign-in with an OpenID Connect provider", () => {
       await page.getByLabel("Account").fill("carol");
       await page.getByRole("button", { name: "Log in" }).click();
       await page.waitForURL(`${server.url}/agents/assistant/chatkit`);
-      const answer = await page.evaluate(async () => {
-        const response = await fetch("/chatkit?agent_id=assistant", {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ type: "threads.list", params: {} }),
-        });
-        return { status: response.status, body: await response.json() };
-      });
-      assert.deepEqual(answer, { status: 200, body: { data: [], has_more: false } });
+      assert.deepEqual(await listThreadsFromPage(page), { status: 200, body: { data: [], has_more: false } });
       assert.deepEqual(browser.foreignRequests(server.url, idp.issuer), []);
     } finally {
       await browser.close();

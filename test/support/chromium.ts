@@ -104,3 +104,15 @@ export function solidPng(width: number, height: number, rgb: [number, number, nu
   const pixels = Buffer.concat(Array.from({ length: height }, () => row));
   return Buffer.concat([Buffer.from("89504e470d0a1a0a", "hex"), chunk("IHDR", header), chunk("IDAT", deflateSync(pixels)), chunk("IEND", Buffer.alloc(0))]);
 }
+
+/** `threads.list` for the first agent, sent from the page as its own script would (with the page's cookies). */
+export function listThreadsFromPage(page: Page): Promise<{ status: number; body: unknown }> {
+  return page.evaluate(async () => {
+    const response = await fetch("/chatkit?agent_id=assistant", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ type: "threads.list", params: {} }),
+    });
+    return { status: response.status, body: await response.json() };
+  });
+}

@@ -11,6 +11,8 @@ export interface TestOidcProvider {
   issuer: string;
   clientId: string;
   clientSecret: string;
+  /** The path of every request the provider answered, in order. */
+  requests: string[];
   /** The next token response carries an ID token with the same claims and `kid`, signed with a key the provider never published. */
   forgeNextIdToken(): void;
   close(): Promise<void>;
@@ -25,7 +27,9 @@ export interface TestOidcProvider {
  */
 export async function startOidcProvider(accounts: Record<string, AccountClaims>): Promise<TestOidcProvider & { register(redirectUris: string[]): void }> {
   let provider: Provider | undefined;
+  const requests: string[] = [];
   const server: Server = createServer((req, res) => {
+    requests.push(new URL(req.url ?? "/", "http://x").pathname);
     if (!provider) {
       res.writeHead(503).end();
       return;
@@ -49,6 +53,7 @@ export async function startOidcProvider(accounts: Record<string, AccountClaims>)
     issuer,
     clientId,
     clientSecret,
+    requests,
     forgeNextIdToken() {
       forge = true;
     },
