@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { after, before } from "node:test";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -222,28 +221,3 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 }
 
 const isFake = (upstream: Script | FakeOpenAI): upstream is FakeOpenAI => "baseURL" in upstream;
-
-/**
- * A test server for the enclosing `describe`: started before its tests, closed with its data
- * (and its own fake upstream) after them. Read `.server` and `.fake` inside the tests.
- *
- * @example
- * const suite = useTestServer({ upstream: { text: "ok" } });
- * test("...", async () => { suite.fake.queue.push({ text: "hi" }); await suite.server.stream(...); });
- */
-export function useTestServer(options: TestServerOptions = {}): { readonly server: TestServer; readonly fake: FakeOpenAI } {
-  let server: TestServer | undefined;
-  before(async () => {
-    server = await startTestServer(options);
-  });
-  after(() => server?.close({ removeData: true }));
-  return {
-    get server() {
-      if (!server) throw new Error("the test server starts in the suite's before hook");
-      return server;
-    },
-    get fake() {
-      return this.server.fake;
-    },
-  };
-}
