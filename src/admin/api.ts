@@ -4,13 +4,14 @@ import { z } from "zod";
 import type { AuthEvents } from "../auth/events.ts";
 import { createLoginLink } from "../auth/login-links.ts";
 import type { Mailer } from "../auth/mailer.ts";
+import { identityJson, sessionJson, userJson } from "../auth/records.ts";
 import type { Authenticator, SignedInState } from "../auth/session.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import { toIso } from "../core/clock.ts";
 import { ChatkitError, invalidField, notFound } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { readSmallBody } from "../core/small-body.ts";
-import type { IdentityRow, SessionRow, Store, UserRow } from "../store/index.ts";
+import type { Store, UserRow } from "../store/index.ts";
 
 export const ADMIN_API_PREFIX = "/admin/api";
 
@@ -35,28 +36,6 @@ export interface AdminApiDeps {
   publicBaseUrl: (ctx: Context) => string;
   /** Sends invitations by mail when SMTP is configured; without it the link is in the answer for the admin to pass on. */
   mailer?: Mailer | undefined;
-}
-
-/** A user as the admin API shows one. */
-export function userJson(user: UserRow) {
-  return {
-    id: user.id,
-    email: user.email,
-    role: user.role,
-    disabled: user.disabled_at !== null,
-    created_at: toIso(user.created_at),
-    disabled_at: user.disabled_at === null ? null : toIso(user.disabled_at),
-  };
-}
-
-const iso = (ms: number | null) => (ms === null ? null : toIso(ms));
-
-export function sessionJson(session: SessionRow) {
-  return { id: session.id, created_at: toIso(session.created_at), last_used_at: iso(session.last_used_at), expires_at: iso(session.expires_at) };
-}
-
-function identityJson(identity: IdentityRow) {
-  return { provider: identity.provider, subject: identity.subject, email: identity.email, created_at: toIso(identity.created_at), last_used_at: iso(identity.last_used_at) };
 }
 
 const SMALL_JSON_BYTES = 16 * 1024;
