@@ -14,6 +14,8 @@ const ACCOUNTS = {
   eve: { email: "eve@example.com", email_verified: false },
   mallory: { email: "mallory@elsewhere.test", email_verified: true },
   nomail: {},
+  gina: { email: "gina@example.com", email_verified: true, groups: ["staff", "chat-users"] },
+  hal: { email: "hal@example.com", email_verified: true, groups: ["staff"] },
 };
 
 describe("sign-in with an OpenID Connect provider", () => {
@@ -29,12 +31,25 @@ describe("sign-in with an OpenID Connect provider", () => {
         // The built-in client: the chat page loads nothing from elsewhere.
         pages: { ui: "builtin" },
         signIn: {
-          oidc: [{ id: "corp", name: "Corp ID", issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, scopes: ["openid", "email"], allow: ["@example.com"] }],
+          oidc: [
+            { id: "corp", name: "Corp ID", issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, scopes: ["openid", "email"], allow: ["@example.com"] },
+            // The same provider, asking for group membership.
+            {
+              id: "staff",
+              name: "Corp ID (chat users)",
+              issuer: idp.issuer,
+              clientId: idp.clientId,
+              clientSecret: idp.clientSecret,
+              scopes: ["openid", "email", "groups"],
+              allow: ["*"],
+              requiredClaim: { claim: "groups", value: "chat-users" },
+            },
+          ],
         },
       },
     });
     callbackUrl = `${server.url}/auth/oidc/corp/callback`;
-    idp.register([callbackUrl]);
+    idp.register([callbackUrl, `${server.url}/auth/oidc/staff/callback`]);
   });
   after(async () => {
     await server.close({ removeData: true });
@@ -51,8 +66,9 @@ describe("sign-in with an OpenID Connect provider", () => {
    * Presses the provider's button and logs in at the provider as `account`, following redirects
    * as a browser would; returns the callback URL the provider sends the browser back to (not opened).
    */
-  async function authorize(jar: CookieJar, account: string): Promise<string> {
-    const start = await jar.fetch(`${server.url}/auth/oidc/corp/start`);
+  async function authorize(jar: CookieJar, account: string, providerId = "corp"): Promise<string> {
+    const callbackUrl = `${server.url}/auth/oidc/${providerId}/callback`;
+    const start = await jar.fetch(`${server.url}/auth/oidc/${providerId}/start`);
     assert.equal(start.status, 303);
     let location = start.headers.get("location")!;
     assert.ok(location.startsWith(`${idp.issuer}/`), `the button leads to the provider: ${location}`);
@@ -191,6 +207,19 @@ describe("sign-in with an OpenID Connect provider", () => {
     }
   });
 
+  test("a provider's required claim: a member of the group signs in, anyone else is refused", async () => {
+    const member = new CookieJar();
+    assert.equal((await member.fetch(await authorize(member, "gina", "staff"))).status, 303);
+    assert.ok(await server.store.users.findByEmail("gina@example.com"));
+    const other = new CookieJar();
+    const callback = await authorize(other, "hal", "staff");
+    const before = await created();
+    const response = await other.fetch(callback);
+    await assertGenericRefusal(response, 400);
+    assertRefusalLogged(response, "claim_missing");
+    assert.deepEqual(await created(), before);
+  });
+
   test("a disabled user is refused by the provider's way in too", async () => {
     await server.store.users.findOrCreate("dan@example.com");
     await server.store.users.setDisabled({ email: "dan@example.com" }, true);
@@ -220,9 +249,9 @@ describe("sign-in with an OpenID Connect provider", () => {
     assert.equal(chatPage.status, 401);
   });
 
-  test("the provider's discovery document is fetched once for all these sign-ins, not per request", () => {
+  test("the provider's discovery document is fetched once per configured provider for all these sign-ins, not per request", () => {
     const discoveries = idp.requests.filter((path) => path === "/.well-known/openid-configuration");
-    assert.equal(discoveries.length, 1);
+    assert.equal(discoveries.length, 2, "corp and staff, one each");
     assert.ok(idp.requests.filter((path) => path === "/token").length >= 8, "many sign-ins went through it");
   });
 
@@ -235,7 +264,7 @@ describe("sign-in with an OpenID Connect provider", () => {
     try {
       const { page } = browser;
       await page.goto(`${server.url}/`);
-      await page.getByRole("link", { name: "Sign in with Corp ID" }).click();
+      await page.getByRole("link", { name: "Sign in with Corp ID", exact: true }).click();
       await page.getByLabel("Account").fill("carol");
       await page.getByRole("button", { name: "Log in" }).click();
       await page.waitForURL(`${server.url}/agents/assistant/chatkit`);
