@@ -52,7 +52,7 @@ export function createMailer(config: ChatkitConfig, boxName = "chatkit-box"): Ma
   };
 }
 
-/** The subject and plain-text body of a sign-in or invitation mail. */
+/** The subject and plain-text body of a sign-in or invitation mail; the link on a line of its own, for clients that only linkify whole lines. */
 export function signInMailText(mail: SignInMail, boxName: string): { subject: string; text: string } {
   const lifetime = `The link works once, within ${mail.minutes} minute${mail.minutes === 1 ? "" : "s"}.`;
   if (mail.kind === "invitation") {
@@ -61,7 +61,8 @@ export function signInMailText(mail: SignInMail, boxName: string): { subject: st
       text: [
         `${mail.invitedBy ? `${mail.invitedBy} invited you` : "You are invited"} to chat on ${boxName}.`,
         "",
-        `Open this link to sign in: ${mail.url}`,
+        "Open this link to sign in:",
+        mail.url,
         "",
         lifetime,
       ].join("\n"),
@@ -70,7 +71,8 @@ export function signInMailText(mail: SignInMail, boxName: string): { subject: st
   return {
     subject: `Your sign-in link for ${boxName}`,
     text: [
-      `Open this link to sign in to ${boxName}: ${mail.url}`,
+      `Open this link to sign in to ${boxName}:`,
+      mail.url,
       "",
       lifetime,
       "If you did not ask for it, ignore this mail: nobody can use the link without it.",
