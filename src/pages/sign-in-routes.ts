@@ -58,8 +58,8 @@ export function registerSignInRoutes(router: Router, deps: SignInDeps) {
   const signInOptions = (agentId?: string): SignInOptions => ({ email: emailSignIn !== undefined, providers: oidc.list(), ...(agentId ? { agentId } : {}) });
 
   /** A refusal of a sign-in: the page (or JSON for an API caller) says only that it failed, with the request id to quote. */
-  const refuse = (ctx: Context, status: number, key: string, title: string) => {
-    if (ctx.accepts("html", "json") === "json") throw new ChatkitError(status, key);
+  const refuse = (ctx: Context, status: number, key: string, title: string, details: Record<string, unknown> = {}) => {
+    if (ctx.accepts("html", "json") === "json") throw new ChatkitError(status, key, details);
     sendHtml(
       ctx,
       status,
@@ -76,8 +76,7 @@ export function registerSignInRoutes(router: Router, deps: SignInDeps) {
     if (answer.answer === "invalid_email") return refuse(ctx, 400, "invalid_email", "That is not an email address");
     if (answer.answer === "too_many_sign_in_requests") {
       ctx.set("Retry-After", String(answer.retryAfterSeconds));
-      if (ctx.accepts("html", "json") === "json") throw new ChatkitError(429, answer.answer, { retry_after: answer.retryAfterSeconds });
-      return refuse(ctx, 429, answer.answer, "Too many sign-in links asked for");
+      return refuse(ctx, 429, answer.answer, "Too many sign-in links asked for", { retry_after: answer.retryAfterSeconds });
     }
     if (ctx.accepts("html", "json") === "json") {
       ctx.status = 202;
