@@ -14,6 +14,8 @@ export const ID_PREFIX = {
   user: "usr",
   session: "ses",
   login_link: "lnk",
+  usage: "use",
+  upload_reservation: "upr",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;
