@@ -1,5 +1,4 @@
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
-import { metricsFor } from "../metrics/index.ts";
 import { LocalResponder } from "./local-responder.ts";
 import { OpenAIRunner, type AttachmentParts } from "./openai-runner.ts";
 import type { ModelRunner } from "./runner.ts";
@@ -27,7 +26,6 @@ export class RunnerRegistry {
     const upstream = upstreamOf(this.config, agent);
     if (!upstream) return new LocalResponder(agent);
     const client = openaiClient(upstream, this.config);
-    const metrics = metricsFor(this.config);
-    return new OpenAIRunner({ client, api: agent.api, idleTimeoutMs: this.config.openai.timeoutMs, attachmentParts: this.attachmentParts, vision: agent.vision, onUsage: (usage) => metrics.recordUsage(usage) });
+    return new OpenAIRunner({ client, api: agent.api, idleTimeoutMs: this.config.openai.timeoutMs, attachmentParts: this.attachmentParts, vision: agent.vision });
   }
 }

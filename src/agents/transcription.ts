@@ -4,6 +4,7 @@ import { openaiClient, upstreamOf } from "./upstream.ts";
 import { normalizeMimeType } from "../attachments/content-types.ts";
 import { ChatkitError } from "../core/errors.ts";
 import { type Logger } from "../core/logger.ts";
+import type { TokenUsage } from "../usage/meter.ts";
 
 /** Upstreams guess the audio format from the file name's extension, so it must match the type. */
 const EXTENSION_FOR_AUDIO_TYPE: Record<string, string> = {
@@ -48,14 +49,16 @@ export async function transcribeAudio(
   audio: Buffer,
   mimeType: string,
   options: { signal?: AbortSignal; logger: Logger },
-): Promise<string> {
+): Promise<{ text: string; usage?: TokenUsage }> {
   const upstream = upstreamOf(config, agent ?? config.agents[0]);
   if (!upstream) throw new ChatkitError(422, "transcription_unavailable");
   const client = openaiClient(upstream, config, { maxRetries: 1 });
   const file = await toFile(audio, `audio.${EXTENSION_FOR_AUDIO_TYPE[mimeType] ?? "webm"}`, { type: mimeType });
   try {
     const result = await client.audio.transcriptions.create({ file, model: config.openai.transcriptionModel }, { signal: options.signal ?? null });
-    return result.text;
+    // Token-billed models report tokens; whisper reports seconds of audio, which is not a token count.
+    const usage = result.usage?.type === "tokens" ? result.usage : undefined;
+    return { text: result.text, ...(usage ? { usage: { input: usage.input_tokens, output: usage.output_tokens, reasoning: 0, cached: 0 } } : {}) };
   } catch (error) {
     if (options.signal?.aborted) throw error;
     options.logger.error(`transcription upstream failed (${upstream.baseURL})`, error);

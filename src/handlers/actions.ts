@@ -10,7 +10,7 @@ import { finishOpenWidgets, streamingContext } from "../tools/context.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS, withTimeout } from "../tools/run.ts";
 import type { ActionContext, ActionDefinition } from "../tools/define.ts";
 import { agentOfThread, requireThread, type HandlerContext } from "./context.ts";
-import { assertOpen, modelTurn } from "./conversation.ts";
+import { assertOpen, modelTurn, requireTokensLeft, turnUsage } from "./conversation.ts";
 import { runPipeline } from "./pipeline.ts";
 
 type ActionParams = RequestParams<"threads.custom_action">;
@@ -137,6 +137,8 @@ async function runHandler(hc: HandlerContext, prepared: PreparedAction, params: 
 export async function customAction(hc: HandlerContext, params: ActionParams): Promise<AsyncIterable<ThreadStreamEvent>> {
   const prepared = await prepareAction(hc, params);
   const run = actionRun(hc, prepared, false);
+  const agent = agentOfThread(hc, prepared.thread);
+  const usage = turnUsage(hc, prepared.thread, agent.model);
   return runPipeline({
     hc,
     thread: prepared.thread,
@@ -144,10 +146,12 @@ export async function customAction(hc: HandlerContext, params: ActionParams): Pr
     responder: async function* (state) {
       yield* drainWhile(run.channel, runHandler(hc, prepared, params, run), hc.signal);
       if (!run.wantsModel()) return;
+      await requireTokensLeft(hc, agent);
       // The model answers because of this action, so it is told what the user did.
       yield { type: "thread.item.done", item: actionNote(prepared.thread, params, prepared.sender) };
-      yield* modelTurn(hc, prepared.thread, state, { model: agentOfThread(hc, prepared.thread).model });
+      yield* modelTurn(hc, prepared.thread, state, { model: agent.model }, [], usage.meter);
     },
+    onEnd: usage.onEnd,
   });
 }
 

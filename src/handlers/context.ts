@@ -6,12 +6,16 @@ import type { AttachmentService } from "../attachments/service.ts";
 import type { Logger } from "../core/logger.ts";
 import type { RunnerRegistry } from "../agents/index.ts";
 import type { McpRegistry } from "../mcp/registry.ts";
+import type { QuotaService } from "../usage/quotas.ts";
+import type { UsageRecorder } from "../usage/recorder.ts";
 
 /** Long-lived collaborators, built once per app. */
 export interface Services {
   attachments: AttachmentService;
   runners: RunnerRegistry;
   mcp: McpRegistry;
+  usage: UsageRecorder;
+  quotas: QuotaService;
 }
 
 /** Everything a handler may use for one request; built once by the entry route. */

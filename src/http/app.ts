@@ -26,6 +26,8 @@ import { errorMiddleware, requestIds } from "./errors.ts";
 import { mountMetricsRoute } from "./metrics-route.ts";
 import { SessionCookie } from "./session-cookie.ts";
 import { McpRegistry } from "../mcp/registry.ts";
+import { QuotaService } from "../usage/quotas.ts";
+import { UsageRecorder } from "../usage/recorder.ts";
 
 export interface AppDeps {
   store: Store;
@@ -55,18 +57,22 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
   app.silent = true;
 
   const files = deps.storage ?? attachmentStorageFor(config);
+  const quotas = new QuotaService(deps.store, config, metrics, logger);
   const services: Services = {
     attachments: new AttachmentService({
       files,
       store: deps.store.attachments,
       keys,
       limits: { maxBytes: config.chatkit.uploadMaxBytes, allowedMimeTypes: config.chatkit.allowedMimeTypes },
+      quota: quotas,
     }),
     runners: new RunnerRegistry(config, {
       responses: (attachments, options) => responsesInputParts(files, attachments, options),
       chat: (attachments, options) => chatCompletionParts(files, attachments, options),
     }),
     mcp: deps.mcp ?? new McpRegistry(config, logger),
+    usage: new UsageRecorder(deps.store.usage, metrics, logger),
+    quotas,
   };
   startUnsentAttachmentSweeper(deps.store.attachments, files, config.chatkit.unsentAttachmentTtlHours, logger);
   // Koa 3's ctx.origin is the Origin request header; our own origin is protocol and host.

@@ -97,7 +97,7 @@ export function errorMiddleware(onError?: (status: number, key: string) => void)
       if (status === 429 && typeof details.retry_after === "number") ctx.set("Retry-After", String(details.retry_after));
       ctx.status = status;
       ctx.type = "application/json";
-      ctx.body = JSON.stringify({ error: key, message: errorMessage(key), ...details, request_id: requestId });
+      ctx.body = JSON.stringify({ error: key, message: errorMessage(key, details), ...details, request_id: requestId });
     }
   };
 }
