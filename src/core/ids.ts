@@ -14,6 +14,7 @@ export const ID_PREFIX = {
   user: "usr",
   session: "ses",
   login_link: "lnk",
+  identity: "idn",
   usage: "use",
   upload_reservation: "upr",
 } as const;

@@ -69,6 +69,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly authEvents = new Counter({
+    name: "chatkit_auth_events_total",
+    help: "Sign-ins, failed sign-ins and admin actions (invitations, role changes, disables…), by event",
+    labelNames: ["event"] as const,
+    registers: [this.registry],
+  });
+
   private processMetrics = false;
 
   /** Adds the process's own metrics (memory, CPU, event-loop delay, GC); only once `/metrics` is served. */

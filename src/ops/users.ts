@@ -32,7 +32,7 @@ export async function usersCommand(argv: string[]): Promise<void> {
       return;
     }
     const disable = command === "disable";
-    const user = await store.users.setDisabled(email, disable);
+    const user = await store.users.setDisabled({ email }, disable);
     if (!user) fail(`no user ${email}; create it with: npm run users -- create ${email}`);
     console.log(`${disable ? "disabled" : "enabled"} ${user.email}`);
   });
