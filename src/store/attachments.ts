@@ -139,8 +139,12 @@ export class SqlAttachmentStore implements AttachmentStore {
    * pending so the client can send them again. Only safe before the server takes requests.
    */
   async releaseInterruptedUploads(): Promise<number> {
-    const result = await this.db.updateTable("attachments").set({ status: "pending" }).where("status", "=", "uploading").executeTakeFirst();
-    return Number(result.numUpdatedRows);
+    return this.db.transaction().execute(async (trx) => {
+      // Their reservations too: no upload is in flight on a server that has not started yet.
+      await trx.deleteFrom("upload_reservations").execute();
+      const result = await trx.updateTable("attachments").set({ status: "pending" }).where("status", "=", "uploading").executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    });
   }
 
   /** Deletes the owner's attachment row; returns whether one was deleted. */

@@ -265,7 +265,8 @@ export interface AttachmentStore {
   linkToItem(owner: Owner, ids: string[], threadId: string, itemId: string): Promise<number>;
   /**
    * After a crash: uploads that were receiving bytes go back to pending so the client can send
-   * them again. Only for a lone server before it takes requests (another may be receiving them).
+   * them again, and their quota reservations are given back. Only for a lone server before it
+   * takes requests (another may be receiving them).
    */
   releaseInterruptedUploads(): Promise<number>;
   /** Deletes the owner's attachment; whether one was deleted. */
