@@ -373,6 +373,8 @@ export const configSchema = z.strictObject({
       linkMinutes: z.number().int().positive().max(24 * 60).default(15),
       /** Days the browser session a login link opens lasts. */
       sessionDays: z.number().int().positive().default(30),
+      /** Hours an invitation's sign-in link stays valid (an admin's invite, from the admin API or `npm run users -- invite`). */
+      invitationHours: z.number().int().positive().max(30 * 24).default(72),
       /** Apps whose signed tokens (`Authorization: Bearer <JWT>`) sign their users in, one entry per issuer. */
       jwt: z
         .array(jwtIssuerSchema)

@@ -3,6 +3,7 @@ import type { Context } from "koa";
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
 import { hasOwnOrigin, isSameOriginRequest } from "../auth/origin.ts";
 import type { SessionCookie } from "../auth/session-cookie.ts";
+import { LOGIN_PATH_PREFIX } from "../auth/login-links.ts";
 import type { Authenticator, SignedInState } from "../auth/session.ts";
 import type { LoginLinkRefusal, Store } from "../store/index.ts";
 import { webClientAssetLoader, WEBCLIENT_PATH_PREFIX } from "../webclient/assets.ts";
@@ -11,7 +12,6 @@ import { chatPagePolicy, MESSAGE_PAGE_POLICY } from "./csp.ts";
 import { escapeHtml, newNonce } from "./html.ts";
 import { loginLinkCommand, type MessagePageButton, renderMessagePage } from "./message-page.ts";
 
-export const LOGIN_PATH_PREFIX = "/login/";
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface PageDeps {

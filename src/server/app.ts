@@ -2,6 +2,9 @@ import { createServer, type Server } from "node:http";
 import Router from "@koa/router";
 import Koa, { type Context, type Next } from "koa";
 import compose, { type ComposedMiddleware } from "koa-compose";
+import { mountAccountApi } from "../account/api.ts";
+import { mountAdminApi } from "../admin/api.ts";
+import { LOGIN_PATH_PREFIX } from "../auth/login-links.ts";
 import { sameOriginForCookies } from "../auth/origin.ts";
 import { throttleFailedCredentials } from "../auth/throttle.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
@@ -17,7 +20,7 @@ import { chatkitEntry } from "../http/entry.ts";
 import { errorMiddleware, requestIds } from "../http/errors.ts";
 import { mountMetricsRoute } from "../http/metrics-route.ts";
 import { LIMIT_KEYS } from "../metrics/index.ts";
-import { LOGIN_PATH_PREFIX, registerPageRoutes } from "../pages/routes.ts";
+import { registerPageRoutes } from "../pages/routes.ts";
 import { AppServices, createServices, type ServiceDeps } from "./services.ts";
 
 /** What an app is built on: the services' parts (built into services here), or services built already. */
@@ -84,6 +87,10 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): ChatkitApp {
 
   router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config));
   registerPageRoutes(router, { config, store, sessionCookie, auth: services.auth, ownOrigins });
+
+  const accountDeps = { store, auth: services.auth, events: services.authEvents, sameOriginForCookies: checkOrigin };
+  mountAccountApi(router, accountDeps);
+  mountAdminApi(router, { ...accountDeps, config, publicBaseUrl });
 
   if (config.server.metrics.enabled) mountMetricsRoute(router, metrics, config.server.metrics.token);
 
