@@ -651,6 +651,59 @@ for (const backend of backends) {
       });
     });
 
+    test("deleting a user leaves no row of theirs in any table, and everyone else's untouched", async () => {
+      await withStore(async (store, alice, bob, location) => {
+        const seed = async (owner: Owner, email: string) => {
+          const thread = await store.threads.create(owner, "assistant", "mine");
+          const item = message(thread.id, `hello from ${email}`);
+          await store.items.add(owner, item);
+          await store.items.addFeedback(owner, thread.id, [item.id], "positive");
+          const sent = await store.attachments.createUploaded(owner, { id: newId("attachment"), name: "s.txt", mime_type: "text/plain", size_bytes: 3 });
+          await store.attachments.linkToItem(owner, [sent.id], thread.id, item.id);
+          await store.attachments.createUploaded(owner, { id: newId("attachment"), name: "u.txt", mime_type: "text/plain", size_bytes: 4 });
+          await store.attachments.create(owner, { name: "p.txt", mime_type: "text/plain", size_bytes: 5 });
+          await store.sessions.create(owner.userId, 1);
+          await store.loginLinks.create(owner.userId, { agentId: null, ttlMs: 60_000 });
+          await store.usage.record({ user_id: owner.userId, agent_id: "assistant", model: "m", thread_id: thread.id, kind: "turn", started_at: Date.now(), duration_ms: 1, model_calls: 1, reported_calls: 1, input_tokens: 1, output_tokens: 1, reasoning_tokens: 0, cached_tokens: 0, tool_calls: 0, mcp_calls: 0, outcome: "done", error: null });
+          await store.quotas.setOverrides(owner.userId, { tokens_per_day: 5, tokens_per_month: null, stored_bytes: null, uploads_in_flight: null });
+          await store.quotas.reserveUpload(owner.userId, 1, { storedBytes: null, inFlight: 5 }, 60_000);
+          return { threadId: thread.id, itemId: item.id };
+        };
+        const mine = await seed(alice, "alice@example.com");
+        await seed(bob, "bob@example.com");
+        const { db } = connectDatabase(location);
+        try {
+          const tables = store.kind === "sqlite"
+            ? (await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`.execute(db)).rows.map((row) => row.name)
+            : (await sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'`.execute(db)).rows.map((row) => row.name);
+          const everything = async () => {
+            const dump: Record<string, string[]> = {};
+            for (const table of tables) dump[table] = (await sql<Record<string, unknown>>`SELECT * FROM ${sql.table(table)}`.execute(db)).rows.map((row) => JSON.stringify(row));
+            return dump;
+          };
+          const marks = [alice.userId, alice.accountId, "alice@example.com", mine.threadId, mine.itemId];
+          const before = await everything();
+          const attachmentIds = (await store.userData.attachmentsOf(alice.userId)).map((row) => row.id);
+          assert.equal(attachmentIds.length, 3);
+          const deleted = await store.userData.deleteUser(alice.userId);
+          assert.deepEqual(deleted?.attachmentIds.sort(), [...attachmentIds].sort());
+          const after = await everything();
+          for (const table of tables) {
+            const left = after[table]!.filter((row) => [...marks, ...attachmentIds].some((mark) => row.includes(mark)));
+            assert.deepEqual(left, [], `nothing of alice's in ${table}`);
+            // Every row that went was alice's: bob's (and the migrations' own) are all still there.
+            const removed = before[table]!.filter((row) => !after[table]!.includes(row));
+            assert.ok(removed.every((row) => [...marks, ...attachmentIds].some((mark) => row.includes(mark))), `only alice's rows left ${table}`);
+          }
+          assert.ok(tables.includes("usage_events") && tables.includes("identities"), tables.join());
+          assert.equal(await store.userData.deleteUser(alice.userId), undefined);
+          assert.ok(await store.users.findById(bob.userId));
+        } finally {
+          await db.destroy();
+        }
+      });
+    });
+
     test("login links: used once even when opened concurrently; expired, unknown and disabled users refused", async () => {
       await withStore(async (store, alice, bob) => {
         const { token, link } = await store.loginLinks.create(alice.userId, { agentId: "assistant", ttlMs: 60_000 });

@@ -380,6 +380,21 @@ export interface QuotaStore {
   reservations(): Promise<Array<{ user_id: string; bytes: number; expires_at: number }>>;
 }
 
+/** A user's data as a whole: what deleting and exporting a user need. */
+export interface UserDataStore {
+  /** The user's attachments (sent, unsent and pending), oldest first. */
+  attachmentsOf(userId: string): Promise<AttachmentRow[]>;
+  /** When each user's sessions were last used (null: never), for the admin's people view. */
+  lastSeen(): Promise<Array<{ user_id: string; last_seen: number | null }>>;
+  /**
+   * Deletes the user and everything of theirs in one transaction: threads, items, feedback,
+   * attachment records, sessions, login links, identities, usage rows and totals, quota
+   * overrides and counters, and their account when no one else is on it. Returns the ids of the
+   * attachments whose bytes the caller must now remove; undefined for an unknown user.
+   */
+  deleteUser(userId: string): Promise<{ attachmentIds: string[] } | undefined>;
+}
+
 export type StoreCounts = Record<"users" | "sessions" | "threads" | "items" | "attachments", number>;
 
 export interface Store {
@@ -396,6 +411,7 @@ export interface Store {
   loginLinks: LoginLinkStore;
   usage: UsageStore;
   quotas: QuotaStore;
+  userData: UserDataStore;
   /** How many users, live sessions, threads, items and attachments the database holds (also proves it answers). */
   counts(): Promise<StoreCounts>;
   close(): Promise<void>;

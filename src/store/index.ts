@@ -8,6 +8,7 @@ import { SqlSessionStore } from "./sessions.ts";
 import { SqlThreadStore } from "./threads.ts";
 import { SqlQuotaStore } from "./quotas.ts";
 import { SqlUsageStore } from "./usage.ts";
+import { SqlUserDataStore } from "./user-data.ts";
 import { SqlUserStore } from "./users.ts";
 
 export type * from "./contract.ts";
@@ -45,6 +46,7 @@ export async function openStore(location: StoreLocation, options: ConnectOptions
     loginLinks: new SqlLoginLinkStore(db),
     usage: new SqlUsageStore(db),
     quotas: new SqlQuotaStore(db),
+    userData: new SqlUserDataStore(db),
     async counts(): Promise<StoreCounts> {
       const count = async (table: "users" | "threads" | "thread_items" | "attachments") =>
         Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);
