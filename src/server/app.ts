@@ -4,6 +4,7 @@ import Koa, { type Context, type Next } from "koa";
 import compose, { type ComposedMiddleware } from "koa-compose";
 import { mountAccountApi } from "../account/api.ts";
 import { mountAdminApi } from "../admin/api.ts";
+import { mountOperatorApi } from "../admin/operator-api.ts";
 import { LOGIN_PATH_PREFIX } from "../auth/login-links.ts";
 import { sameOriginForCookies } from "../auth/origin.ts";
 import { throttleFailedCredentials } from "../auth/throttle.ts";
@@ -91,6 +92,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): ChatkitApp {
   const accountDeps = { store, auth: services.auth, events: services.authEvents, sameOriginForCookies: checkOrigin };
   mountAccountApi(router, accountDeps);
   mountAdminApi(router, { ...accountDeps, config, publicBaseUrl });
+  mountOperatorApi(router, { ...accountDeps, config, files: services.files, metrics, mcp: services.mcp });
 
   if (config.server.metrics.enabled) mountMetricsRoute(router, metrics, config.server.metrics.token);
 

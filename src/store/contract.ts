@@ -384,6 +384,8 @@ export interface QuotaStore {
 export interface UserDataStore {
   /** The user's attachments (sent, unsent and pending), oldest first. */
   attachmentsOf(userId: string): Promise<AttachmentRow[]>;
+  /** Uploads never sent with a message (pending ones included): how many, and their bytes. For the admin's storage view, not the hot path. */
+  unsentUploads(): Promise<{ count: number; bytes: number }>;
   /** When each user's sessions were last used (null: never), for the admin's people view. */
   lastSeen(): Promise<Array<{ user_id: string; last_seen: number | null }>>;
   /**

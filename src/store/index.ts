@@ -46,7 +46,7 @@ export async function openStore(location: StoreLocation, options: ConnectOptions
     loginLinks: new SqlLoginLinkStore(db),
     usage: new SqlUsageStore(db),
     quotas: new SqlQuotaStore(db),
-    userData: new SqlUserDataStore(db),
+    userData: new SqlUserDataStore(connection),
     async counts(): Promise<StoreCounts> {
       const count = async (table: "users" | "threads" | "thread_items" | "attachments") =>
         Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);

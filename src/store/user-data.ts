@@ -1,12 +1,26 @@
 import type { Kysely } from "kysely";
 import type { AttachmentRow, UserDataStore } from "./contract.ts";
+import type { QueryRunner } from "./prepared.ts";
 import type { Database } from "./schema.ts";
 
 export class SqlUserDataStore implements UserDataStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+
+  constructor(private readonly runner: QueryRunner) {
+    this.db = runner.db;
+  }
 
   async attachmentsOf(userId: string): Promise<AttachmentRow[]> {
     return this.db.selectFrom("attachments").selectAll().where("user_id", "=", userId).orderBy("created_at", "asc").orderBy("id", "asc").execute();
+  }
+
+  async unsentUploads(): Promise<{ count: number; bytes: number }> {
+    const row = await this.db
+      .selectFrom("attachments")
+      .select((eb) => [eb.fn.countAll().as("count"), eb.fn.sum("size_bytes").as("bytes")])
+      .where("thread_id", "is", null)
+      .executeTakeFirstOrThrow();
+    return { count: Number(row.count), bytes: Number(row.bytes ?? 0) };
   }
 
   async lastSeen(): Promise<Array<{ user_id: string; last_seen: number | null }>> {
@@ -35,6 +49,9 @@ export class SqlUserDataStore implements UserDataStore {
       const others = await trx.selectFrom("users").select("id").where("account_id", "=", user.account_id).executeTakeFirst();
       if (!others) await trx.deleteFrom("accounts").where("id", "=", user.account_id).execute();
       return { attachmentIds: attachments.map((row) => row.id) };
+    }).finally(() => {
+      // Their sessions end with them: sign-ins this process trusted for a moment are dropped.
+      this.runner.sessionEndings.count++;
     });
   }
 }
