@@ -7,6 +7,7 @@ import { LOGIN_PATH_PREFIX } from "../auth/login-links.ts";
 import type { Authenticator, SignedInState } from "../auth/session.ts";
 import type { LoginLinkRefusal, Store } from "../store/index.ts";
 import { webClientAssetLoader, WEBCLIENT_PATH_PREFIX } from "../webclient/assets.ts";
+import { registerAdminPage } from "./admin-page.ts";
 import { LOGOUT_PATH, pageUi, renderChatPage } from "./chat-page.ts";
 import { chatPagePolicy, MESSAGE_PAGE_POLICY } from "./csp.ts";
 import { escapeHtml, newNonce } from "./html.ts";
@@ -79,6 +80,7 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
   const agents = new Map(config.agents.map((agent) => [agent.id, agent]));
 
   const webClientAssets = webClientAssetLoader();
+  registerAdminPage(router, { auth: deps.auth, assets: webClientAssets, apiUrl: config.chatkit.apiUrl });
 
   // The built-in client's bundle: public code (no data in it), named by its content hash.
   router.get(`${WEBCLIENT_PATH_PREFIX}:file`, (ctx) => {
