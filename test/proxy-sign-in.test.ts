@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { ConfigError, parseConfig } from "../src/config/load.ts";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
+import { userInput } from "./support/client.ts";
 import { rawRequest, type RawResponse } from "./support/raw-http.ts";
 
 /**
@@ -42,6 +43,28 @@ describe("an authenticating proxy and X-Forwarded-* from trusted addresses only"
     const page = await rawRequest(`${server.url}/agents/${TEST_AGENT.id}/chatkit`, { localAddress: PROXY, headers: { "x-forwarded-email": "pat@example.com" } });
     assert.equal(page.status, 200);
     assert.match(page.body, /pat@example\.com/);
+  });
+
+  test("proxy users are isolated like any others: nobody sees another's threads", async () => {
+    const created = await rawRequest(`${server.url}/chatkit?agent_id=${TEST_AGENT.id}`, {
+      method: "POST",
+      localAddress: PROXY,
+      headers: { "content-type": "application/json", "x-forwarded-email": "pat@example.com" },
+      body: JSON.stringify({ type: "threads.create", params: { input: userInput("mine") } }),
+    });
+    assert.equal(created.status, 200);
+    const threadId = /"thread":\{"id":"(thr_[\w-]+)"/.exec(created.body)?.[1];
+    assert.ok(threadId, created.body);
+    const quinn = { "x-forwarded-email": "quinn@example.com" };
+    assert.deepEqual(JSON.parse((await chatkit(PROXY, quinn)).body).data, []);
+    const read = await rawRequest(`${server.url}/chatkit?agent_id=${TEST_AGENT.id}`, {
+      method: "POST",
+      localAddress: PROXY,
+      headers: { "content-type": "application/json", ...quinn },
+      body: JSON.stringify({ type: "threads.get_by_id", params: { thread_id: threadId } }),
+    });
+    assert.equal(read.status, 404);
+    assert.equal(JSON.parse((await chatkit(PROXY, { "x-forwarded-email": "pat@example.com" })).body).data.length, 1);
   });
 
   test("the same header from any other address is ignored: 401, nobody created", async () => {

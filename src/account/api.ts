@@ -1,7 +1,7 @@
 import type Router from "@koa/router";
 import type { Context, Middleware } from "koa";
-import { sessionJson, userJson } from "../admin/api.ts";
 import type { AuthEvents } from "../auth/events.ts";
+import { sessionJson, userJson } from "../auth/records.ts";
 import type { Authenticator, SignedInState } from "../auth/session.ts";
 import type { Store } from "../store/index.ts";
 

@@ -3,12 +3,12 @@ import type { Context, Middleware, Next } from "koa";
 import { z } from "zod";
 import type { AuthEvents } from "../auth/events.ts";
 import { createLoginLink } from "../auth/login-links.ts";
+import { identityJson, sessionJson, userJson } from "../auth/records.ts";
 import type { Authenticator, SignedInState } from "../auth/session.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import { toIso } from "../core/clock.ts";
 import { ChatkitError, invalidField, notFound } from "../core/errors.ts";
-import { readSmallJson } from "../http/body.ts";
-import type { IdentityRow, SessionRow, Store, UserRow } from "../store/index.ts";
+import type { Store, UserRow } from "../store/index.ts";
 
 export const ADMIN_API_PREFIX = "/admin/api";
 
@@ -48,26 +48,31 @@ export interface AdminApiDeps {
   publicBaseUrl: (ctx: Context) => string;
 }
 
-/** A user as the admin API shows one. */
-export function userJson(user: UserRow) {
-  return {
-    id: user.id,
-    email: user.email,
-    role: user.role,
-    disabled: user.disabled_at !== null,
-    created_at: toIso(user.created_at),
-    disabled_at: user.disabled_at === null ? null : toIso(user.disabled_at),
-  };
-}
+const SMALL_JSON_BYTES = 16 * 1024;
 
-const iso = (ms: number | null) => (ms === null ? null : toIso(ms));
-
-export function sessionJson(session: SessionRow) {
-  return { id: session.id, created_at: toIso(session.created_at), last_used_at: iso(session.last_used_at), expires_at: iso(session.expires_at) };
-}
-
-function identityJson(identity: IdentityRow) {
-  return { provider: identity.provider, subject: identity.subject, email: identity.email, created_at: toIso(identity.created_at), last_used_at: iso(identity.last_used_at) };
+/**
+ * The API's small JSON bodies (at most 16 KiB, uncompressed) checked against `schema`: 415 for
+ * another content type, 413, 400 `invalid_json`, or 400 `invalid_params` naming the first bad field.
+ */
+export async function readSmallJson<T>(ctx: Context, schema: z.ZodType<T>): Promise<T> {
+  if (!ctx.is("json", "+json")) throw new ChatkitError(415, "unsupported_content_type");
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > SMALL_JSON_BYTES) throw new ChatkitError(413, "payload_too_large", { max_bytes: SMALL_JSON_BYTES });
+    chunks.push(chunk);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw new ChatkitError(400, "invalid_json");
+  }
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw invalidField(issue.path.map(String).join(".") || "(body)", issue.message);
 }
 
 const inviteBody = z.strictObject({ email: z.email(), agent_id: z.string().min(1).optional() });

@@ -9,12 +9,12 @@ import type { Authenticator, SignedInState } from "../auth/session.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import { toIso } from "../core/clock.ts";
 import { ChatkitError, invalidField } from "../core/errors.ts";
-import { readSmallJson } from "../http/body.ts";
 import type { McpRegistry } from "../mcp/registry.ts";
 import type { Metrics } from "../metrics/index.ts";
 import type { Store, UserRow } from "../store/index.ts";
 import { summarizeUsage, usageCsv } from "../usage/report.ts";
-import { admin, ADMIN_API_PREFIX, adminGuard, targetUser, userJson } from "./api.ts";
+import { userJson } from "../auth/records.ts";
+import { admin, ADMIN_API_PREFIX, adminGuard, readSmallJson, targetUser } from "./api.ts";
 import { deleteUserAndFiles, exportFileName, exportUserArchive } from "./user-data.ts";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;

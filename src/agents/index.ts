@@ -1,4 +1,6 @@
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
+import type { UpstreamGate } from "../limits/upstream.ts";
+import type { Metrics } from "../metrics/index.ts";
 import { LocalResponder } from "./local-responder.ts";
 import { OpenAIRunner, type AttachmentParts } from "./openai-runner.ts";
 import type { ModelRunner } from "./runner.ts";
@@ -11,6 +13,7 @@ export class RunnerRegistry {
   constructor(
     private readonly config: ChatkitConfig,
     private readonly attachmentParts: AttachmentParts,
+    private readonly upstream: { gate: UpstreamGate; metrics: Metrics },
   ) {}
 
   forAgent(agent: AgentConfig): ModelRunner {
@@ -25,7 +28,18 @@ export class RunnerRegistry {
   private build(agent: AgentConfig): ModelRunner {
     const upstream = upstreamOf(this.config, agent);
     if (!upstream) return new LocalResponder(agent);
-    const client = openaiClient(upstream, this.config);
-    return new OpenAIRunner({ client, api: agent.api, idleTimeoutMs: this.config.openai.timeoutMs, attachmentParts: this.attachmentParts, vision: agent.vision });
+    const { gate, metrics } = this.upstream;
+    const client = openaiClient(upstream, this.config, metrics);
+    return new OpenAIRunner({
+      client,
+      api: agent.api,
+      idleTimeoutMs: this.config.openai.timeoutMs,
+      attachmentParts: this.attachmentParts,
+      vision: agent.vision,
+      acquireSlot: () => {
+        if (gate.full) metrics.limitRefusals.inc({ limit: "upstream_busy" });
+        return gate.acquire();
+      },
+    });
   }
 }

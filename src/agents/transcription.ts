@@ -5,6 +5,8 @@ import { normalizeMimeType } from "../attachments/content-types.ts";
 import { ChatkitError } from "../core/errors.ts";
 import { type Logger } from "../core/logger.ts";
 import type { TokenUsage } from "../usage/meter.ts";
+import type { UpstreamGate } from "../limits/upstream.ts";
+import type { Metrics } from "../metrics/index.ts";
 
 /** Upstreams guess the audio format from the file name's extension, so it must match the type. */
 const EXTENSION_FOR_AUDIO_TYPE: Record<string, string> = {
@@ -48,12 +50,13 @@ export async function transcribeAudio(
   agent: AgentConfig | undefined,
   audio: Buffer,
   mimeType: string,
-  options: { signal?: AbortSignal; logger: Logger },
+  options: { signal?: AbortSignal; logger: Logger; gate: UpstreamGate; metrics: Metrics },
 ): Promise<{ text: string; usage?: TokenUsage }> {
   const upstream = upstreamOf(config, agent ?? config.agents[0]);
   if (!upstream) throw new ChatkitError(422, "transcription_unavailable");
-  const client = openaiClient(upstream, config, { maxRetries: 1 });
+  const client = openaiClient(upstream, config, options.metrics, { maxRetries: 1 });
   const file = await toFile(audio, `audio.${EXTENSION_FOR_AUDIO_TYPE[mimeType] ?? "webm"}`, { type: mimeType });
+  const releaseSlot = options.gate.acquire();
   try {
     const result = await client.audio.transcriptions.create({ file, model: config.openai.transcriptionModel }, { signal: options.signal ?? null });
     // Token-billed models report tokens; whisper reports seconds of audio, which is not a token count.
@@ -64,5 +67,7 @@ export async function transcribeAudio(
     options.logger.error(`transcription upstream failed (${upstream.baseURL})`, error);
     const status = (error as { status?: number }).status;
     throw new ChatkitError(502, "transcription_failed", status ? { upstream_status: status } : {});
+  } finally {
+    releaseSlot();
   }
 }

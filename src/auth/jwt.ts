@@ -20,7 +20,9 @@ interface Issuer {
   algorithms: string[];
 }
 
+/** Tokens remembered once verified, at most, and the longest one remembered (the cache stays under ~40 MB). */
 const VERIFIED_CACHE_SIZE = 10_000;
+const VERIFIED_CACHE_TOKEN_CHARS = 4_096;
 
 /** Three base64url parts: a compact JWS. Session tokens are one part, so the two never mix. */
 export function looksLikeJwt(token: string): boolean {
@@ -91,8 +93,10 @@ export class JwtVerifier {
       emailVerified: payload.email_verified !== false,
       expiresAt: payload.exp!,
     };
-    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
-    this.verified.set(token, verified);
+    if (token.length <= VERIFIED_CACHE_TOKEN_CHARS) {
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(token, verified);
+    }
     return { ok: true, token: verified };
   }
 }

@@ -1,8 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
-import type { ActionDefinition, ToolDefinition } from "../tools/define.ts";
-import { resolveDefinedTool } from "../tools/run.ts";
-import { HOSTED_TOOL_TYPES, type HostedTool } from "../agents/hosted.ts";
+import { HOSTED_TOOL_TYPES, toolParametersJsonSchema, type ConfigAction, type ConfigTool, type HostedTool } from "./tools.ts";
 
 /** The seed's default CDN location of the ChatKit web component. */
 export const DEFAULT_SCRIPT_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js";
@@ -108,11 +106,11 @@ export const agentSchema = z.strictObject({
   /** Functions the model may call (`defineTool`): on this server (with a handler) or in the browser (without). */
   tools: z
     .array(
-      checkShape<ToolDefinition>(toolShape).superRefine((tool, ctx) => {
+      checkShape<ConfigTool>(toolShape).superRefine((tool, ctx) => {
         if (!isZodSchema(tool.parameters)) return;
         // What the model is sent must be an object schema; a schema zod cannot export fails here, not on every turn.
         try {
-          if (resolveDefinedTool(tool).parameters.type !== "object") ctx.addIssue({ code: "custom", path: ["parameters"], message: "must be an object schema, e.g. z.object({ ... })" });
+          if (toolParametersJsonSchema(tool.parameters).type !== "object") ctx.addIssue({ code: "custom", path: ["parameters"], message: "must be an object schema, e.g. z.object({ ... })" });
         } catch (error) {
           ctx.addIssue({ code: "custom", path: ["parameters"], message: `cannot be sent as JSON schema: ${(error as Error).message}` });
         }
@@ -127,7 +125,7 @@ export const agentSchema = z.strictObject({
       });
     }),
   /** Widget action handlers by action type (`defineAction`). */
-  actions: z.record(z.string().min(1), checkShape<ActionDefinition>(actionShape)).default({}),
+  actions: z.record(z.string().min(1), checkShape<ConfigAction>(actionShape)).default({}),
   /**
    * For reasoning models: how hard to think and whether to stream summaries of it (shown as a
    * workflow of thoughts). Responses API: `reasoning`; Chat Completions: `reasoning_effort`.

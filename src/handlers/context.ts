@@ -8,14 +8,22 @@ import type { RunnerRegistry } from "../agents/index.ts";
 import type { McpRegistry } from "../mcp/registry.ts";
 import type { QuotaService } from "../usage/quotas.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
+import type { UpstreamGate } from "../limits/upstream.ts";
+import type { Metrics } from "../metrics/index.ts";
+import type { ToolRegistry } from "../tools/run.ts";
 
-/** Long-lived collaborators, built once per app. */
+/** Long-lived collaborators, built once per app (by the composition root, server/services.ts). */
 export interface Services {
   attachments: AttachmentService;
   runners: RunnerRegistry;
   mcp: McpRegistry;
   usage: UsageRecorder;
   quotas: QuotaService;
+  /** The config's tools as the tool loop takes them. */
+  tools: ToolRegistry;
+  /** The box's gate on model requests in flight. */
+  upstream: UpstreamGate;
+  metrics: Metrics;
 }
 
 /** Everything a handler may use for one request; built once by the entry route. */

@@ -14,13 +14,13 @@ export async function transcribe(hc: HandlerContext, params: RequestParams<"inpu
   const meter = new UsageMeter();
   meter.modelCall();
   try {
-    const { text, usage } = await transcribeAudio(hc.config, hc.agent, audio, mimeType, { signal: hc.signal, logger: hc.log });
+    const { text, usage } = await transcribeAudio(hc.config, hc.agent, audio, mimeType, { signal: hc.signal, logger: hc.log, gate: hc.services.upstream, metrics: hc.services.metrics });
     if (usage) meter.reported(usage);
     await hc.services.usage.record(subject, meter, { outcome: "done", error: null });
     return { text };
   } catch (error) {
-    // No upstream to ask: nothing was used.
-    if (error instanceof ChatkitError && error.key === "transcription_unavailable") throw error;
+    // No upstream to ask, or no slot to ask it in: nothing was used.
+    if (error instanceof ChatkitError && (error.key === "transcription_unavailable" || error.key === "upstream_busy")) throw error;
     await hc.services.usage.record(subject, meter, hc.signal.aborted ? { outcome: "stopped", error: null } : { outcome: "failed", error: failureReason(error) });
     throw error;
   }

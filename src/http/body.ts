@@ -3,7 +3,7 @@ import type { Readable } from "node:stream";
 import type { Context, Next } from "koa";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { audioMimeType } from "../agents/transcription.ts";
-import { ChatkitError, invalidField } from "../core/errors.ts";
+import { ChatkitError } from "../core/errors.ts";
 
 declare module "koa" {
   interface Request {
@@ -324,22 +324,4 @@ export function minimumBodyRate(limits: { bodyMinBytesPerSecond: number; bodyRat
       clearInterval(timer);
     }
   };
-}
-
-const SMALL_JSON_BYTES = 16 * 1024;
-
-/**
- * A small JSON body (at most 16 KiB: the admin and account APIs' forms) checked against `schema`:
- * 415 for another content type, 400 `invalid_json`, or 400 `invalid_params` naming the first bad field.
- */
-export async function readSmallJson<T>(ctx: Context, schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }): Promise<T> {
-  let text = "";
-  if (hasBody(ctx.req)) {
-    if (!ctx.is("json", "+json")) throw new ChatkitError(415, "unsupported_content_type");
-    text = await readLimitedBody(ctx.req, { maxBytes: SMALL_JSON_BYTES });
-  }
-  const parsed = schema.safeParse(parseJsonBody(text));
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw invalidField(issue.path.map(String).join(".") || "(body)", issue.message);
 }

@@ -1,6 +1,6 @@
 import { QuotaService } from "../usage/quotas.ts";
 import { fail, parseCommandArgs, printTable, requireEmail, subcommand, withStore } from "./cli.ts";
-import { metricsFor } from "../metrics/index.ts";
+import { Metrics } from "../metrics/index.ts";
 import { silentLogger } from "../core/logger.ts";
 
 const help = `
@@ -43,7 +43,7 @@ export async function quotasCommand(argv: string[]): Promise<void> {
     const user = await store.users.findByEmail(email);
     if (!user) fail(`no user ${email} (see: npm run users -- list)`);
     if (command === "show") {
-      const limits = await new QuotaService(store, config, metricsFor(config), silentLogger).limitsFor(user.id);
+      const limits = await new QuotaService(store, config, new Metrics(), silentLogger).limitsFor(user.id);
       const used = await store.usage.tokensUsed(user.id, "*", Date.now());
       console.log(`${user.email}: tokens today ${used.day} of ${show(limits.tokensPerDay)}, this month ${used.month} of ${show(limits.tokensPerMonth)}; stored bytes ${await store.quotas.storedBytes(user.id)} of ${show(limits.storedBytes)}; uploads in flight at most ${limits.uploadsInFlight}`);
       return;

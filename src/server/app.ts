@@ -86,7 +86,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): ChatkitApp {
   ]);
   router.post(CHATKIT_PATH, chatkitRoute);
 
-  router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config));
+  router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config, { gate: services.upstream, metrics }));
   registerPageRoutes(router, { config, store, sessionCookie, auth: services.auth, ownOrigins });
 
   const accountDeps = { store, auth: services.auth, events: services.authEvents, sameOriginForCookies: checkOrigin };

@@ -15,8 +15,10 @@ import { createLogger, type Logger } from "../core/logger.ts";
 import type { Services } from "../handlers/context.ts";
 import { FailureThrottle } from "../limits/throttle.ts";
 import { McpRegistry } from "../mcp/registry.ts";
-import { metricsFor, type Metrics } from "../metrics/index.ts";
+import { UpstreamGate } from "../limits/upstream.ts";
+import { Metrics } from "../metrics/index.ts";
 import type { Store } from "../store/index.ts";
+import { ToolRegistry } from "../tools/run.ts";
 import { QuotaService } from "../usage/quotas.ts";
 import { UsageRecorder } from "../usage/recorder.ts";
 
@@ -39,7 +41,12 @@ export class AppServices implements Services {
   readonly logger: Logger;
   /** Where attachment bytes live. */
   readonly files: AttachmentStorage;
-  readonly metrics: Metrics;
+  /** This box's Prometheus metrics (a registry of its own: several apps in one process never share counters). */
+  readonly metrics = new Metrics();
+  /** The gate on model requests in flight (`limits.upstreamConcurrency`), for every agent, title and voice input. */
+  readonly upstream: UpstreamGate;
+  /** The config's tools as the tool loop takes them. */
+  readonly tools = new ToolRegistry();
   /** The cookie signing keys (newest first), for the session cookie and attachment links. */
   readonly keys: Keygrip;
   readonly sessionCookie: SessionCookie;
@@ -69,7 +76,7 @@ export class AppServices implements Services {
     this.store = deps.store;
     this.logger = deps.logger ?? createLogger(config.server.logFormat);
     this.files = deps.storage ?? attachmentStorageFor(config);
-    this.metrics = metricsFor(config);
+    this.upstream = new UpstreamGate(config.limits.upstreamConcurrency);
     this.keys = new Keygrip(resolveCookieKeys(config), "sha256");
     this.sessionCookie = new SessionCookie(config, this.keys);
     this.proxies = new TrustedProxies(config.server.trustProxy);
@@ -98,7 +105,7 @@ export class AppServices implements Services {
     this.runners = new RunnerRegistry(config, {
       responses: (attachments, options) => responsesInputParts(files, attachments, options),
       chat: (attachments, options) => chatCompletionParts(files, attachments, options),
-    });
+    }, { gate: this.upstream, metrics: this.metrics });
   }
 
   /** Starts the background work: the sweep of uploads never sent (`chatkit.unsentAttachmentTtlHours`). Once only. */
