@@ -75,6 +75,16 @@ export default defineConfig({
     // failedAuthPerMinute: 20,                // failed bearer tokens / sign-in links per client address, then 429 (valid ones always work)
     // headersTimeoutMs: 20_000,               // slow request headers are cut
     // requestTimeoutMs: 300_000,              // slow request bodies are cut (answers and streams are not)
+    // bodyMinBytesPerSecond: 1024,            // a signed-in body slower than this (per bodyRateWindowMs) is cut; 0: off
+    // bodyRateWindowMs: 10_000,
+  },
+
+  quotas: {
+    // tokensPerDay: null,                     // tokens per user per UTC day (null: off); the next turn is refused in the chat
+    // tokensPerMonth: null,                   // tokens per user per UTC month
+    // agents: { assistant: { tokensPerDay: 100_000 } }, // one agent's tokens per user
+    // storedBytesPerUser: 1024 ** 3,          // files one user keeps, unsent uploads included (413 storage_quota_exceeded)
+    // uploadsInFlightPerUser: 4,              // uploads one user sends at once (429 too_many_uploads)
   },
 
   // dataDir: "./data", // the whole state: SQLite database + attachments/. Back it up by copying it.

@@ -75,7 +75,7 @@ describe("request ids and failures", () => {
 describe("/metrics", () => {
   let fake: FakeOpenAI;
   before(async () => {
-    fake = await startFakeOpenAI({ text: "four token answer here" });
+    fake = await startFakeOpenAI({ text: "four token answer here", usage: { input: 10, output: 4, reasoning: 0, cached: 0 } });
   });
   after(() => fake.close());
 

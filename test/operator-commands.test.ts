@@ -7,7 +7,7 @@ import { startTestServer, tempDataDir } from "./support/app.ts";
 import { cookieHeader, openWithoutRedirect } from "./support/browser.ts";
 import { cleanEnv, REPO_ROOT, run } from "./support/process.ts";
 
-const COMMANDS = ["users", "sessions", "agents", "check", "backup", "restore", "login-link"];
+const COMMANDS = ["users", "sessions", "agents", "check", "backup", "restore", "login-link", "usage", "quotas"];
 
 describe("operator commands", () => {
   let dataDir: string;

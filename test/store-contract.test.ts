@@ -583,6 +583,127 @@ for (const backend of backends) {
       });
     });
 
+    test("usage: rows read back as recorded; day and month totals per agent, for the period that holds the moment", async () => {
+      await withStore(async (store, alice, bob) => {
+        const at = Date.UTC(2026, 11, 2, 12);
+        const base = { agent_id: "assistant", model: "m", thread_id: null, kind: "turn" as const, duration_ms: 5, model_calls: 1, reported_calls: 1, reasoning_tokens: 0, cached_tokens: 0, tool_calls: 0, mcp_calls: 0, outcome: "done" as const, error: null };
+        const first = await store.usage.record({ ...base, user_id: alice.userId, started_at: at, input_tokens: 10, output_tokens: 5 });
+        await store.usage.record({ ...base, user_id: alice.userId, agent_id: "other", started_at: at + 1, input_tokens: 1, output_tokens: 1 });
+        await store.usage.record({ ...base, user_id: alice.userId, started_at: Date.UTC(2026, 11, 1), input_tokens: 100, output_tokens: 0 });
+        await store.usage.record({ ...base, user_id: alice.userId, started_at: Date.UTC(2026, 10, 30), input_tokens: 1000, output_tokens: 0 });
+        await store.usage.record({ ...base, user_id: bob.userId, kind: "title", started_at: at, input_tokens: null, output_tokens: null, reasoning_tokens: null, cached_tokens: null, reported_calls: 0 });
+        assert.deepEqual(await store.usage.tokensUsed(alice.userId, "assistant", at), { day: 17, month: 117, agentDay: 15, agentMonth: 115 });
+        assert.deepEqual(await store.usage.tokensUsed(alice.userId, "assistant", Date.UTC(2026, 11, 3)), { day: 0, month: 117, agentDay: 0, agentMonth: 115 });
+        assert.deepEqual(await store.usage.tokensUsed(bob.userId, "assistant", at), { day: 0, month: 0, agentDay: 0, agentMonth: 0 });
+        const rows = await store.usage.list({ from: Date.UTC(2026, 11, 2), to: Date.UTC(2026, 11, 3) });
+        assert.deepEqual(rows.find((row) => row.id === first.id), first);
+        assert.deepEqual(rows.map((row) => row.input_tokens).sort(), [1, 10, null]);
+        assert.equal(rows.find((row) => row.user_id === bob.userId)?.input_tokens, null);
+        const month = await store.usage.monthTotals(at);
+        assert.deepEqual(month.find((row) => row.user_id === alice.userId), { user_id: alice.userId, tokens: 117, turns: 3 });
+        assert.deepEqual(month.find((row) => row.user_id === bob.userId), { user_id: bob.userId, tokens: 0, turns: 0 });
+      });
+    });
+
+    test("quotas: stored bytes follow uploads and deletions; reservations are refused past the bytes or the uploads in flight, also when concurrent", async () => {
+      await withStore(async (store, alice, bob) => {
+        const reserve = (bytes: number, inFlight = 10) => store.quotas.reserveUpload(alice.userId, bytes, { storedBytes: 100, inFlight }, 60_000);
+        const first = await reserve(60);
+        assert.ok(first.ok);
+        const refused = await reserve(50);
+        assert.deepEqual(refused, { ok: false, reason: "stored_bytes", storedBytes: 0, reservedBytes: 60 });
+        await store.attachments.createUploaded(alice, { id: newId("attachment"), name: "a.txt", mime_type: "text/plain", size_bytes: 40 }, first.id);
+        assert.equal(await store.quotas.storedBytes(alice.userId), 40);
+        assert.deepEqual(await store.quotas.reservations(), []);
+        // The two-phase path counts when the bytes are complete.
+        const pending = await store.attachments.create(alice, { name: "b.txt", mime_type: "text/plain", size_bytes: 30 });
+        const second = await reserve(30);
+        assert.ok(second.ok);
+        assert.equal(await store.attachments.claimForUpload(alice, pending.id), true);
+        await store.attachments.markUploaded(alice, pending.id, 30, second.id);
+        assert.equal(await store.quotas.storedBytes(alice.userId), 70);
+        assert.equal((await reserve(31)).ok, false);
+        assert.equal((await reserve(30)).ok, true);
+        // In flight: the one above is still held.
+        assert.equal((await reserve(0, 1)).ok, false);
+        // Concurrent reservations never pass the limit together.
+        const racing = await Promise.all(Array.from({ length: 10 }, () => store.quotas.reserveUpload(bob.userId, 30, { storedBytes: 100, inFlight: 50 }, 60_000)));
+        assert.equal(racing.filter((result) => result.ok).length, 3);
+        for (const result of racing) if (result.ok) await store.quotas.releaseReservation(result.id);
+        assert.equal((await store.quotas.reserveUpload(bob.userId, 100, { storedBytes: 100, inFlight: 1 }, 60_000)).ok, true);
+        // Deleting gives the bytes back.
+        assert.equal(await store.attachments.delete(alice, pending.id), true);
+        assert.equal(await store.quotas.storedBytes(alice.userId), 40);
+        assert.deepEqual(await store.quotas.storedBytes(bob.userId), 0);
+      });
+    });
+
+    test("quotas: an expired reservation no longer counts; overrides are set, read, listed and removed", async () => {
+      await withStore(async (store, alice) => {
+        assert.equal((await store.quotas.reserveUpload(alice.userId, 10, { storedBytes: 10, inFlight: 1 }, -1)).ok, true);
+        assert.equal((await store.quotas.reserveUpload(alice.userId, 10, { storedBytes: 10, inFlight: 1 }, 60_000)).ok, true);
+        const overrides = { tokens_per_day: 1000, tokens_per_month: null, stored_bytes: 5, uploads_in_flight: 2 };
+        await store.quotas.setOverrides(alice.userId, overrides);
+        assert.deepEqual(await store.quotas.overrides(alice.userId), overrides);
+        assert.deepEqual(await store.quotas.listOverrides(), [{ user_id: alice.userId, ...overrides }]);
+        await store.quotas.setOverrides(alice.userId, { tokens_per_day: null, tokens_per_month: null, stored_bytes: null, uploads_in_flight: null });
+        assert.equal(await store.quotas.overrides(alice.userId), undefined);
+      });
+    });
+
+    test("deleting a user leaves no row of theirs in any table, and everyone else's untouched", async () => {
+      await withStore(async (store, alice, bob, location) => {
+        const seed = async (owner: Owner, email: string) => {
+          const thread = await store.threads.create(owner, "assistant", "mine");
+          const item = message(thread.id, `hello from ${email}`);
+          await store.items.add(owner, item);
+          await store.items.addFeedback(owner, thread.id, [item.id], "positive");
+          const sent = await store.attachments.createUploaded(owner, { id: newId("attachment"), name: "s.txt", mime_type: "text/plain", size_bytes: 3 });
+          await store.attachments.linkToItem(owner, [sent.id], thread.id, item.id);
+          await store.attachments.createUploaded(owner, { id: newId("attachment"), name: "u.txt", mime_type: "text/plain", size_bytes: 4 });
+          await store.attachments.create(owner, { name: "p.txt", mime_type: "text/plain", size_bytes: 5 });
+          await store.sessions.create(owner.userId, 1);
+          await store.loginLinks.create(owner.userId, { agentId: null, ttlMs: 60_000 });
+          await store.usage.record({ user_id: owner.userId, agent_id: "assistant", model: "m", thread_id: thread.id, kind: "turn", started_at: Date.now(), duration_ms: 1, model_calls: 1, reported_calls: 1, input_tokens: 1, output_tokens: 1, reasoning_tokens: 0, cached_tokens: 0, tool_calls: 0, mcp_calls: 0, outcome: "done", error: null });
+          await store.quotas.setOverrides(owner.userId, { tokens_per_day: 5, tokens_per_month: null, stored_bytes: null, uploads_in_flight: null });
+          await store.quotas.reserveUpload(owner.userId, 1, { storedBytes: null, inFlight: 5 }, 60_000);
+          return { threadId: thread.id, itemId: item.id };
+        };
+        const mine = await seed(alice, "alice@example.com");
+        await seed(bob, "bob@example.com");
+        const { db } = connectDatabase(location);
+        try {
+          const tables = store.kind === "sqlite"
+            ? (await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`.execute(db)).rows.map((row) => row.name)
+            : (await sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'`.execute(db)).rows.map((row) => row.name);
+          const everything = async () => {
+            const dump: Record<string, string[]> = {};
+            for (const table of tables) dump[table] = (await sql<Record<string, unknown>>`SELECT * FROM ${sql.table(table)}`.execute(db)).rows.map((row) => JSON.stringify(row));
+            return dump;
+          };
+          const marks = [alice.userId, alice.accountId, "alice@example.com", mine.threadId, mine.itemId];
+          const before = await everything();
+          const attachmentIds = (await store.userData.attachmentsOf(alice.userId)).map((row) => row.id);
+          assert.equal(attachmentIds.length, 3);
+          const deleted = await store.userData.deleteUser(alice.userId);
+          assert.deepEqual(deleted?.attachmentIds.sort(), [...attachmentIds].sort());
+          const after = await everything();
+          for (const table of tables) {
+            const left = after[table]!.filter((row) => [...marks, ...attachmentIds].some((mark) => row.includes(mark)));
+            assert.deepEqual(left, [], `nothing of alice's in ${table}`);
+            // Every row that went was alice's: bob's (and the migrations' own) are all still there.
+            const removed = before[table]!.filter((row) => !after[table]!.includes(row));
+            assert.ok(removed.every((row) => [...marks, ...attachmentIds].some((mark) => row.includes(mark))), `only alice's rows left ${table}`);
+          }
+          assert.ok(tables.includes("usage_events") && tables.includes("identities"), tables.join());
+          assert.equal(await store.userData.deleteUser(alice.userId), undefined);
+          assert.ok(await store.users.findById(bob.userId));
+        } finally {
+          await db.destroy();
+        }
+      });
+    });
+
     test("login links: used once even when opened concurrently; expired, unknown and disabled users refused", async () => {
       await withStore(async (store, alice, bob) => {
         const { token, link } = await store.loginLinks.create(alice.userId, { agentId: "assistant", ttlMs: 60_000 });

@@ -50,7 +50,7 @@ describe("input.transcribe", () => {
   let upstream: Awaited<ReturnType<typeof startFakeUpstream>>;
   let server: TestServer;
   before(async () => {
-    upstream = await startFakeUpstream({ status: 200, body: { text: "hello from the microphone" } });
+    upstream = await startFakeUpstream({ status: 200, body: { text: "hello from the microphone", usage: { type: "tokens", input_tokens: 42, output_tokens: 7, total_tokens: 49 } } });
     server = await startTestServer({
       config: { openai: { apiKey: "sk-fake", baseURL: upstream.baseURL, transcriptionModel: "whisper-test" } },
     });
@@ -75,6 +75,19 @@ describe("input.transcribe", () => {
     assert.equal(call.authorization, "Bearer sk-fake");
   });
 
+  test("is recorded as a transcription with the tokens the upstream reported", async () => {
+    const user = await server.store.users.findByEmail("alice@example.com");
+    const before = Date.now();
+    await server.request("input.transcribe", { audio_base64: AUDIO.toString("base64"), mime_type: "audio/ogg" });
+    const rows = (await server.store.usage.list({ from: before, to: Date.now() + 1 })).filter((row) => row.kind === "transcription");
+    assert.equal(rows.length, 1);
+    const row = rows[0]!;
+    assert.deepEqual(
+      [row.user_id, row.agent_id, row.model, row.thread_id, row.outcome, row.model_calls, row.reported_calls, row.input_tokens, row.output_tokens],
+      [user!.id, TEST_AGENT.id, "whisper-test", null, "done", 1, 1, 42, 7],
+    );
+  });
+
   test("refuses what is not audio, and base64 that is not base64", async () => {
     const calls = upstream.received.length;
     const notAudio = await server.request("input.transcribe", { audio_base64: AUDIO.toString("base64"), mime_type: "text/html" });
@@ -96,6 +109,8 @@ describe("input.transcribe", () => {
       assert.equal(failing.received.length, 1);
       assert.equal(failing.received[0]!.model, "gpt-4o-mini-transcribe", "the default model");
       assert.ok(box.logger.lines.some((line) => line.startsWith("transcription upstream failed")));
+      const [row] = await box.store.usage.list({ from: 0, to: Date.now() + 1 });
+      assert.deepEqual([row?.kind, row?.outcome, row?.error, row?.input_tokens], ["transcription", "failed", "transcription_failed", null]);
     } finally {
       await box.close({ removeData: true });
       await failing.close();

@@ -45,7 +45,7 @@ describe("two-phase uploads racing", () => {
     fetch(url, { method: "PUT", headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" }, body, duplex: "half" } as RequestInit);
 
   test("the first upload to start owns the attachment; a second one is refused without touching the bytes", async () => {
-    const attachment = await pending(100);
+    const attachment = await pending("slow upload, finished last".length);
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     const slow = put(attachment.upload_descriptor.url, slowBody(Buffer.from("slow upload, "), Buffer.from("finished last"), released));
@@ -69,8 +69,26 @@ describe("two-phase uploads racing", () => {
     assert.equal(retry.status, 200);
   });
 
+  test("bytes that differ from the declared size are refused, and the attachment stays open for a right upload", async () => {
+    const attachment = await pending(20);
+    // Declared by Content-Length: refused before a byte is read.
+    const short = await put(attachment.upload_descriptor.url, "11 bytes ok");
+    assert.equal(short.status, 400);
+    assert.equal(((await short.json()) as { error: string }).error, "upload_size_mismatch");
+    // Streamed without a length: counted as it arrives, refused at its end, no file kept.
+    const streamed = await put(attachment.upload_descriptor.url, slowBody(Buffer.from("only "), Buffer.from("eleven"), Promise.resolve()));
+    assert.equal(streamed.status, 400);
+    assert.equal(((await streamed.json()) as { error: string }).error, "upload_size_mismatch");
+    assert.ok(!attachmentDirEntries(server).some((name) => name.includes(attachment.id)), "no file is left");
+    const owner = await ownerOf(server, "alice@example.com");
+    assert.equal((await server.store.attachments.get(owner, attachment.id))?.status, "pending");
+    const right = await put(attachment.upload_descriptor.url, "exactly twenty bytes");
+    assert.equal(right.status, 200);
+    assert.equal(await server.store.quotas.storedBytes(owner.userId), 20 + 5 + "slow upload, finished last".length);
+  });
+
   test("an attachment deleted while its bytes arrive keeps no file", async () => {
-    const attachment = await pending(100);
+    const attachment = await pending("half and the rest".length);
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     const upload = put(attachment.upload_descriptor.url, slowBody(Buffer.from("half "), Buffer.from("and the rest"), released));

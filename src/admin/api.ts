@@ -26,6 +26,21 @@ export function requireAdmin(): Middleware {
   };
 }
 
+/** Every admin route's middlewares: signed in, from our own origin (for cookies), admin role. */
+export function adminGuard(deps: { auth: Authenticator; sameOriginForCookies: Middleware }): Middleware[] {
+  return [deps.auth.required(), deps.sameOriginForCookies, requireAdmin()];
+}
+
+/** The admin making the request. */
+export const admin = (ctx: Context): UserRow => (ctx.state as SignedInState).user;
+
+/** The user a route's `:id` names, or 404 `user_not_found`. */
+export async function targetUser(store: Store, ctx: Context): Promise<UserRow> {
+  const user = await store.users.findById(String(ctx.params.id ?? ""));
+  if (!user) throw notFound("user_not_found");
+  return user;
+}
+
 export interface AdminApiDeps {
   config: ChatkitConfig;
   store: Store;
@@ -69,14 +84,8 @@ const roleBody = z.strictObject({ role: z.enum(["admin", "user"]) });
  */
 export function mountAdminApi(router: Router, deps: AdminApiDeps): void {
   const { store, events } = deps;
-  const guard = [deps.auth.required(), deps.sameOriginForCookies, requireAdmin()];
-  const admin = (ctx: Context) => (ctx.state as SignedInState).user;
-
-  const target = async (ctx: Context): Promise<UserRow> => {
-    const user = await store.users.findById(String(ctx.params.id ?? ""));
-    if (!user) throw notFound("user_not_found");
-    return user;
-  };
+  const guard = adminGuard(deps);
+  const target = (ctx: Context) => targetUser(store, ctx);
   /** An admin does not disable or demote themself: the box would be left without a way in. */
   const notSelf = (ctx: Context, user: UserRow) => {
     if (user.id === admin(ctx).id) throw new ChatkitError(409, "cannot_change_self");

@@ -40,7 +40,6 @@ export class RunnerRegistry {
         if (gate.full) metrics.limitRefusals.inc({ limit: "upstream_busy" });
         return gate.acquire();
       },
-      onUsage: (usage) => metrics.recordUsage(usage),
     });
   }
 }

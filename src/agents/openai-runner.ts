@@ -27,8 +27,6 @@ export interface OpenAIRunnerOptions {
    * the refusal, which ends the turn as it is: it is not an upstream failure, and never retried.
    */
   acquireSlot: () => () => void;
-  /** Told the tokens an answer used, when the upstream reports them (metrics). */
-  onUsage?: (usage: { input: number; output: number }) => void;
 }
 
 /**
@@ -136,7 +134,6 @@ export class OpenAIRunner implements ModelRunner {
       if (!summaryIndex.has(key)) summaryIndex.set(key, summaryIndex.size);
       return summaryIndex.get(key)!;
     };
-    const onUsage = this.options.onUsage;
     return {
       response,
       translate(data, out) {
@@ -179,7 +176,13 @@ export class OpenAIRunner implements ModelRunner {
           case "response.completed":
           case "response.incomplete":
             finished = true;
-            if (event.response.usage) onUsage?.({ input: event.response.usage.input_tokens, output: event.response.usage.output_tokens });
+            if (event.response.usage) {
+              const usage = event.response.usage;
+              out.push({
+                type: "usage",
+                usage: { input: usage.input_tokens, output: usage.output_tokens, reasoning: usage.output_tokens_details?.reasoning_tokens ?? 0, cached: usage.input_tokens_details?.cached_tokens ?? 0 },
+              });
+            }
             break;
           case "response.failed":
             throw new UpstreamError(`the model failed: ${event.response.error?.message ?? "no reason given"}`);
@@ -228,6 +231,8 @@ export class OpenAIRunner implements ModelRunner {
           model: request.model,
           messages,
           stream: true,
+          // Without it, Chat Completions servers report no usage when streaming.
+          stream_options: { include_usage: true },
           ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
           ...(request.maxOutputTokens !== undefined ? { max_tokens: request.maxOutputTokens } : {}),
           ...(request.reasoning?.effort ? { reasoning_effort: request.reasoning.effort } : {}),
@@ -245,7 +250,6 @@ export class OpenAIRunner implements ModelRunner {
     let reasoning = "";
     // Tool calls stream in pieces keyed by index: the first piece has the id and name.
     const calls: Array<{ id: string; name: string; arguments: string }> = [];
-    const onUsage = this.options.onUsage;
     return {
       response,
       translate(data, out) {
@@ -272,7 +276,13 @@ export class OpenAIRunner implements ModelRunner {
           if (piece.function?.arguments) call.arguments += piece.function.arguments;
         }
         if (choice?.finish_reason) finished = true;
-        if (chunk.usage) onUsage?.({ input: chunk.usage.prompt_tokens, output: chunk.usage.completion_tokens });
+        if (chunk.usage) {
+          const usage = chunk.usage;
+          out.push({
+            type: "usage",
+            usage: { input: usage.prompt_tokens, output: usage.completion_tokens, reasoning: usage.completion_tokens_details?.reasoning_tokens ?? 0, cached: usage.prompt_tokens_details?.cached_tokens ?? 0 },
+          });
+        }
       },
       end(out) {
         if (!finished) throw new UpstreamError("the model stream ended before a finish reason");

@@ -26,6 +26,7 @@ import { completeText, type ModelEvent, type ModelMessage, type ModelRequest, ty
 import { cleanModelTitle, TITLE_INSTRUCTIONS } from "./titles.ts";
 import { WorkflowTracker } from "./workflow.ts";
 import { HostedDisplay, type SaveImage } from "./hosted-display.ts";
+import { UsageMeter } from "../usage/meter.ts";
 
 /** The thread fields a responder may change; the pipeline saves and announces changes. */
 export interface ThreadState {
@@ -52,6 +53,10 @@ export interface Turn {
   forcedTool?: string | undefined;
   signal: AbortSignal;
   logger: Logger;
+  /** Counts what the turn uses (model calls, reported tokens, tool calls); the caller records it. */
+  meter?: UsageMeter;
+  /** Records a title the model wrote: its own usage, kept apart from the turn's. */
+  recordTitle?: (meter: UsageMeter, failure?: unknown) => Promise<void>;
 }
 
 const now = () => toIso(monotonicNow());
@@ -126,6 +131,7 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
       const calls: Array<Extract<ModelEvent, { type: "tool_call" }>> = [];
       let message: AssistantMessageItem | undefined;
       let text = "";
+      turn.meter?.modelCall();
       for await (const event of runner.stream(request, turn.signal)) {
         switch (event.type) {
           case "text.delta":
@@ -152,7 +158,11 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
             citations.push(event.source);
             break;
           case "hosted_call":
+            if (event.call.done) turn.meter?.toolCall(event.call.kind === "mcp");
             yield* hosted.call(event);
+            break;
+          case "usage":
+            turn.meter?.reported(event.usage);
             break;
           case "image":
             visibleItems += yield* hosted.image(event);
@@ -255,6 +265,8 @@ async function* runToolRound(
   let clientCall: { callId: string; name: string; args: Record<string, unknown> } | undefined;
 
   const round = calls[0]?.callId;
+  // Counted in the turn the model made them; calls resumed after an approval were counted then.
+  for (const call of calls) if (!call.record) turn.meter?.toolCall(byName.get(call.name)?.mcpServer !== undefined);
   const planned: PlannedCall[] = calls.map((call) => ({
     ...call,
     // Created now, in call order, so the stored calls keep the model's order.
@@ -391,15 +403,20 @@ const TITLE_TIMEOUT_MS = 30_000;
 async function modelTitle(turn: Turn): Promise<string | null> {
   const first = turn.history.find((item) => item.type === "user_message");
   if (!first || first.type !== "user_message") return null;
+  const meter = new UsageMeter();
+  meter.modelCall();
   try {
     const raw = await completeText(
       turn.runner,
       { model: turn.model, instructions: TITLE_INSTRUCTIONS, messages: [{ role: "user", text: userMessageText(first) }], maxOutputTokens: 32 },
       AbortSignal.timeout(TITLE_TIMEOUT_MS),
+      (usage) => meter.reported(usage),
     );
+    await turn.recordTitle?.(meter);
     return cleanModelTitle(raw);
   } catch (error) {
     turn.logger.error(`title generation failed for ${turn.thread.id}`, error);
+    await turn.recordTitle?.(meter, error);
     return null;
   }
 }

@@ -1,5 +1,6 @@
 import type { Attachment, Source } from "../protocol/items.ts";
 import type { HostedTool } from "../config/tools.ts";
+import type { TokenUsage } from "../usage/meter.ts";
 import type { HostedCall } from "./hosted.ts";
 
 /**
@@ -59,7 +60,10 @@ export type ModelEvent =
   /** A hosted tool at work; once done, `record` is what later turns send back. */
   | { type: "hosted_call"; call: HostedCall; record?: Record<string, unknown> }
   /** A generated image: partial previews, then the final one (base64), with its `record` for later turns. */
-  | { type: "image"; id: string; base64: string; partial: boolean; record?: Record<string, unknown> };
+  | { type: "image"; id: string; base64: string; partial: boolean; record?: Record<string, unknown> }
+  /** What the call used, as the upstream reported it (at its end); absent when it reports nothing. */
+  | { type: "usage"; usage: TokenUsage };
+
 
 /**
  * What the conversation needs from a model: a stream of typed events. The OpenAI-backed runner
@@ -81,9 +85,12 @@ export class UpstreamError extends Error {
   }
 }
 
-/** Collects a whole text reply; for short side requests such as titles. */
-export async function completeText(runner: ModelRunner, request: ModelRequest, signal: AbortSignal): Promise<string> {
+/** Collects a whole text reply, for short side requests such as titles; `onUsage` is told what the call used. */
+export async function completeText(runner: ModelRunner, request: ModelRequest, signal: AbortSignal, onUsage?: (usage: TokenUsage) => void): Promise<string> {
   let text = "";
-  for await (const event of runner.stream(request, signal)) if (event.type === "text.delta") text += event.delta;
+  for await (const event of runner.stream(request, signal)) {
+    if (event.type === "text.delta") text += event.delta;
+    else if (event.type === "usage") onUsage?.(event.usage);
+  }
   return text;
 }

@@ -4,6 +4,7 @@ import { openaiClient, upstreamOf } from "./upstream.ts";
 import { normalizeMimeType } from "../attachments/content-types.ts";
 import { ChatkitError } from "../core/errors.ts";
 import { type Logger } from "../core/logger.ts";
+import type { TokenUsage } from "../usage/meter.ts";
 import type { UpstreamGate } from "../limits/upstream.ts";
 import type { Metrics } from "../metrics/index.ts";
 
@@ -50,7 +51,7 @@ export async function transcribeAudio(
   audio: Buffer,
   mimeType: string,
   options: { signal?: AbortSignal; logger: Logger; gate: UpstreamGate; metrics: Metrics },
-): Promise<string> {
+): Promise<{ text: string; usage?: TokenUsage }> {
   const upstream = upstreamOf(config, agent ?? config.agents[0]);
   if (!upstream) throw new ChatkitError(422, "transcription_unavailable");
   const client = openaiClient(upstream, config, options.metrics, { maxRetries: 1 });
@@ -58,7 +59,9 @@ export async function transcribeAudio(
   const releaseSlot = options.gate.acquire();
   try {
     const result = await client.audio.transcriptions.create({ file, model: config.openai.transcriptionModel }, { signal: options.signal ?? null });
-    return result.text;
+    // Token-billed models report tokens; whisper reports seconds of audio, which is not a token count.
+    const usage = result.usage?.type === "tokens" ? result.usage : undefined;
+    return { text: result.text, ...(usage ? { usage: { input: usage.input_tokens, output: usage.output_tokens, reasoning: 0, cached: 0 } } : {}) };
   } catch (error) {
     if (options.signal?.aborted) throw error;
     options.logger.error(`transcription upstream failed (${upstream.baseURL})`, error);

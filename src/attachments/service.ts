@@ -25,12 +25,22 @@ export interface AttachmentLimits {
   allowedMimeTypes: readonly string[];
 }
 
+/** The user's stored-bytes quota and uploads in flight (QuotaService): reservations made before any byte is read. */
+export interface UploadQuota {
+  /** Reserves room for at most `bytes`; throws the refusal (413 / 429). Returns the reservation's id. */
+  reserveUpload(userId: string, bytes: number): Promise<string>;
+  release(reservationId: string): Promise<void>;
+  /** Throws 413 when `bytes` more would not fit, reserving nothing (for a declared size). */
+  requireRoomFor(userId: string, bytes: number): Promise<void>;
+}
+
 export interface AttachmentServiceDeps {
   files: AttachmentStorage;
   store: AttachmentStore;
   /** Signs preview URLs; the app's cookie keys. */
   keys: Keygrip;
   limits: AttachmentLimits;
+  quota: UploadQuota;
   now?: () => number;
 }
 
@@ -60,6 +70,7 @@ const isMultipart = (upload: IncomingUpload) => Boolean(upload.contentType && /^
  * nothing. The client uploads the file again instead.
  */
 const alreadySent = (attachmentId: string) => new ChatkitError(409, "attachment_already_sent", { attachment_id: attachmentId });
+const sizeMismatch = (declared: number) => new ChatkitError(400, "upload_size_mismatch", { size: declared });
 const tooLarge = (maxBytes: number) => new ChatkitError(413, "file_too_large", { max_bytes: maxBytes });
 
 /**
@@ -124,12 +135,14 @@ export class AttachmentService {
   readonly files: AttachmentStorage;
   private readonly store: AttachmentStore;
   private readonly limits: AttachmentLimits;
+  private readonly quota: UploadQuota;
   private readonly previews: PreviewLinks;
 
   constructor(deps: AttachmentServiceDeps) {
     this.files = deps.files;
     this.store = deps.store;
     this.limits = deps.limits;
+    this.quota = deps.quota;
     this.previews = new PreviewLinks(deps.keys, deps.now);
   }
 
@@ -182,6 +195,7 @@ export class AttachmentService {
     if (!mimeType) throw new ChatkitError(415, "unsupported_file_type", { mime_type: params.mime_type });
     this.requireAllowedType(mimeType);
     if (params.size > this.limits.maxBytes) throw tooLarge(this.limits.maxBytes);
+    await this.quota.requireRoomFor(owner.userId, params.size);
     return this.store.create(owner, { name: displayName(params.name), mime_type: mimeType, size_bytes: params.size });
   }
 
@@ -191,25 +205,34 @@ export class AttachmentService {
    */
   async receiveDirect(owner: Owner, upload: IncomingUpload): Promise<AttachmentRow> {
     const id = newId("attachment");
-    return consumeMultipartFile(upload.body, upload.contentType, UPLOAD_FIELD, async (file) => {
-      const name = displayName(file.fileName);
-      const mimeType = declaredMimeType(file.contentType, name);
-      if (!mimeType) throw new ChatkitError(415, "unsupported_file_type", { mime_type: file.contentType });
-      this.requireAllowedType(mimeType);
-      const size = await this.files.write(id, checkedWhileStreaming(file.body, this.limits.maxBytes, mimeType));
-      try {
-        return await this.store.createUploaded(owner, { id, name, mime_type: mimeType, size_bytes: size });
-      } catch (error) {
-        await this.files.remove([id]);
-        throw error;
-      }
-    });
+    // The multipart body holds the file and a little framing: its length bounds the file's.
+    const atMost = Math.min(this.limits.maxBytes, upload.contentLength ?? this.limits.maxBytes);
+    const reservation = await this.quota.reserveUpload(owner.userId, atMost);
+    try {
+      return await consumeMultipartFile(upload.body, upload.contentType, UPLOAD_FIELD, async (file) => {
+        const name = displayName(file.fileName);
+        const mimeType = declaredMimeType(file.contentType, name);
+        if (!mimeType) throw new ChatkitError(415, "unsupported_file_type", { mime_type: file.contentType });
+        this.requireAllowedType(mimeType);
+        const size = await this.files.write(id, checkedWhileStreaming(file.body, atMost, mimeType));
+        try {
+          return await this.store.createUploaded(owner, { id, name, mime_type: mimeType, size_bytes: size }, reservation);
+        } catch (error) {
+          await this.files.remove([id]);
+          throw error;
+        }
+      });
+    } catch (error) {
+      await this.quota.release(reservation);
+      throw error;
+    }
   }
 
   /**
    * The second phase of a two-phase upload: the bytes for a pending attachment, as a raw body
    * (PUT) or a multipart `file` (POST). They may not exceed the size declared in
-   * `attachments.create`; on refusal the attachment stays pending and no file is left.
+   * `attachments.create`, and must be exactly that many (400 upload_size_mismatch otherwise); on
+   * refusal the attachment stays pending and no file is left.
    */
   async receiveUpload(owner: Owner, attachmentId: string, upload: IncomingUpload): Promise<AttachmentRow> {
     const row = await this.store.get(owner, attachmentId);
@@ -217,7 +240,13 @@ export class AttachmentService {
     this.requireAllowedType(row.mime_type);
     const maxBytes = Math.min(this.limits.maxBytes, row.size_bytes);
     if (upload.contentLength !== undefined && upload.contentLength > maxBytes && !isMultipart(upload)) throw tooLarge(maxBytes);
-    if (!(await this.store.claimForUpload(owner, row.id))) throw new ChatkitError(409, "already_uploaded");
+    if (row.status !== "pending") throw new ChatkitError(409, "already_uploaded");
+    if (upload.contentLength !== undefined && upload.contentLength !== row.size_bytes && !isMultipart(upload)) throw sizeMismatch(row.size_bytes);
+    const reservation = await this.quota.reserveUpload(owner.userId, maxBytes);
+    if (!(await this.store.claimForUpload(owner, row.id))) {
+      await this.quota.release(reservation);
+      throw new ChatkitError(409, "already_uploaded");
+    }
 
     const write = (body: AsyncIterable<Buffer>) => this.files.write(row.id, checkedWhileStreaming(body, maxBytes, row.mime_type));
     let size: number;
@@ -225,11 +254,17 @@ export class AttachmentService {
       size = isMultipart(upload)
         ? await consumeMultipartFile(upload.body, upload.contentType!, UPLOAD_FIELD, (file) => write(file.body))
         : await write(upload.body);
+      // Fewer bytes than declared: a cut or lying client; the attachment stays pending for a retry.
+      if (size !== row.size_bytes) {
+        await this.files.remove([row.id]);
+        throw sizeMismatch(row.size_bytes);
+      }
     } catch (error) {
       await this.store.releaseUpload(owner, row.id);
+      await this.quota.release(reservation);
       throw error;
     }
-    const ready = await this.store.markUploaded(owner, row.id, size);
+    const ready = await this.store.markUploaded(owner, row.id, size, reservation);
     if (!ready) {
       // Deleted while the bytes arrived: nothing may keep them.
       await this.files.remove([row.id]);
@@ -249,14 +284,16 @@ export class AttachmentService {
     const mimeType = sniffMimeType(bytes.subarray(0, SNIFF_BYTES));
     if (!mimeType || !isPreviewableImage(mimeType)) throw new ChatkitError(502, "unsupported_file_type", { mime_type: mimeType ?? "unknown" });
     const id = newId("attachment");
-    const size = await this.files.write(id, (async function* () {
-      yield bytes;
-    })());
+    const reservation = await this.quota.reserveUpload(owner.userId, bytes.length);
     try {
-      await this.store.createUploaded(owner, { id, name: `generated-image.${mimeType.slice("image/".length)}`, mime_type: mimeType, size_bytes: size });
+      const size = await this.files.write(id, (async function* () {
+        yield bytes;
+      })());
+      await this.store.createUploaded(owner, { id, name: `generated-image.${mimeType.slice("image/".length)}`, mime_type: mimeType, size_bytes: size }, reservation);
       await this.store.linkToItem(owner, [id], params.threadId, params.itemId);
     } catch (error) {
       await this.files.remove([id]);
+      await this.quota.release(reservation);
       throw error;
     }
     return { id, url: this.previews.urlFor(id, params.publicBaseUrl) };

@@ -17,7 +17,10 @@ export type AuthEvent =
   | "user_disabled"
   | "user_enabled"
   | "role_changed"
-  | "sessions_revoked";
+  | "sessions_revoked"
+  | "user_deleted"
+  | "user_exported"
+  | "quotas_changed";
 
 /** Records auth events: the log line and the counter. Shared by sign-in, the account and admin APIs, and the pages. */
 export class AuthEvents {

@@ -7,7 +7,7 @@ import { sourceLocationPlugin } from "./source-location.ts";
 /** Written last by a build; scripts/run-built.mjs reads it to tell whether the build is current. */
 export const BUILD_RECORD = path.join(SERVER_DIST, "build.json");
 /** The operator commands, `scripts/<name>.ts`, each run as `npm run <name>`. */
-export const COMMANDS = ["session", "login-link", "users", "sessions", "agents", "check", "backup", "restore"] as const;
+export const COMMANDS = ["session", "login-link", "users", "sessions", "agents", "check", "backup", "restore", "usage", "quotas"] as const;
 
 /** What scripts/run-built.mjs checks: paths relative to the package root. */
 export interface BuildRecord {

@@ -337,6 +337,40 @@ export const configSchema = z.strictObject({
       headersTimeoutMs: z.number().int().positive().default(20_000),
       /** Milliseconds a client may take to send a whole request, body included (not the answer: streams may last longer). */
       requestTimeoutMs: z.number().int().positive().default(300_000),
+      /**
+       * The slowest a signed-in client may send a request body, in bytes per second over each
+       * `bodyRateWindowMs` (the connection is closed when it is slower); 0 turns the check off.
+       */
+      bodyMinBytesPerSecond: z.number().int().min(0).default(1024),
+      /** Milliseconds over which `bodyMinBytesPerSecond` is measured. */
+      bodyRateWindowMs: z.number().int().min(50).default(10_000),
+    })
+    .prefault({}),
+  /**
+   * What one user may use, checked before the work starts; an admin can set other limits for one
+   * user (admin page, `npm run quotas`). Token quotas count input + output tokens as the upstream
+   * reports them, per UTC day and month; null turns a quota off.
+   */
+  quotas: z
+    .strictObject({
+      /** Tokens one user may use per UTC day over all agents (the turn past it is refused in the chat). */
+      tokensPerDay: z.number().int().positive().nullable().default(null),
+      /** Tokens one user may use per UTC month over all agents. */
+      tokensPerMonth: z.number().int().positive().nullable().default(null),
+      /** Tokens one user may use with one agent, by agent id. */
+      agents: z
+        .record(
+          z.string(),
+          z.strictObject({
+            tokensPerDay: z.number().int().positive().nullable().default(null),
+            tokensPerMonth: z.number().int().positive().nullable().default(null),
+          }),
+        )
+        .default({}),
+      /** Bytes of files (uploads, generated images) one user may keep, unsent uploads included (413 storage_quota_exceeded); null: no limit. */
+      storedBytesPerUser: z.number().int().positive().nullable().default(1024 ** 3),
+      /** Uploads one user may send at once (429 too_many_uploads). */
+      uploadsInFlightPerUser: z.number().int().positive().default(4),
     })
     .prefault({}),
   /** Folder holding the whole state: the SQLite database and `attachments/`. */
@@ -456,6 +490,9 @@ export const configSchema = z.strictObject({
     }
     if (config.limits.headersTimeoutMs > config.limits.requestTimeoutMs) {
       ctx.addIssue({ code: "custom", path: ["limits", "headersTimeoutMs"], message: "must not exceed limits.requestTimeoutMs" });
+    }
+    for (const agentId of Object.keys(config.quotas.agents)) {
+      if (!config.agents.some((agent) => agent.id === agentId)) ctx.addIssue({ code: "custom", path: ["quotas", "agents", agentId], message: `no agent has the id "${agentId}"` });
     }
     if (config.pages.ui === "builtin" && (config.chatkit.workflowId || config.chatkit.clientSecret)) {
       ctx.addIssue({

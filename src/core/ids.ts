@@ -15,6 +15,8 @@ export const ID_PREFIX = {
   session: "ses",
   login_link: "lnk",
   identity: "idn",
+  usage: "use",
+  upload_reservation: "upr",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

@@ -8,7 +8,7 @@ import { finishOpenWidgets, HandlerChannel, streamingContext } from "../tools/co
 import { DEFAULT_HANDLER_TIMEOUT_MS, withTimeout } from "../tools/run.ts";
 import { actionDefinition, type ActionContext, type ActionDefinition } from "../tools/define.ts";
 import { agentOfThread, requireThread, type HandlerContext } from "./context.ts";
-import { assertOpen, modelTurn } from "./conversation.ts";
+import { assertOpen, modelTurn, requireTokensLeft, turnUsage } from "./conversation.ts";
 import { runPipeline } from "./pipeline.ts";
 import { newAssistantMessage, newHiddenContext } from "../protocol/new-items.ts";
 
@@ -123,6 +123,8 @@ async function runHandler(hc: HandlerContext, prepared: PreparedAction, params: 
 export async function customAction(hc: HandlerContext, params: ActionParams): Promise<AsyncIterable<ThreadStreamEvent>> {
   const prepared = await prepareAction(hc, params);
   const run = actionRun(hc, prepared, false);
+  const agent = agentOfThread(hc, prepared.thread);
+  const usage = turnUsage(hc, prepared.thread, agent.model);
   return runPipeline({
     hc,
     thread: prepared.thread,
@@ -130,10 +132,12 @@ export async function customAction(hc: HandlerContext, params: ActionParams): Pr
     responder: async function* (state) {
       yield* drainWhile(run.channel, runHandler(hc, prepared, params, run), hc.signal);
       if (!run.wantsModel()) return;
+      await requireTokensLeft(hc, agent);
       // The model answers because of this action, so it is told what the user did.
       yield { type: "thread.item.done", item: actionNote(prepared.thread, params, prepared.sender) };
-      yield* modelTurn(hc, prepared.thread, state, { model: agentOfThread(hc, prepared.thread).model });
+      yield* modelTurn(hc, prepared.thread, state, { model: agent.model }, [], usage.meter);
     },
+    onEnd: usage.onEnd,
   });
 }
 

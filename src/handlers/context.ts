@@ -6,6 +6,8 @@ import type { AttachmentService } from "../attachments/service.ts";
 import type { Logger } from "../core/logger.ts";
 import type { RunnerRegistry } from "../agents/index.ts";
 import type { McpRegistry } from "../mcp/registry.ts";
+import type { QuotaService } from "../usage/quotas.ts";
+import type { UsageRecorder } from "../usage/recorder.ts";
 import type { UpstreamGate } from "../limits/upstream.ts";
 import type { Metrics } from "../metrics/index.ts";
 import type { ToolRegistry } from "../tools/run.ts";
@@ -15,6 +17,8 @@ export interface Services {
   attachments: AttachmentService;
   runners: RunnerRegistry;
   mcp: McpRegistry;
+  usage: UsageRecorder;
+  quotas: QuotaService;
   /** The config's tools as the tool loop takes them. */
   tools: ToolRegistry;
   /** The box's gate on model requests in flight. */

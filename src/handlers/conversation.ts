@@ -12,6 +12,8 @@ import type { AttachmentRow, ThreadRow } from "../store/index.ts";
 import { agentOfThread, requireAgent, requireItem, requireThread, type HandlerContext } from "./context.ts";
 import { runPipeline } from "./pipeline.ts";
 import { newUserMessage } from "../protocol/new-items.ts";
+import { UsageMeter } from "../usage/meter.ts";
+import { failureReason, type UsageEnd } from "../usage/recorder.ts";
 
 /** The model for this turn: the composer's pick if the agent allows it, else the agent's. */
 function chooseModel(agent: AgentConfig, options: InferenceOptions | UserMessageInput["inference_options"]): string {
@@ -62,7 +64,23 @@ function inputText(input: UserMessageInput): string {
  * precede stream_options (already stored); `lead` events follow it, before the model's turn.
  */
 export async function answer(hc: HandlerContext, thread: ThreadRow, options: TurnOptions, preface: ThreadStreamEvent[], lead: ThreadStreamEvent[] = []) {
-  return runPipeline({ hc, thread, preface, responder: (state) => modelTurn(hc, thread, state, options, lead) });
+  const usage = turnUsage(hc, thread, options.model);
+  return runPipeline({ hc, thread, preface, responder: (state) => modelTurn(hc, thread, state, options, lead, usage.meter), onEnd: usage.onEnd });
+}
+
+/** A meter for a turn in the thread and the pipeline's `onEnd` that records it (when the model was called). */
+export function turnUsage(hc: HandlerContext, thread: ThreadRow, model: string): { meter: UsageMeter; onEnd: (end: UsageEnd) => Promise<void> } {
+  const meter = new UsageMeter();
+  const subject = { kind: "turn" as const, userId: hc.user.id, agentId: agentOfThread(hc, thread).id, model, threadId: thread.id };
+  return { meter, onEnd: async (end) => (meter.modelCalls > 0 ? hc.services.usage.record(subject, meter, end) : undefined) };
+}
+
+/**
+ * Refuses a turn (in the chat, before anything is stored) when the user's token quota for the
+ * day or month is used up; see QuotaService.
+ */
+export async function requireTokensLeft(hc: HandlerContext, agent: AgentConfig): Promise<void> {
+  await hc.services.quotas.requireTokensLeft(hc.user, agent.id, hc.log);
 }
 
 export interface TurnOptions {
@@ -73,7 +91,14 @@ export interface TurnOptions {
 }
 
 /** The agent's answer to the thread as it is stored now; `lead` events come first. */
-export async function* modelTurn(hc: HandlerContext, thread: ThreadRow, state: ThreadState, options: TurnOptions, lead: ThreadStreamEvent[] = []): AsyncGenerator<ThreadStreamEvent> {
+export async function* modelTurn(
+  hc: HandlerContext,
+  thread: ThreadRow,
+  state: ThreadState,
+  options: TurnOptions,
+  lead: ThreadStreamEvent[] = [],
+  meter?: UsageMeter,
+): AsyncGenerator<ThreadStreamEvent> {
   yield* lead;
   const agent = agentOfThread(hc, thread);
   const { items: history, wholeThread } = await recentHistory((limit) => hc.store.items.history(hc.owner, thread.id, { limit }), {
@@ -95,6 +120,13 @@ export async function* modelTurn(hc: HandlerContext, thread: ThreadRow, state: T
     user: { id: hc.user.id, email: hc.user.email },
     signal: hc.signal,
     logger: hc.log,
+    meter,
+    recordTitle: (titleMeter, failure) =>
+      hc.services.usage.record(
+        { kind: "title", userId: hc.user.id, agentId: agent.id, model: options.model, threadId: thread.id },
+        titleMeter,
+        failure === undefined ? { outcome: "done", error: null } : { outcome: "failed", error: failureReason(failure) },
+      ),
   });
 }
 
@@ -105,6 +137,7 @@ export function assertOpen(thread: ThreadRow): void {
 export async function createThread(hc: HandlerContext, params: RequestParams<"threads.create">): Promise<AsyncIterable<ThreadStreamEvent>> {
   const agent = requireAgent(hc);
   const options = turnOptions(agent, params.input.inference_options);
+  await requireTokensLeft(hc, agent);
   const attachments = await hc.services.attachments.requireReady(hc.owner, params.input.attachments);
   const thread = await hc.store.threads.create(hc.owner, agent.id, titleFromText(inputText(params.input)));
   const user = await storeUserMessage(hc, thread, params.input, attachments);
@@ -117,7 +150,9 @@ export async function createThread(hc: HandlerContext, params: RequestParams<"th
 export async function addUserMessage(hc: HandlerContext, params: RequestParams<"threads.add_user_message">): Promise<AsyncIterable<ThreadStreamEvent>> {
   const thread = await requireThread(hc, params.thread_id);
   assertOpen(thread);
-  const options = turnOptions(agentOfThread(hc, thread), params.input.inference_options);
+  const agent = agentOfThread(hc, thread);
+  const options = turnOptions(agent, params.input.inference_options);
+  await requireTokensLeft(hc, agent);
   const attachments = await hc.services.attachments.requireReady(hc.owner, params.input.attachments);
   const user = await storeUserMessage(hc, thread, params.input, attachments);
   const preface: ThreadStreamEvent[] = [{ type: "thread.item.done", item: user }];
@@ -136,7 +171,9 @@ export async function retryAfterItem(hc: HandlerContext, params: RequestParams<"
   const thread = await requireThread(hc, params.thread_id);
   const item = await requireItem(hc, thread, params.item_id, "user_message");
   assertOpen(thread);
-  const options = turnOptions(agentOfThread(hc, thread), item.inference_options);
+  const agent = agentOfThread(hc, thread);
+  const options = turnOptions(agent, item.inference_options);
+  await requireTokensLeft(hc, agent);
   const removed = await hc.store.items.deleteAfter(hc.owner, thread.id, item.id);
   const seenByClient = removed.filter((row) => !(HIDDEN_ITEM_TYPES as readonly string[]).includes(row.type));
   return answer(hc, thread, options, seenByClient.map((row) => ({ type: "thread.item.removed", item_id: row.id })));
@@ -152,6 +189,7 @@ export async function addClientToolOutput(hc: HandlerContext, params: RequestPar
   const newest = recent[0];
   if (newest?.type !== "client_tool_call" || newest.status !== "pending") throw new ChatkitError(409, "no_pending_tool_call");
   assertOpen(thread);
+  await requireTokensLeft(hc, agentOfThread(hc, thread));
   await hc.store.items.save(hc.owner, { ...newest, status: "completed", output: params.result });
   for (const item of recent.slice(1)) {
     if (item.type === "client_tool_call" && item.status === "pending") await hc.store.items.delete(hc.owner, thread.id, item.id);
@@ -165,6 +203,7 @@ export async function addStructuredInput(hc: HandlerContext, params: RequestPara
   const item = await requireItem(hc, thread, params.item_id, "structured_input");
   if (item.status !== "pending") throw new ChatkitError(409, "structured_input_not_pending");
   assertOpen(thread);
+  await requireTokensLeft(hc, agentOfThread(hc, thread));
   const answered = answerStructuredInput(item, params.input);
   await hc.store.items.save(hc.owner, answered);
   return answer(hc, thread, { model: agentOfThread(hc, thread).model, reach: answered.id }, [], [{ type: "thread.item.replaced", item: answered }]);

@@ -7,13 +7,14 @@ import { applyUpdate, inPlace } from "../protocol/fold.ts";
 import { isHiddenItem, type AssistantMessageItem, type ThreadItem } from "../protocol/items.ts";
 import { threadToWire } from "../protocol/serialize.ts";
 import type { ThreadRow } from "../store/index.ts";
+import { failureReason, type UsageEnd } from "../usage/recorder.ts";
 import type { HandlerContext } from "./context.ts";
 import { newSdkHiddenContext } from "../protocol/new-items.ts";
 
 /** How a stream ends when something fails: the one mapping from errors to `error` events. */
 export function errorEvent(error: unknown): ThreadStreamEvent {
   if (error instanceof ChatkitError) {
-    return { type: "error", code: "custom", message: streamMessage(error.key), allow_retry: error.allowRetry };
+    return { type: "error", code: "custom", message: streamMessage(error.key, error.details), allow_retry: error.allowRetry };
   }
   if (error instanceof UpstreamError) {
     return { type: "error", code: "custom", message: streamMessage("model_failed"), allow_retry: true };
@@ -34,6 +35,8 @@ export interface PipelineInput {
   /** Events already persisted before the stream began (thread.created, the user message). */
   preface: ThreadStreamEvent[];
   responder: (state: ThreadState) => AsyncIterable<ThreadStreamEvent>;
+  /** Told how the turn ended (answered, stopped, failed and why), once, after its last write. */
+  onEnd?: (end: UsageEnd) => Promise<void>;
 }
 
 /**
@@ -43,7 +46,17 @@ export interface PipelineInput {
  * `error` event after what was already said is saved; a client that goes away (the stop
  * button) gets its partial answer saved and a hidden note for the next turn.
  */
-export async function* runPipeline({ hc, thread, preface, responder }: PipelineInput): AsyncGenerator<ThreadStreamEvent> {
+export async function* runPipeline(input: PipelineInput): AsyncGenerator<ThreadStreamEvent> {
+  const end: UsageEnd = { outcome: "done", error: null };
+  try {
+    yield* pipelineEvents(input, end);
+  } finally {
+    if (input.hc.signal.aborted) end.outcome = "stopped";
+    await input.onEnd?.(end);
+  }
+}
+
+async function* pipelineEvents({ hc, thread, preface, responder }: PipelineInput, end: UsageEnd): AsyncGenerator<ThreadStreamEvent> {
   yield* preface;
   yield { type: "stream_options", stream_options: { allow_cancel: true } };
 
@@ -155,6 +168,7 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
       return;
     }
     if (!(error instanceof ChatkitError)) hc.log.error(`stream failed for thread ${state.id}`, error);
+    Object.assign(end, { outcome: "failed", error: failureReason(error) });
     for (const item of await savePartialAnswers()) yield { type: "thread.item.done", item };
     yield errorEvent(error);
   }

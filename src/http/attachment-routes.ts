@@ -1,5 +1,5 @@
 import type Router from "@koa/router";
-import type { Context, Middleware, Next } from "koa";
+import type { Context, Middleware } from "koa";
 import { attachmentResponseHeaders, type AttachmentService, type IncomingUpload, type StoredFile } from "../attachments/service.ts";
 import type { AppState } from "./state.ts";
 
@@ -16,16 +16,6 @@ function incomingUpload(ctx: Context): IncomingUpload {
   return { body: ctx.req, contentType: ctx.get("Content-Type") || undefined, contentLength: length ? Number(length) : undefined };
 }
 
-/** A refused upload stops reading: close the connection rather than drain the rest of the body. */
-async function closeOnRefusal(ctx: Context, next: Next): Promise<void> {
-  try {
-    await next();
-  } catch (error) {
-    ctx.set("Connection", "close");
-    throw error;
-  }
-}
-
 function serve(ctx: Context, file: StoredFile, cacheControl: string): void {
   ctx.body = file.stream;
   ctx.set(attachmentResponseHeaders(file.row, file.size));
@@ -40,14 +30,14 @@ function serve(ctx: Context, file: StoredFile, cacheControl: string): void {
 export function mountAttachmentRoutes(router: Router, deps: AttachmentRouteDeps): void {
   const { attachments } = deps;
 
-  router.post("/chatkit/upload", deps.authenticate, deps.sameOriginForCookies, closeOnRefusal, async (ctx) => {
+  router.post("/chatkit/upload", deps.authenticate, deps.sameOriginForCookies, async (ctx) => {
     const row = await attachments.receiveDirect((ctx.state as AppState).owner, incomingUpload(ctx));
     ctx.body = attachments.toWire(row, deps.publicBaseUrl(ctx));
   });
 
   // The reference leaves the client's choice open: raw bytes by PUT or a multipart `file` by POST.
   for (const method of ["put", "post"] as const) {
-    router[method]("/chatkit/upload/:attachmentId", deps.authenticate, deps.sameOriginForCookies, closeOnRefusal, async (ctx) => {
+    router[method]("/chatkit/upload/:attachmentId", deps.authenticate, deps.sameOriginForCookies, async (ctx) => {
       const row = await attachments.receiveUpload((ctx.state as AppState).owner, ctx.params.attachmentId!, incomingUpload(ctx));
       ctx.body = attachments.toWire(row, deps.publicBaseUrl(ctx));
     });

@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
 import type { Context, Next } from "koa";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { audioMimeType } from "../agents/transcription.ts";
 import { ChatkitError } from "../core/errors.ts";
 
 declare module "koa" {
@@ -18,7 +19,15 @@ export interface JsonBodyLimits {
    * A larger limit for bodies whose first bytes show they are allowed it (voice input's base64
    * audio), judged on the first `maxBytes` only, so nothing larger is buffered for anyone else.
    */
-  large?: { maxBytes: number; allows: (prefix: string) => boolean };
+  large?: {
+    maxBytes: number;
+    allows: (prefix: string) => boolean;
+    /**
+     * Shown the prefix once the larger limit is granted, then every further chunk (latin1): may
+     * throw to refuse the body as soon as what arrived shows it is wrong, without reading the rest.
+     */
+    inspect?: (text: string) => void;
+  };
 }
 
 const tooLarge = (maxBytes: number) => new ChatkitError(413, "payload_too_large", { max_bytes: maxBytes });
@@ -88,9 +97,23 @@ export async function readLimitedBody(req: IncomingMessage, limits: JsonBodyLimi
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) {
-        const prefix = Buffer.concat(chunks).toString("utf8");
-        if (maxBytes === limits.maxBytes && limits.large?.allows(prefix)) maxBytes = limits.large.maxBytes;
+        // Judged on the first `maxBytes` only, this chunk included (a first chunk may already be past the limit).
+        const sofar = Buffer.concat([...chunks, chunk]);
+        if (maxBytes === limits.maxBytes && limits.large?.allows(sofar.subarray(0, limits.maxBytes).toString("utf8"))) {
+          maxBytes = limits.large.maxBytes;
+          try {
+            limits.large.inspect?.(sofar.toString("latin1"));
+          } catch (error) {
+            return fail(error);
+          }
+        }
         if (size > maxBytes) return fail(tooLarge(maxBytes));
+      } else if (maxBytes !== limits.maxBytes && limits.large?.inspect) {
+        try {
+          limits.large.inspect(chunk.toString("latin1"));
+        } catch (error) {
+          return fail(error);
+        }
       }
       chunks.push(chunk);
     };
@@ -195,6 +218,43 @@ export interface ChatkitBodyLimits {
 
 const TRANSCRIBE_PREFIX = /^\s*\{\s*"type"\s*:\s*"input\.transcribe"/;
 const AUDIO_PATH = new Set(["params.audio_base64"]);
+const AUDIO_START = /"audio_base64"\s*:\s*"/;
+const MIME_TYPE_FIELD = /"mime_type"\s*:\s*"([^"\\]*)"/;
+/** Base64 (either alphabet), padding, and what JSON may put in such a string (whitespace escapes, `\/`). */
+const NOT_BASE64 = /[^A-Za-z0-9+/=_\-\\]/;
+
+/**
+ * Reads a large `input.transcribe` body as it arrives and refuses it at the first sign that it
+ * is wrong, instead of after 30 MB: a `mime_type` sent before the audio that is not audio (415),
+ * or audio that is not base64 (400 naming `params.audio_base64`). A `mime_type` after the audio
+ * is checked by the handler, when the body is complete.
+ */
+export class TranscriptionBodyCheck {
+  private state: "before_audio" | "audio" | "after_audio" = "before_audio";
+  private seen = "";
+
+  readonly inspect = (text: string): void => {
+    if (this.state === "after_audio") return;
+    if (this.state === "before_audio") {
+      this.seen += text;
+      const start = AUDIO_START.exec(this.seen);
+      const before = start ? this.seen.slice(0, start.index) : this.seen;
+      const mimeType = MIME_TYPE_FIELD.exec(before)?.[1];
+      if (mimeType !== undefined) audioMimeType(mimeType);
+      if (!start) {
+        // Enough to find the field's name again when it is split between two chunks.
+        this.seen = this.seen.slice(-256);
+        return;
+      }
+      text = this.seen.slice(start.index + start[0].length);
+      this.seen = "";
+      this.state = "audio";
+    }
+    const end = text.indexOf('"');
+    if (NOT_BASE64.test(end === -1 ? text : text.slice(0, end))) throw new ChatkitError(400, "invalid_params", { field: "params.audio_base64" });
+    if (end !== -1) this.state = "after_audio";
+  };
+}
 
 /**
  * The body of `POST /chatkit`: JSON (or text/plain holding JSON, as the seed accepted), at most
@@ -202,15 +262,28 @@ const AUDIO_PATH = new Set(["params.audio_base64"]);
  * and only when its `"type"` comes first, as the ChatKit client sends it: the limit is decided
  * before the rest is read. Depth and string lengths are checked before any handler sees it.
  */
-export function chatkitJsonBody(limits: ChatkitBodyLimits) {
+export function chatkitJsonBody(limits: ChatkitBodyLimits, options: { beforeTranscription?: (ctx: Context) => void } = {}) {
   const transcribeBytes = Math.ceil((limits.transcriptionBytes * 4) / 3) + 64 * 1024;
   return async function jsonBody(ctx: Context, next: Next): Promise<void> {
     let text = "";
     if (hasBody(ctx.req)) {
       if (!ctx.is("json", "+json", "text/plain")) throw new ChatkitError(415, "unsupported_content_type");
+      const check = new TranscriptionBodyCheck();
+      let urlChecked = false;
       text = await readLimitedBody(ctx.req, {
         maxBytes: limits.jsonBodyBytes,
-        large: { maxBytes: Math.max(transcribeBytes, limits.jsonBodyBytes), allows: (prefix) => TRANSCRIBE_PREFIX.test(prefix) },
+        large: {
+          maxBytes: Math.max(transcribeBytes, limits.jsonBodyBytes),
+          allows: (prefix) => TRANSCRIBE_PREFIX.test(prefix),
+          inspect: (chunk) => {
+            if (!urlChecked) {
+              urlChecked = true;
+              // What the request's URL and the box already tell: no need to read the audio to refuse it.
+              options.beforeTranscription?.(ctx);
+            }
+            check.inspect(chunk);
+          },
+        },
       });
     }
     const body = parseJsonBody(text);
@@ -218,5 +291,37 @@ export function chatkitJsonBody(limits: ChatkitBodyLimits) {
     checkJsonShape(body, { maxDepth: limits.jsonMaxDepth, maxStringLength: limits.jsonMaxStringLength, ...(transcribing ? { longStringPaths: AUDIO_PATH } : {}) });
     ctx.request.body = body;
     await next();
+  };
+}
+
+/**
+ * A signed-in client must send its request body at least `bodyMinBytesPerSecond` fast, measured
+ * over each `bodyRateWindowMs`; a slower one has its connection closed, rather than holding it
+ * (and an upload slot) until `requestTimeoutMs`. Windows where the server is the slow side (the
+ * body waits unread in a full buffer) do not count against the client.
+ */
+export function minimumBodyRate(limits: { bodyMinBytesPerSecond: number; bodyRateWindowMs: number }) {
+  const perWindow = (limits.bodyMinBytesPerSecond * limits.bodyRateWindowMs) / 1000;
+  return async function bodyRate(ctx: Context, next: Next): Promise<void> {
+    const req = ctx.req;
+    if (perWindow === 0 || !hasBody(req) || req.complete) return next();
+    const socket = req.socket;
+    let last = socket.bytesRead;
+    const timer = setInterval(() => {
+      if (req.complete) return clearInterval(timer);
+      const read = socket.bytesRead;
+      const serverIsSlow = req.readableLength >= req.readableHighWaterMark;
+      if (read - last < perWindow && !serverIsSlow) {
+        clearInterval(timer);
+        socket.destroy();
+      }
+      last = read;
+    }, limits.bodyRateWindowMs);
+    timer.unref();
+    try {
+      await next();
+    } finally {
+      clearInterval(timer);
+    }
   };
 }

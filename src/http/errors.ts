@@ -3,6 +3,7 @@ import type { Context, Next } from "koa";
 import { ChatkitError } from "../core/errors.ts";
 import { errorMessage } from "../core/locale.ts";
 import type { Logger } from "../core/logger.ts";
+import { hasBody } from "./body.ts";
 import type { AppState } from "./state.ts";
 
 /** Koa's own http errors (router, Koa internals) mapped to our status and key. */
@@ -94,10 +95,13 @@ export function errorMiddleware(onError?: (status: number, key: string) => void)
       }
       onError?.(status, key);
       ctx.set("Cache-Control", "no-store");
+      // Refused before its body was read (401, 403, 413, 429...): close rather than drain it, so a
+      // body sent a byte at a time cannot hold the connection until the request timeout.
+      if (hasBody(ctx.req) && !ctx.req.complete) ctx.set("Connection", "close");
       if (status === 429 && typeof details.retry_after === "number") ctx.set("Retry-After", String(details.retry_after));
       ctx.status = status;
       ctx.type = "application/json";
-      ctx.body = JSON.stringify({ error: key, message: errorMessage(key), ...details, request_id: requestId });
+      ctx.body = JSON.stringify({ error: key, message: errorMessage(key, details), ...details, request_id: requestId });
     }
   };
 }

@@ -142,6 +142,7 @@ export class McpRegistry {
       title: () => `${title} (${connection.name})`,
       display: "workflow",
       requireApproval: needsApproval(connection.config, tool.name),
+      mcpServer: connection.name,
       run: async (args, context): Promise<ToolOutcome> => {
         try {
           const result = await connection.callTool(tool.name, args as Record<string, unknown>, context.signal);

@@ -56,6 +56,12 @@ export class Metrics {
     labelNames: ["key"] as const,
     registers: [this.registry],
   });
+  readonly quotaRefusals = new Counter({
+    name: "chatkit_quota_refusals_total",
+    help: "Turns and uploads refused by a quota (quotas.* in the config or a user's override), by quota",
+    labelNames: ["quota"] as const,
+    registers: [this.registry],
+  });
   readonly limitRefusals = new Counter({
     name: "chatkit_limit_refusals_total",
     help: "Requests refused by a limit (limits.* in the config), by error key",
@@ -79,10 +85,6 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: "chatkit_" });
   }
 
-  recordUsage(usage: { input: number; output: number }): void {
-    if (usage.input > 0) this.tokens.inc({ kind: "input" }, usage.input);
-    if (usage.output > 0) this.tokens.inc({ kind: "output" }, usage.output);
-  }
 }
 
 /** Error keys that mean a configured limit refused the request. */

@@ -1,3 +1,7 @@
+import { createWriteStream } from "node:fs";
+import { pipeline } from "node:stream/promises";
+import { deleteUserAndFiles, exportUserArchive } from "../admin/user-data.ts";
+import { attachmentStorageFor } from "../attachments/storage.ts";
 import { createLoginLink } from "../auth/login-links.ts";
 import { createMailer } from "../auth/mailer.ts";
 import { fail, formatTime, parseCommandArgs, printTable, requireEmail, subcommand, withStore } from "./cli.ts";
@@ -14,6 +18,10 @@ Usage: npm run --silent users -- <command> [email] [options]
   role <email> <admin|user>   set the user's role (admins manage users through /admin/api/)
   disable <email>             the user's sessions, links and tokens stop working at once
   enable <email>              undo disable
+  delete <email> --yes        delete the user and everything of theirs: threads, items, files,
+                              sessions, identities, usage rows (not kept), quota overrides
+  export <email> [--out FILE] write the user's data as one .tar.gz (threads as the protocol's
+                              JSON, every file); to stdout when no --out is given
 
 To sign a user in: npm run --silent login-link -- <email> (browser) or
 npm run --silent session -- <email> (bearer token). To end a user's sessions:
@@ -21,8 +29,8 @@ npm run sessions -- revoke --email <email>.
 `;
 
 export async function usersCommand(argv: string[]): Promise<void> {
-  const { positionals, values } = parseCommandArgs(help, { agent: { type: "string" } }, argv);
-  const command = subcommand(positionals, ["create", "list", "invite", "role", "disable", "enable"] as const, help);
+  const { positionals, values } = parseCommandArgs(help, { agent: { type: "string" }, yes: { type: "boolean" }, out: { type: "string" } }, argv);
+  const command = subcommand(positionals, ["create", "list", "invite", "role", "disable", "enable", "delete", "export"] as const, help);
   await withStore(async (store, config) => {
     if (command === "list") {
       const users = await store.users.list();
@@ -65,6 +73,21 @@ export async function usersCommand(argv: string[]): Promise<void> {
       const user = await store.users.setRole({ email }, role);
       if (!user) fail(`no user ${email}; create it with: npm run users -- create ${email}`);
       console.log(`${user.email} is now ${role === "admin" ? "an admin" : "a user"}`);
+      return;
+    }
+    if (command === "delete" || command === "export") {
+      const user = await store.users.findByEmail(email);
+      if (!user) fail(`no user ${email} (see: npm run users -- list)`);
+      const files = attachmentStorageFor(config);
+      if (command === "export") {
+        const out = values.out ? createWriteStream(values.out, { mode: 0o600 }) : process.stdout;
+        await pipeline(exportUserArchive(store, files, user), out);
+        if (values.out) console.error(`wrote ${user.email}'s data to ${values.out}`);
+        return;
+      }
+      if (!values.yes) fail(`this deletes ${user.email} and everything of theirs for good: add --yes to go ahead (export it first: npm run users -- export ${user.email} --out FILE)`, 2);
+      await deleteUserAndFiles(store, files, user.id);
+      console.log(`deleted ${user.email} and everything of theirs`);
       return;
     }
     const disable = command === "disable";

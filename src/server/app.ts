@@ -4,14 +4,18 @@ import Koa, { type Context, type Next } from "koa";
 import compose, { type ComposedMiddleware } from "koa-compose";
 import { mountAccountApi } from "../account/api.ts";
 import { mountAdminApi } from "../admin/api.ts";
+import { mountOperatorApi } from "../admin/operator-api.ts";
 import { LOGIN_PATH_PREFIX } from "../auth/login-links.ts";
 import { sameOriginForCookies } from "../auth/origin.ts";
 import { throttleFailedCredentials } from "../auth/throttle.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
+import { upstreamOf } from "../agents/upstream.ts";
+import { ChatkitError } from "../core/errors.ts";
+import type { AppState } from "../http/state.ts";
 import { accessLogLine, onRequestEnd, requestMetrics } from "../http/access-log.ts";
 import { resolveAgent } from "../http/agent.ts";
 import { mountAttachmentRoutes } from "../http/attachment-routes.ts";
-import { chatkitJsonBody } from "../http/body.ts";
+import { chatkitJsonBody, minimumBodyRate } from "../http/body.ts";
 import { clientSecretRoute } from "../http/client-secret.ts";
 import { chatkitEntry } from "../http/entry.ts";
 import { errorMiddleware, requestIds } from "../http/errors.ts";
@@ -64,7 +68,8 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): ChatkitApp {
     ctx.body = { ok: true };
   });
 
-  const requireSession = services.auth.required();
+  // Signed in: a body must then keep coming at `limits.bodyMinBytesPerSecond` (anonymous ones are refused before it is read).
+  const requireSession = compose<Context>([services.auth.required(), minimumBodyRate(config.limits)]);
   const checkOrigin = sameOriginForCookies(ownOrigins);
   mountAttachmentRoutes(router, {
     attachments: services.attachments,
@@ -76,7 +81,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): ChatkitApp {
     requireSession,
     checkOrigin,
     resolveAgent(config.agents),
-    chatkitJsonBody({ ...config.limits, transcriptionBytes: config.chatkit.uploadMaxBytes }),
+    chatkitJsonBody({ ...config.limits, transcriptionBytes: config.chatkit.uploadMaxBytes }, { beforeTranscription: refuseTranscriptionEarly(config) }),
     chatkitEntry({ config, store, services, publicBaseUrl }),
   ]);
   router.post(CHATKIT_PATH, chatkitRoute);
@@ -98,6 +103,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): ChatkitApp {
   const accountDeps = { store, auth: services.auth, events: services.authEvents, sameOriginForCookies: checkOrigin };
   mountAccountApi(router, accountDeps);
   mountAdminApi(router, { ...accountDeps, config, publicBaseUrl, mailer: services.mailer });
+  mountOperatorApi(router, { ...accountDeps, config, files: services.files, metrics, mcp: services.mcp });
 
   if (config.server.metrics.enabled) mountMetricsRoute(router, metrics, config.server.metrics.token);
 
@@ -156,4 +162,16 @@ export function createHttpServer(app: Koa, config: ChatkitConfig): Server {
     },
     app.callback(),
   );
+}
+
+/**
+ * What refuses an `input.transcribe` from its URL and the config alone, checked as soon as its
+ * body is known to be one (before its audio is read): an unknown agent, or no upstream to ask.
+ */
+function refuseTranscriptionEarly(config: ChatkitConfig) {
+  return (ctx: Context) => {
+    const state = ctx.state as AppState;
+    if (state.requestedAgentId && !state.agent) throw new ChatkitError(422, "agent_required");
+    if (!upstreamOf(config, state.agent ?? config.agents[0]!)) throw new ChatkitError(422, "transcription_unavailable");
+  };
 }

@@ -24,6 +24,8 @@ import { UpstreamGate } from "../limits/upstream.ts";
 import { Metrics } from "../metrics/index.ts";
 import type { Store } from "../store/index.ts";
 import { ToolRegistry } from "../tools/run.ts";
+import { QuotaService } from "../usage/quotas.ts";
+import { UsageRecorder } from "../usage/recorder.ts";
 
 export interface ServiceDeps {
   store: Store;
@@ -71,6 +73,10 @@ export class AppServices implements Services {
   readonly mcp: McpRegistry;
   readonly attachments: AttachmentService;
   readonly runners: RunnerRegistry;
+  /** Writes usage rows (turns, titles, transcriptions). */
+  readonly usage: UsageRecorder;
+  /** The per-user quotas (`quotas.*` and overrides). */
+  readonly quotas: QuotaService;
   private readonly ownsMcp: boolean;
   private sweeper: NodeJS.Timeout | undefined;
   private started = false;
@@ -102,11 +108,14 @@ export class AppServices implements Services {
     this.oidcFlowCookie = new OidcFlowCookie(config, this.keys);
     this.ownsMcp = !deps.mcp;
     this.mcp = deps.mcp ?? new McpRegistry(config, this.logger);
+    this.usage = new UsageRecorder(this.store.usage, this.metrics, this.logger);
+    this.quotas = new QuotaService(this.store, config, this.metrics, this.logger);
     this.attachments = new AttachmentService({
       files: this.files,
       store: this.store.attachments,
       keys: this.keys,
       limits: { maxBytes: config.chatkit.uploadMaxBytes, allowedMimeTypes: config.chatkit.allowedMimeTypes },
+      quota: this.quotas,
     });
     const files = this.files;
     this.runners = new RunnerRegistry(config, {

@@ -1,7 +1,8 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import { monotonicNow } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
 import type { AttachmentRow, AttachmentStore, Owner } from "./contract.ts";
+import { addStoredBytes, subtractDeletedBytes } from "./quotas.ts";
 import type { Database } from "./schema.ts";
 
 export class SqlAttachmentStore implements AttachmentStore {
@@ -9,15 +10,20 @@ export class SqlAttachmentStore implements AttachmentStore {
 
   /** A two-phase attachment (`attachments.create`): a pending row until its bytes arrive. */
   async create(owner: Owner, fields: { name: string; mime_type: string; size_bytes: number }): Promise<AttachmentRow> {
-    return this.insert(owner, { ...fields, id: newId("attachment"), status: "pending", uploaded_at: null });
+    return this.insert(this.db, owner, { ...fields, id: newId("attachment"), status: "pending", uploaded_at: null });
   }
 
   /** A direct upload whose bytes are already stored under `id`: ready at once. */
-  async createUploaded(owner: Owner, fields: { id: string; name: string; mime_type: string; size_bytes: number }): Promise<AttachmentRow> {
-    return this.insert(owner, { ...fields, status: "ready", uploaded_at: monotonicNow() });
+  async createUploaded(owner: Owner, fields: { id: string; name: string; mime_type: string; size_bytes: number }, reservationId?: string): Promise<AttachmentRow> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await this.insert(trx, owner, { ...fields, status: "ready", uploaded_at: monotonicNow() });
+      await countStored(trx, owner.userId, fields.size_bytes, reservationId);
+      return row;
+    });
   }
 
   private async insert(
+    db: Kysely<Database> | Transaction<Database>,
     owner: Owner,
     fields: Pick<AttachmentRow, "id" | "name" | "mime_type" | "size_bytes" | "status" | "uploaded_at">,
   ): Promise<AttachmentRow> {
@@ -29,7 +35,7 @@ export class SqlAttachmentStore implements AttachmentStore {
       item_id: null,
       created_at: monotonicNow(),
     };
-    await this.db.insertInto("attachments").values(row).execute();
+    await db.insertInto("attachments").values(row).execute();
     return row;
   }
 
@@ -95,16 +101,20 @@ export class SqlAttachmentStore implements AttachmentStore {
   }
 
   /** Completes a claimed upload (uploading → ready); undefined when the row is gone (deleted meanwhile). */
-  async markUploaded(owner: Owner, attachmentId: string, sizeBytes: number): Promise<AttachmentRow | undefined> {
-    return this.db
-      .updateTable("attachments")
-      .set({ status: "ready", size_bytes: sizeBytes, uploaded_at: monotonicNow() })
-      .where("id", "=", attachmentId)
-      .where("status", "=", "uploading")
-      .where("user_id", "=", owner.userId)
-      .where("account_id", "=", owner.accountId)
-      .returningAll()
-      .executeTakeFirst();
+  async markUploaded(owner: Owner, attachmentId: string, sizeBytes: number, reservationId?: string): Promise<AttachmentRow | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable("attachments")
+        .set({ status: "ready", size_bytes: sizeBytes, uploaded_at: monotonicNow() })
+        .where("id", "=", attachmentId)
+        .where("status", "=", "uploading")
+        .where("user_id", "=", owner.userId)
+        .where("account_id", "=", owner.accountId)
+        .returningAll()
+        .executeTakeFirst();
+      await countStored(trx, owner.userId, row ? sizeBytes : 0, reservationId);
+      return row;
+    });
   }
 
   /**
@@ -129,30 +139,47 @@ export class SqlAttachmentStore implements AttachmentStore {
    * pending so the client can send them again. Only safe before the server takes requests.
    */
   async releaseInterruptedUploads(): Promise<number> {
-    const result = await this.db.updateTable("attachments").set({ status: "pending" }).where("status", "=", "uploading").executeTakeFirst();
-    return Number(result.numUpdatedRows);
+    return this.db.transaction().execute(async (trx) => {
+      // Their reservations too: no upload is in flight on a server that has not started yet.
+      await trx.deleteFrom("upload_reservations").execute();
+      const result = await trx.updateTable("attachments").set({ status: "pending" }).where("status", "=", "uploading").executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    });
   }
 
   /** Deletes the owner's attachment row; returns whether one was deleted. */
   async delete(owner: Owner, attachmentId: string): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom("attachments")
-      .where("id", "=", attachmentId)
-      .where("user_id", "=", owner.userId)
-      .where("account_id", "=", owner.accountId)
-      .executeTakeFirst();
-    return result.numDeletedRows > 0n;
+    return this.db.transaction().execute(async (trx) => {
+      const deleted = await trx
+        .deleteFrom("attachments")
+        .where("id", "=", attachmentId)
+        .where("user_id", "=", owner.userId)
+        .where("account_id", "=", owner.accountId)
+        .returning(["user_id", "size_bytes", "status"])
+        .execute();
+      await subtractDeletedBytes(trx, deleted);
+      return deleted.length > 0;
+    });
   }
 
   async deleteUnsentBefore(cutoff: number): Promise<string[]> {
     // One statement: a row sent with a message meanwhile no longer matches, and of several
     // servers sweeping at once each deleted row is returned to one of them only.
-    const rows = await this.db
-      .deleteFrom("attachments")
-      .where("thread_id", "is", null)
-      .where("created_at", "<", cutoff)
-      .returning("id")
-      .execute();
-    return rows.map((row) => row.id);
+    return this.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .deleteFrom("attachments")
+        .where("thread_id", "is", null)
+        .where("created_at", "<", cutoff)
+        .returning(["id", "user_id", "size_bytes", "status"])
+        .execute();
+      await subtractDeletedBytes(trx, rows);
+      return rows.map((row) => row.id);
+    });
   }
+}
+
+/** A stored upload's bytes join the user's counter and its reservation is given back, in the transaction that stores it. */
+async function countStored(trx: Transaction<Database>, userId: string, bytes: number, reservationId: string | undefined): Promise<void> {
+  await addStoredBytes(trx, userId, bytes);
+  if (reservationId) await trx.deleteFrom("upload_reservations").where("id", "=", reservationId).execute();
 }

@@ -239,8 +239,11 @@ export interface ItemStore {
 export interface AttachmentStore {
   /** A two-phase attachment (`attachments.create`): pending until its bytes arrive. */
   create(owner: Owner, fields: { name: string; mime_type: string; size_bytes: number }): Promise<AttachmentRow>;
-  /** A direct upload whose bytes are already stored under `id`: ready at once. */
-  createUploaded(owner: Owner, fields: { id: string; name: string; mime_type: string; size_bytes: number }): Promise<AttachmentRow>;
+  /**
+   * A direct upload whose bytes are already stored under `id`: ready at once. Its bytes count
+   * towards the user's stored bytes, and its reservation (if any) is given back, in one transaction.
+   */
+  createUploaded(owner: Owner, fields: { id: string; name: string; mime_type: string; size_bytes: number }, reservationId?: string): Promise<AttachmentRow>;
   get(owner: Owner, attachmentId: string): Promise<AttachmentRow | undefined>;
   /**
    * An attachment by id alone, for a signed preview link: there the HMAC over the id, checked
@@ -253,8 +256,8 @@ export interface AttachmentStore {
   claimForUpload(owner: Owner, attachmentId: string): Promise<boolean>;
   /** Gives a claimed attachment back (uploading → pending) after a refused or broken upload. */
   releaseUpload(owner: Owner, attachmentId: string): Promise<void>;
-  /** Completes a claimed upload (uploading → ready); undefined when it is gone (deleted meanwhile). */
-  markUploaded(owner: Owner, attachmentId: string, sizeBytes: number): Promise<AttachmentRow | undefined>;
+  /** Completes a claimed upload (uploading → ready), counting its bytes as `createUploaded` does; undefined when it is gone (deleted meanwhile). */
+  markUploaded(owner: Owner, attachmentId: string, sizeBytes: number, reservationId?: string): Promise<AttachmentRow | undefined>;
   /**
    * Links attachments (checked with `getMany` first) to the user message that carries them. An
    * attachment belongs to one message only: ones already linked are left alone. Returns how many were linked.
@@ -262,7 +265,8 @@ export interface AttachmentStore {
   linkToItem(owner: Owner, ids: string[], threadId: string, itemId: string): Promise<number>;
   /**
    * After a crash: uploads that were receiving bytes go back to pending so the client can send
-   * them again. Only for a lone server before it takes requests (another may be receiving them).
+   * them again, and their quota reservations are given back. Only for a lone server before it
+   * takes requests (another may be receiving them).
    */
   releaseInterruptedUploads(): Promise<number>;
   /** Deletes the owner's attachment; whether one was deleted. */
@@ -283,6 +287,116 @@ export interface LoginLinkStore {
   consume(token: string): Promise<ConsumedLoginLink>;
 }
 
+/** What a usage row records: a turn, a title the model wrote, or a voice transcription. */
+export type UsageKind = "turn" | "title" | "transcription";
+/** How it ended: answered, stopped by the user (the client left), or failed (`error` says why). */
+export type UsageOutcome = "done" | "stopped" | "failed";
+
+/**
+ * One turn's (or title's, or transcription's) use of the model. Token columns are the sums of
+ * what the upstream reported for the calls that reported (`reported_calls` of `model_calls`);
+ * null when none did (some local servers report nothing): never an estimate.
+ */
+export interface UsageRow {
+  id: string;
+  user_id: string;
+  agent_id: string;
+  model: string;
+  thread_id: string | null;
+  kind: UsageKind;
+  started_at: number;
+  duration_ms: number;
+  model_calls: number;
+  reported_calls: number;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  reasoning_tokens: number | null;
+  cached_tokens: number | null;
+  tool_calls: number;
+  mcp_calls: number;
+  outcome: UsageOutcome;
+  error: string | null;
+}
+
+/** A user's tokens (input + output) in the day and month around a moment: all agents', and one agent's. */
+export interface TokenTotals {
+  day: number;
+  month: number;
+  agentDay: number;
+  agentMonth: number;
+}
+
+/** Tokens and turns of one user in one period (all agents). */
+export interface UserPeriodTotals {
+  user_id: string;
+  tokens: number;
+  turns: number;
+}
+
+export interface UsageStore {
+  /**
+   * Records a row and adds its tokens to the user's day and month totals (all agents, and its
+   * agent), in one transaction, so a quota check reads one total instead of summing rows.
+   */
+  record(row: Omit<UsageRow, "id">): Promise<UsageRow>;
+  /** The user's token totals for the UTC day and month holding `at`: one read by key. */
+  tokensUsed(userId: string, agentId: string, at: number): Promise<TokenTotals>;
+  /** Rows started in [from, to), oldest first, optionally one user's: for reports, not the hot path. */
+  list(filter: { from: number; to: number; userId?: string | undefined }): Promise<UsageRow[]>;
+  /** Every user's totals for the UTC month holding `at`. */
+  monthTotals(at: number): Promise<UserPeriodTotals[]>;
+}
+
+/** Limits an admin set for one user; null keeps the config's default. */
+export interface QuotaOverrides {
+  tokens_per_day: number | null;
+  tokens_per_month: number | null;
+  stored_bytes: number | null;
+  uploads_in_flight: number | null;
+}
+
+/** Why an upload could not reserve its bytes. */
+export type ReservationRefusal = { ok: false; reason: "stored_bytes"; storedBytes: number; reservedBytes: number } | { ok: false; reason: "uploads_in_flight"; retryAfterMs: number };
+
+export interface QuotaStore {
+  overrides(userId: string): Promise<QuotaOverrides | undefined>;
+  /** Sets (replaces) a user's overrides; all null removes them. */
+  setOverrides(userId: string, overrides: QuotaOverrides): Promise<void>;
+  listOverrides(): Promise<Array<QuotaOverrides & { user_id: string }>>;
+  /** Bytes of the user's uploaded attachments and generated images (a counter, kept with every write). */
+  storedBytes(userId: string): Promise<number>;
+  /** Every user's stored bytes. */
+  storageByUser(): Promise<Array<{ user_id: string; stored_bytes: number }>>;
+  /**
+   * Reserves `bytes` for an upload about to be received, if the user's stored bytes, the bytes of
+   * their uploads in flight and these stay within `limits.storedBytes` (null: no limit) and fewer
+   * than `limits.inFlight` uploads are in flight. Atomic across servers (the user's counter row is
+   * locked). A reservation lapses after `ttlMs` (a server that died mid-upload gives it back so).
+   */
+  reserveUpload(userId: string, bytes: number, limits: { storedBytes: number | null; inFlight: number }, ttlMs: number): Promise<{ ok: true; id: string } | ReservationRefusal>;
+  /** Gives a reservation back (the upload was refused or broke); completed uploads give theirs back as they are stored. */
+  releaseReservation(reservationId: string): Promise<void>;
+  /** Uploads in flight now, for the admin's storage view. */
+  reservations(): Promise<Array<{ user_id: string; bytes: number; expires_at: number }>>;
+}
+
+/** A user's data as a whole: what deleting and exporting a user need. */
+export interface UserDataStore {
+  /** The user's attachments (sent, unsent and pending), oldest first. */
+  attachmentsOf(userId: string): Promise<AttachmentRow[]>;
+  /** Uploads never sent with a message (pending ones included): how many, and their bytes. For the admin's storage view, not the hot path. */
+  unsentUploads(): Promise<{ count: number; bytes: number }>;
+  /** When each user's sessions were last used (null: never), for the admin's people view. */
+  lastSeen(): Promise<Array<{ user_id: string; last_seen: number | null }>>;
+  /**
+   * Deletes the user and everything of theirs in one transaction: threads, items, feedback,
+   * attachment records, sessions, login links, identities, usage rows and totals, quota
+   * overrides and counters, and their account when no one else is on it. Returns the ids of the
+   * attachments whose bytes the caller must now remove; undefined for an unknown user.
+   */
+  deleteUser(userId: string): Promise<{ attachmentIds: string[] } | undefined>;
+}
+
 export type StoreCounts = Record<"users" | "sessions" | "threads" | "items" | "attachments", number>;
 
 export interface Store {
@@ -297,6 +411,9 @@ export interface Store {
   items: ItemStore;
   attachments: AttachmentStore;
   loginLinks: LoginLinkStore;
+  usage: UsageStore;
+  quotas: QuotaStore;
+  userData: UserDataStore;
   /** How many users, live sessions, threads, items and attachments the database holds (also proves it answers). */
   counts(): Promise<StoreCounts>;
   close(): Promise<void>;

@@ -5,6 +5,7 @@ import * as loginLinks from "./migrations/0002_login_links.ts";
 import * as itemSequence from "./migrations/0003_item_sequence.ts";
 import * as threadWire from "./migrations/0004_thread_wire.ts";
 import * as identities from "./migrations/0005_identities.ts";
+import * as usageAndQuotas from "./migrations/0010_usage_and_quotas.ts";
 import { describePostgresUrl, isPostgresUrl, postgresDialect } from "./postgres.ts";
 import type { QueryRunner } from "./prepared.ts";
 import type { Database } from "./schema.ts";
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   "0003_item_sequence": itemSequence,
   "0004_thread_wire": threadWire,
   "0005_identities": identities,
+  "0010_usage_and_quotas": usageAndQuotas,
 };
 
 const migrationProvider: MigrationProvider = {

@@ -6,12 +6,16 @@ import { SqlItemStore } from "./items.ts";
 import { SqlLoginLinkStore } from "./login-links.ts";
 import { SqlSessionStore } from "./sessions.ts";
 import { SqlThreadStore } from "./threads.ts";
+import { SqlQuotaStore } from "./quotas.ts";
+import { SqlUsageStore } from "./usage.ts";
+import { SqlUserDataStore } from "./user-data.ts";
 import { SqlUserStore } from "./users.ts";
 
 export type * from "./contract.ts";
 export type { ConnectOptions, StoreLocation } from "./database.ts";
 export { connectDatabase } from "./database.ts";
 export { isPostgresUrl } from "./postgres.ts";
+export { usagePeriods } from "./usage.ts";
 export { DATABASE_FILE, backupSqliteDatabase, checkDatabaseFile, deleteAttachmentRows, readyAttachmentIds } from "./sqlite.ts";
 
 /**
@@ -40,6 +44,9 @@ export async function openStore(location: StoreLocation, options: ConnectOptions
     items: new SqlItemStore(connection, threads.lockOwnedThread),
     attachments: new SqlAttachmentStore(db),
     loginLinks: new SqlLoginLinkStore(db),
+    usage: new SqlUsageStore(db),
+    quotas: new SqlQuotaStore(db),
+    userData: new SqlUserDataStore(connection),
     async counts(): Promise<StoreCounts> {
       const count = async (table: "users" | "threads" | "thread_items" | "attachments") =>
         Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);

@@ -1,5 +1,5 @@
 import type { Selectable } from "kysely";
-import type { AttachmentRow, IdentityRow, LoginLinkRow, SessionRow, UserRow } from "./contract.ts";
+import type { AttachmentRow, IdentityRow, LoginLinkRow, SessionRow, UsageRow, UserRow } from "./contract.ts";
 
 /**
  * The tables as the database holds them, private to src/store (the rest of the app sees the
@@ -17,6 +17,42 @@ export interface Database {
   threads: ThreadsTable;
   thread_items: ThreadItemsTable;
   item_feedback: ItemFeedbackTable;
+  usage_events: UsageRow;
+  usage_totals: UsageTotalsTable;
+  user_storage: UserStorageTable;
+  upload_reservations: UploadReservationsTable;
+  user_quotas: UserQuotasTable;
+}
+
+/** Running totals (migration 0010): `period` is a UTC day (`2026-12-02`) or month (`2026-12`); `agent_id` `*` is all agents. */
+export interface UsageTotalsTable {
+  user_id: string;
+  period: string;
+  agent_id: string;
+  tokens: number;
+  turns: number;
+}
+
+export interface UserStorageTable {
+  user_id: string;
+  /** Bytes of the user's ready attachments (uploads and generated images). */
+  stored_bytes: number;
+}
+
+export interface UploadReservationsTable {
+  id: string;
+  user_id: string;
+  bytes: number;
+  expires_at: number;
+}
+
+export interface UserQuotasTable {
+  user_id: string;
+  tokens_per_day: number | null;
+  tokens_per_month: number | null;
+  stored_bytes: number | null;
+  uploads_in_flight: number | null;
+  updated_at: number;
 }
 
 export interface AccountsTable {

@@ -6,6 +6,7 @@ import { newId } from "../core/ids.ts";
 import type { Owner, PageResult, ThreadChanges, ThreadPageRequest, ThreadRow, ThreadStore } from "./contract.ts";
 import { keysetQuery, toPageResult } from "./pagination.ts";
 import { PreparedQuery, preparedShapes, type QueryRunner } from "./prepared.ts";
+import { subtractDeletedBytes } from "./quotas.ts";
 import type { Database, ThreadRecord } from "./schema.ts";
 
 /** A threads row as callers see it: status and metadata parsed, the stored wire JSON left out. */
@@ -149,7 +150,8 @@ export class SqlThreadStore implements ThreadStore {
     return this.db.transaction().execute(async (trx) => {
       // Locked first: an item or attachment added on another server meanwhile waits, then finds no thread.
       if (!(await this.lockOwnedThread(trx, owner, threadId))) return undefined;
-      const attachments = await trx.deleteFrom("attachments").where("thread_id", "=", threadId).returning("id").execute();
+      const attachments = await trx.deleteFrom("attachments").where("thread_id", "=", threadId).returning(["id", "user_id", "size_bytes", "status"]).execute();
+      await subtractDeletedBytes(trx, attachments);
       await trx.deleteFrom("item_feedback").where("thread_id", "=", threadId).execute();
       await trx.deleteFrom("thread_items").where("thread_id", "=", threadId).execute();
       await trx.deleteFrom("threads").where("id", "=", threadId).execute();

@@ -25,6 +25,8 @@ export interface ResolvedTool extends ToolSpec {
   display: ToolDisplay;
   /** The user must approve each call in the thread before it runs. */
   requireApproval: boolean;
+  /** The MCP server that offers it; absent for a config tool. */
+  mcpServer?: string;
   /** Runs it on the server; absent for a tool the browser runs. */
   run?: (args: unknown, context: ToolContext) => Promise<ToolOutcome>;
 }

@@ -20,13 +20,15 @@ export interface WebClientAsset {
 export interface WebClientAssets {
   script: WebClientAsset;
   style: WebClientAsset;
+  /** The admin page's bundle (`/admin`). */
+  admin: { script: WebClientAsset; style: WebClientAsset };
   byPath: Map<string, WebClientAsset>;
 }
 
 function asset(dir: string, name: string, extension: string, type: string): WebClientAsset {
   const body = readFileSync(path.join(dir, name));
   const hash = createHash("sha256").update(body).digest("hex").slice(0, 12);
-  return { path: `${WEBCLIENT_PATH_PREFIX}app.${hash}.${extension}`, type, body, gzipped: gzipSync(body, { level: 9 }) };
+  return { path: `${WEBCLIENT_PATH_PREFIX}${path.basename(name, `.${extension}`)}.${hash}.${extension}`, type, body, gzipped: gzipSync(body, { level: 9 }) };
 }
 
 /**
@@ -40,7 +42,8 @@ export function webClientAssetLoader(dir = WEBCLIENT_DIST): () => WebClientAsset
     try {
       const script = asset(dir, "app.js", "js", "text/javascript; charset=utf-8");
       const style = asset(dir, "app.css", "css", "text/css; charset=utf-8");
-      loaded = { script, style, byPath: new Map([script, style].map((a) => [a.path, a])) };
+      const admin = { script: asset(dir, "admin.js", "js", "text/javascript; charset=utf-8"), style: asset(dir, "admin.css", "css", "text/css; charset=utf-8") };
+      loaded = { script, style, admin, byPath: new Map([script, style, admin.script, admin.style].map((a) => [a.path, a])) };
     } catch {
       return undefined;
     }

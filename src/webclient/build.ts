@@ -28,7 +28,7 @@ function newestSourceMtime(dir: string): number {
 /** True when the bundle is missing or older than any source file. */
 export function webClientIsStale(outdir = WEBCLIENT_DIST): boolean {
   try {
-    const built = Math.min(...["app.js", "app.css"].map((name) => statSync(path.join(outdir, name)).mtimeMs));
+    const built = Math.min(...["app.js", "app.css", "admin.js", "admin.css"].map((name) => statSync(path.join(outdir, name)).mtimeMs));
     return built < newestSourceMtime(WEBCLIENT_SOURCE);
   } catch {
     return true;
@@ -37,11 +37,13 @@ export function webClientIsStale(outdir = WEBCLIENT_DIST): boolean {
 
 /**
  * Bundles the built-in client (Preact, marked, DOMPurify and our code) into one minified ES
- * module and one stylesheet: everything the chat page needs, served from our own origin.
+ * module and one stylesheet: everything the chat page needs, served from our own origin; and the
+ * admin page (Preact, uPlot) the same way, as `admin.js` and `admin.css`.
  */
 export async function buildWebClient(outdir = WEBCLIENT_DIST): Promise<BuiltFile[]> {
   const result = await build({
-    entryPoints: { app: path.join(WEBCLIENT_SOURCE, "main.tsx") },
+    // The admin page is an entry of its own: the chat client does not carry it (nor its chart library).
+    entryPoints: { app: path.join(WEBCLIENT_SOURCE, "main.tsx"), admin: path.join(WEBCLIENT_SOURCE, "admin.tsx") },
     outdir,
     bundle: true,
     minify: true,

@@ -44,6 +44,16 @@ export interface Script {
   hosted?: ScriptedHostedCall[];
   /** Citations on the text (Responses API), sent as `response.output_text.annotation.added` after it. */
   annotations?: Array<ResponseOutputText.URLCitation | ResponseOutputText.FileCitation>;
+  /** The usage reported at the end (default: made up per request, see `usageFor`); "none" reports nothing, as some local servers do. */
+  usage?: ReportedUsage | "none";
+}
+
+/** Tokens as the fake reports them (Responses' names mapped onto Chat Completions' for that flavour). */
+export interface ReportedUsage {
+  input: number;
+  output: number;
+  reasoning: number;
+  cached: number;
 }
 
 export type ScriptedHostedCall =
@@ -75,6 +85,14 @@ export interface RecordedRequest {
   /** True when the client went away before the answer finished. */
   aborted: boolean;
   finished: boolean;
+  /** The usage this answer reported, once it did (undefined: none reported). */
+  usage?: ReportedUsage;
+}
+
+/** Distinct numbers per request, so a test summing a turn's calls catches a call counted twice or missed. */
+function usageFor(script: Script, request: number, outputChunks: number): ReportedUsage | undefined {
+  if (script.usage === "none") return undefined;
+  return script.usage ?? { input: 100 + request * 7, output: outputChunks + 3, reasoning: (script.reasoning?.length ?? 0) * 2, cached: request % 3 };
 }
 
 export interface FakeOpenAI {
@@ -207,7 +225,7 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
     waiters.delete(index);
   };
 
-  async function streamResponses(res: ServerResponse, body: any, script: Script, alive: () => boolean): Promise<boolean> {
+  async function streamResponses(res: ServerResponse, body: any, script: Script, alive: () => boolean, record: RecordedRequest, index: number): Promise<boolean> {
     const id = `resp_${requests.length}`;
     const itemId = `msg_fake_${requests.length}`;
     let sequence = 0;
@@ -285,12 +303,20 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
       sseEvent(res, { type: "response.output_item.done", sequence_number: seq(), output_index: outputIndex, item: done });
       output.push(done);
     }
-    const usage = { input_tokens: 10, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 }, output_tokens: chunks.length, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 10 + chunks.length };
-    sseEvent(res, { type: "response.completed", sequence_number: seq(), response: { ...responseObject(id, body.model, "completed", output), usage } });
+    const reported = usageFor(script, index, chunks.length);
+    record.usage = reported;
+    const usage = reported && {
+      input_tokens: reported.input,
+      input_tokens_details: { cached_tokens: reported.cached, cache_write_tokens: 0 },
+      output_tokens: reported.output,
+      output_tokens_details: { reasoning_tokens: reported.reasoning },
+      total_tokens: reported.input + reported.output,
+    };
+    sseEvent(res, { type: "response.completed", sequence_number: seq(), response: { ...responseObject(id, body.model, "completed", output), ...(usage ? { usage } : {}) } });
     return true;
   }
 
-  async function streamChat(res: ServerResponse, body: any, script: Script, alive: () => boolean): Promise<boolean> {
+  async function streamChat(res: ServerResponse, body: any, script: Script, alive: () => boolean, record: RecordedRequest, index: number): Promise<boolean> {
     const base = { id: `chatcmpl_${requests.length}`, object: "chat.completion.chunk" as const, created: Math.floor(Date.now() / 1000), model: body.model };
     const send = (chunk: ChatCompletionChunk) => res.write(`data: ${JSON.stringify(chunk)}\n\n`);
     res.writeHead(200, { "content-type": "text/event-stream" });
@@ -315,6 +341,22 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
       if (second) send({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: second } }] }, finish_reason: null }] });
     }
     send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: script.toolCalls?.length ? "tool_calls" : "stop" }] });
+    // As OpenAI does: a last chunk with the usage and no choices, only when asked for.
+    const reported = body.stream_options?.include_usage ? usageFor(script, index, chunks.length) : undefined;
+    if (reported) {
+      record.usage = reported;
+      send({
+        ...base,
+        choices: [],
+        usage: {
+          prompt_tokens: reported.input,
+          completion_tokens: reported.output,
+          total_tokens: reported.input + reported.output,
+          prompt_tokens_details: { cached_tokens: reported.cached },
+          completion_tokens_details: { reasoning_tokens: reported.reasoning },
+        },
+      });
+    }
     res.write("data: [DONE]\n\n");
     return true;
   }
@@ -353,8 +395,8 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
     }
     const route = record.path.replace(/\?.*$/, "");
     let completed: boolean;
-    if (route === "/v1/responses") completed = await streamResponses(res, record.body, script, alive);
-    else if (route === "/v1/chat/completions") completed = await streamChat(res, record.body, script, alive);
+    if (route === "/v1/responses") completed = await streamResponses(res, record.body, script, alive, record, index);
+    else if (route === "/v1/chat/completions") completed = await streamChat(res, record.body, script, alive, record, index);
     else {
       res.writeHead(404, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: { message: `no route ${route}`, type: "invalid_request_error" } }));
