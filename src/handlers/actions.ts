@@ -10,7 +10,7 @@ import { finishOpenWidgets, streamingContext } from "../tools/context.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS, withTimeout } from "../tools/run.ts";
 import type { ActionContext, ActionDefinition } from "../tools/define.ts";
 import { agentOfThread, requireThread, type HandlerContext } from "./context.ts";
-import { assertOpen, modelTurn } from "./conversation.ts";
+import { assertOpen, agentTurn } from "./conversation.ts";
 import { runPipeline } from "./pipeline.ts";
 
 type ActionParams = RequestParams<"threads.custom_action">;
@@ -146,7 +146,7 @@ export async function customAction(hc: HandlerContext, params: ActionParams): Pr
       if (!run.wantsModel()) return;
       // The model answers because of this action, so it is told what the user did.
       yield { type: "thread.item.done", item: actionNote(prepared.thread, params, prepared.sender) };
-      yield* modelTurn(hc, prepared.thread, state, { model: agentOfThread(hc, prepared.thread).model });
+      yield* agentTurn(hc, prepared.thread, state, { model: agentOfThread(hc, prepared.thread).model });
     },
   });
 }

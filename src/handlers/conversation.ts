@@ -1,5 +1,6 @@
 import { recentHistory } from "../agents/history.ts";
-import { respondWithModel, type ThreadState } from "../agents/respond.ts";
+import { respondWithModel } from "../agents/respond.ts";
+import type { ThreadState, TurnEvent } from "../agents/turn.ts";
 import { titleFromText } from "../agents/titles.ts";
 import type { AgentConfig } from "../config/schema.ts";
 import { chatRefusal, ChatkitError } from "../core/errors.ts";
@@ -73,7 +74,7 @@ function inputText(input: UserMessageInput): string {
  * precede stream_options (already stored); `lead` events follow it, before the model's turn.
  */
 export async function answer(hc: HandlerContext, thread: ThreadRow, options: TurnOptions, preface: ThreadStreamEvent[], lead: ThreadStreamEvent[] = []) {
-  return runPipeline({ hc, thread, preface, responder: (state) => modelTurn(hc, thread, state, options, lead) });
+  return runPipeline({ hc, thread, preface, responder: (state) => agentTurn(hc, thread, state, options, lead) });
 }
 
 export interface TurnOptions {
@@ -84,7 +85,7 @@ export interface TurnOptions {
 }
 
 /** The agent's answer to the thread as it is stored now; `lead` events come first. */
-export async function* modelTurn(hc: HandlerContext, thread: ThreadRow, state: ThreadState, options: TurnOptions, lead: ThreadStreamEvent[] = []): AsyncGenerator<ThreadStreamEvent> {
+export async function* agentTurn(hc: HandlerContext, thread: ThreadRow, state: ThreadState, options: TurnOptions, lead: ThreadStreamEvent[] = []): AsyncGenerator<TurnEvent> {
   yield* lead;
   const agent = agentOfThread(hc, thread);
   const { items: history, wholeThread } = await recentHistory((limit) => hc.store.items.history(hc.owner, thread.id, { limit }), {

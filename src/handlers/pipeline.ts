@@ -1,5 +1,5 @@
 import { UpstreamError } from "../agents/runner.ts";
-import type { ThreadState } from "../agents/respond.ts";
+import type { ThreadChange, ThreadState, TurnEvent } from "../agents/turn.ts";
 import { ChatkitError } from "../core/errors.ts";
 import { streamMessage } from "../core/locale.ts";
 import type { ThreadItemUpdate, ThreadStreamEvent } from "../protocol/events.ts";
@@ -49,13 +49,14 @@ export interface PipelineInput {
   thread: ThreadRow;
   /** Events already persisted before the stream began (thread.created, the user message). */
   preface: ThreadStreamEvent[];
-  responder: (state: ThreadState) => AsyncIterable<ThreadStreamEvent>;
+  /** Answers the thread as it stood when the stream began; asks for changes to it with `thread.change` events. */
+  responder: (thread: ThreadState) => AsyncIterable<TurnEvent>;
 }
 
 /**
  * The responder pipeline (protocol section 5.3): stream_options first, then every responder
  * event, persisted as it completes (`done`, `replaced`, `removed`), hidden items saved but not
- * sent, and `thread.updated` whenever the thread changed. A failing responder ends with an
+ * sent, and a responder's `thread.change` saved and announced as `thread.updated`. A failing responder ends with an
  * `error` event after what was already said is saved; a client that goes away (the stop
  * button) gets its partial answer saved and a hidden note for the next turn.
  */
@@ -64,17 +65,15 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
   yield { type: "stream_options", stream_options: { allow_cancel: true } };
 
   const state = threadState(thread);
-  let saved = { title: state.title, status: JSON.stringify(state.status) };
   const pending = new Map<string, ThreadItem>();
   let completedVisibleItem = false;
 
-  /** Checked after every event, so it is cheap (no generator, no store call): the thread rarely changes. */
-  const threadChanged = () => state.title !== saved.title || JSON.stringify(state.status) !== saved.status;
-
-  /** Saves the changed thread; its `thread.updated` event. */
-  async function saveThread(): Promise<ThreadStreamEvent | undefined> {
-    saved = { title: state.title, status: JSON.stringify(state.status) };
-    const row = await hc.store.threads.update(hc.owner, state.id, { title: state.title, status: state.status });
+  /** Saves a change the responder asked for; its `thread.updated` event. */
+  async function saveThread(change: ThreadChange): Promise<ThreadStreamEvent | undefined> {
+    const row = await hc.store.threads.update(hc.owner, state.id, {
+      ...(change.title !== undefined ? { title: change.title } : {}),
+      ...(change.status !== undefined ? { status: change.status } : {}),
+    });
     return row ? { type: "thread.updated", thread: threadToWire(row) } : undefined;
   }
 
@@ -150,13 +149,14 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
       const next = await events.next();
       if (next.done) break;
       const event = next.value;
+      if (event.type === "thread.change") {
+        const updated = await saveThread(event);
+        if (updated) yield updated;
+        continue;
+      }
       const saving = persist(event);
       if (saving) await saving;
       if (!(event.type === "thread.item.done" && isHiddenItem(event.item))) yield event;
-      if (threadChanged()) {
-        const updated = await saveThread();
-        if (updated) yield updated;
-      }
     }
     if (hc.signal.aborted) {
       await events.return?.(undefined);
@@ -173,17 +173,12 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
     for (const item of await savePartialAnswers()) yield { type: "thread.item.done", item };
     yield errorEvent(error);
   }
-  if (threadChanged()) {
-    const updated = await saveThread();
-    if (updated) yield updated;
-  }
 
   /** The stop button: keep what was said; tell the next turn only if an answer was cut short. */
   async function saveCancelled(): Promise<void> {
     const cutShort = pending.size > 0 || !completedVisibleItem;
     await savePartialAnswers();
     if (cutShort) await addCancelledNote();
-    if (threadChanged()) await saveThread();
   }
 
   async function addCancelledNote(): Promise<void> {
