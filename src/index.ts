@@ -20,6 +20,10 @@ export type {
   WidgetHandle,
   StructuredInputQuestion,
 } from "./tools/define.ts";
+// Agents as code: a `respond` function, or an Agents SDK agent whose tools get the ChatKit helpers.
+export type { RespondFunction, RespondTurn, RespondInput, TaskHandle } from "./agents/respond-function.ts";
+export type { ChatKitAgentContext } from "./agents/sdk/context.ts";
+export type { ModelMessage } from "./agents/runner.ts";
 export { widget, action, type WidgetRoot, type WidgetComponent, type WidgetAction, type ActionOptions } from "./widgets/builder.ts";
 export { diffWidget, replaceComponent } from "./widgets/diff.ts";
 export type { Source, WidgetItem, ThreadItem } from "./protocol/items.ts";

@@ -1,3 +1,4 @@
+import type OpenAI from "openai";
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
 import { metricsFor } from "../metrics/index.ts";
 import { LocalResponder } from "./local-responder.ts";
@@ -23,10 +24,20 @@ export class RunnerRegistry {
     return runner;
   }
 
+  private readonly clients = new Map<string, OpenAI | undefined>();
+
+  /** The agent's `openai` client (undefined without an upstream), built once: Agents SDK agents run through it. */
+  clientFor(agent: AgentConfig): OpenAI | undefined {
+    if (!this.clients.has(agent.id)) {
+      const upstream = upstreamOf(this.config, agent);
+      this.clients.set(agent.id, upstream && openaiClient(upstream, this.config));
+    }
+    return this.clients.get(agent.id);
+  }
+
   private build(agent: AgentConfig): ModelRunner {
-    const upstream = upstreamOf(this.config, agent);
-    if (!upstream) return new LocalResponder(agent);
-    const client = openaiClient(upstream, this.config);
+    const client = this.clientFor(agent);
+    if (!client) return new LocalResponder(agent);
     const metrics = metricsFor(this.config);
     return new OpenAIRunner({ client, api: agent.api, idleTimeoutMs: this.config.openai.timeoutMs, attachmentParts: this.attachmentParts, vision: agent.vision, onUsage: (usage) => metrics.recordUsage(usage) });
   }

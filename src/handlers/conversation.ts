@@ -1,5 +1,6 @@
 import { recentHistory } from "../agents/history.ts";
 import { respondWithModel } from "../agents/respond.ts";
+import { respondWithFunction } from "../agents/respond-function.ts";
 import type { ThreadState, TurnEvent } from "../agents/turn.ts";
 import { titleFromText } from "../agents/titles.ts";
 import type { AgentConfig } from "../config/schema.ts";
@@ -16,8 +17,8 @@ import { agentOfThread, requireAgent, requireItem, requireThread, type HandlerCo
 import { runPipeline } from "./pipeline.ts";
 import { resolveDefinedTool } from "../tools/run.ts";
 
-/** The model for this turn: the composer's pick if the agent allows it, else the agent's. */
-function chooseModel(agent: AgentConfig, options: InferenceOptions | UserMessageInput["inference_options"]): string {
+/** The model for this turn: the composer's pick if the agent allows it, else the agent's (none for an agent written as code). */
+function chooseModel(agent: AgentConfig, options: InferenceOptions | UserMessageInput["inference_options"]): string | undefined {
   const picked = options.model;
   if (!picked || picked === agent.model) return agent.model;
   if (agent.models.includes(picked)) return picked;
@@ -78,7 +79,7 @@ export async function answer(hc: HandlerContext, thread: ThreadRow, options: Tur
 }
 
 export interface TurnOptions {
-  model: string;
+  model: string | undefined;
   forcedTool?: string | undefined;
   /** An older item the model's history must reach back to: the question the user just answered. */
   reach?: string | undefined;
@@ -92,19 +93,30 @@ export async function* agentTurn(hc: HandlerContext, thread: ThreadRow, state: T
     maxMessages: agent.historyMessages,
     reach: options.reach,
   });
+  const user = { id: hc.user.id, email: hc.user.email };
+  if (agent.respond) {
+    yield* respondWithFunction({ respond: agent.respond, thread: state, user, agent, history, signal: hc.signal });
+    return;
+  }
   if (hc.services.mcp.needsConnecting(agent)) yield { type: "progress_update", text: "Connecting to tools…" };
   const tools = [...agent.tools.map(resolveDefinedTool), ...(await hc.services.mcp.toolsFor(agent))];
+  if (agent.sdkAgent) {
+    // Loaded on first use: a box without Agents SDK agents never loads the SDK.
+    const { respondWithSdkAgent } = await import("../agents/sdk/index.ts");
+    yield* respondWithSdkAgent({ sdkAgent: agent.sdkAgent, thread: state, user, agent, history, tools, client: hc.services.runners.clientFor(agent), config: hc.config, signal: hc.signal, logger: hc.log });
+    return;
+  }
   yield* respondWithModel({
     tools,
     saveImage: (itemId, base64) => hc.services.attachments.saveGeneratedImage(hc.owner, { threadId: thread.id, itemId, base64, publicBaseUrl: hc.publicBaseUrl }),
     thread: state,
     agent,
-    model: options.model,
+    model: options.model ?? agent.model!,
     forcedTool: options.forcedTool,
     runner: hc.services.runners.forAgent(agent),
     history,
     wholeThread,
-    user: { id: hc.user.id, email: hc.user.email },
+    user,
     signal: hc.signal,
     logger: hc.log,
   });
