@@ -1,8 +1,9 @@
 // The package's public entry: what a config file or a host app imports.
-export { defineConfig } from "./config/schema.ts";
+export { defineConfig, type AgentDefinition, type ConfigDefinition } from "./agents/define-config.ts";
 export type { ChatkitConfig, ChatkitConfigInput, AgentConfig } from "./config/schema.ts";
 export { loadConfig, parseConfig, ConfigError } from "./config/load.ts";
-export { createApp, createHttpServer, type AppDeps } from "./http/app.ts";
+export { createApp, createHttpServer, ChatkitApp, type AppDeps } from "./server/app.ts";
+export { createServices, AppServices, type ServiceDeps } from "./server/services.ts";
 export { recoverInterruptedUploads } from "./attachments/sweep.ts";
 export { AttachmentFiles } from "./attachments/files.ts";
 export { openStore, type Store } from "./store/index.ts";

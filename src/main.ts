@@ -1,13 +1,12 @@
 import type { Server } from "node:http";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { describeUpstream, upstreamOf } from "./agents/upstream.ts";
-import { attachmentStorageFor } from "./attachments/storage.ts";
 import { recoverInterruptedUploads } from "./attachments/sweep.ts";
 import { createLogger } from "./core/logger.ts";
-import { createApp, createHttpServer } from "./http/app.ts";
+import { createApp, createHttpServer } from "./server/app.ts";
+import { createServices } from "./server/services.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
 import { openStore } from "./store/index.ts";
-import { McpRegistry } from "./mcp/registry.ts";
 
 /**
  * Loads the config, locks the data dir when it holds the database (one server per SQLite file;
@@ -18,9 +17,9 @@ async function main(): Promise<void> {
   const config = await loadConfig();
   const releaseLock = config.database.url ? () => {} : lockDataDir(config.dataDir);
   const store = await openStore(config);
-  const storage = attachmentStorageFor(config);
   const logger = createLogger(config.server.logFormat);
-  const mcp = new McpRegistry(config, logger);
+  const services = createServices(config, { store, logger });
+  const storage = services.files;
   let app;
   try {
     await storage.check().catch((error: Error) => {
@@ -34,8 +33,9 @@ async function main(): Promise<void> {
         logger.info(`recovered from an interrupted run: ${recovered.uploads} upload(s) made retryable, ${recovered.tempFiles} temporary file(s) removed`);
       }
     }
-    app = createApp(config, { store, storage, logger, mcp });
+    app = createApp(config, { services });
   } catch (error) {
+    await services.close();
     await store.close();
     throw error;
   }
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     forceExit.unref();
     server.close(async () => {
       // An MCP server that will not stop cannot hold the shutdown (stdio ones are killed by then).
-      await Promise.race([mcp.close(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      await Promise.race([services.close(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       await store.close();
       releaseLock();
       logger.info("stopped");

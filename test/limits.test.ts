@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { brotliCompressSync, gzipSync } from "node:zlib";
+import { z } from "zod";
+import { streamMessage } from "../src/core/locale.ts";
 import { FailureThrottle } from "../src/limits/throttle.ts";
+import { defineTool } from "../src/tools/define.ts";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { userInput } from "./support/client.ts";
 import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
@@ -186,6 +189,62 @@ describe("concurrency limits", () => {
     } finally {
       fake.fallback = { text: "ok" };
     }
+  });
+});
+
+describe("the upstream slot is taken before the model request, once", () => {
+  let fake: FakeOpenAI;
+  let server: TestServer;
+  /** Set by the tool below: the box's last upstream slot, taken while the turn runs its tool. */
+  let releaseHeldSlot: (() => void) | undefined;
+  before(async () => {
+    fake = await startFakeOpenAI({ text: "ok" });
+    // The tool takes the only slot, as another user's turn would between the up-front check and
+    // the turn's next model request. The client would retry a refusal thrown inside it twice.
+    const takeTheLastSlot = defineTool({
+      name: "take_the_last_slot",
+      description: "Takes the box's last upstream slot",
+      parameters: z.object({}),
+      handler: async () => {
+        releaseHeldSlot = server.services.upstream.acquire();
+        return "taken";
+      },
+    });
+    server = await startTestServer({
+      config: {
+        agents: [{ ...TEST_AGENT, tools: [takeTheLastSlot] }],
+        openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 2 },
+        limits: { upstreamConcurrency: 1 },
+        server: { metrics: { enabled: true } },
+      },
+    });
+  });
+  after(async () => {
+    releaseHeldSlot?.();
+    await server.close({ removeData: true });
+    await fake.close();
+  });
+
+  test("a model request that finds every slot taken ends the stream with upstream_busy, never sent upstream nor retried", async () => {
+    fake.queue.push({ toolCalls: [{ name: "take_the_last_slot", arguments: {} }] }, { text: "not reached" });
+    const upstreamBefore = fake.requests.length;
+    const { status, events } = await server.stream("threads.create", { input: userInput("go") });
+    assert.equal(status, 200);
+    const last = events.at(-1)!;
+    assert.equal(last.type, "error");
+    assert.equal(last.message, streamMessage("upstream_busy"));
+    assert.equal(last.allow_retry, true);
+    assert.equal(fake.requests.length - upstreamBefore, 1, "only the first model request reached the upstream");
+    assert.deepEqual(fake.queue.map((script) => script.text), ["not reached"]);
+    const refusals = await server.services.metrics.limitRefusals.get();
+    assert.deepEqual(refusals.values.map(({ labels, value }) => [labels.limit, value]), [["upstream_busy", 1]], "refused once");
+
+    releaseHeldSlot!();
+    releaseHeldSlot = undefined;
+    assert.equal(server.services.upstream.inUse, 0, "the refused turn holds no slot");
+    fake.queue.length = 0;
+    const after = await server.stream("threads.create", { input: userInput("again") });
+    assert.equal(after.events.at(-1)!.type, "thread.item.done");
   });
 });
 

@@ -1,14 +1,15 @@
 import { newId } from "../core/ids.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { Attachment, Source, Task, ThreadItem, UserMessageItem } from "../protocol/items.ts";
-import { drainWhile, EventChannel } from "../tools/channel.ts";
-import { finishOpenWidgets, streamingContext } from "../tools/context.ts";
+import { drainWhile } from "../tools/channel.ts";
+import { finishOpenWidgets, HandlerChannel, streamingContext } from "../tools/context.ts";
 import type { RunScope, StreamingContext, StructuredInputQuestion } from "../tools/define.ts";
 import { historyToMessages, userMessageText } from "./history.ts";
 import { MessageWriter } from "./message-writer.ts";
 import type { ModelMessage } from "./runner.ts";
 import { clientToolCallItem, structuredInputItem } from "./tool-round.ts";
-import type { ThreadState, TurnEvent } from "./turn.ts";
+import type { TurnEvent } from "../protocol/events.ts";
+import type { ThreadState } from "./turn.ts";
 import { WorkflowTracker } from "./workflow.ts";
 
 /** A task a `respond` function shows in the turn's workflow, to finish when its work is done. */
@@ -84,10 +85,10 @@ export interface FunctionTurn {
  * with an `error` event after what it said was kept; a stop aborts `turn.signal`.
  */
 export async function* respondWithFunction(turn: FunctionTurn): AsyncGenerator<TurnEvent> {
-  const channel = new EventChannel<TurnEvent>();
+  const channel = new HandlerChannel<TurnEvent>();
   const emit = (event: TurnEvent) => channel.push(event);
   const scope: RunScope = { user: turn.user, thread: { id: turn.thread.id, title: turn.thread.title }, agent: { id: turn.agent.id, name: turn.agent.name }, signal: turn.signal };
-  const helpers = streamingContext(scope, channel as EventChannel<ThreadStreamEvent>);
+  const helpers = streamingContext(scope, channel);
   const workflow = new WorkflowTracker(turn.thread.id);
   const citations: Source[] = [];
   let clientCall: ThreadItem | undefined;
@@ -156,7 +157,7 @@ export async function* respondWithFunction(turn: FunctionTurn): AsyncGenerator<T
       const text = await result;
       if (typeof text === "string") write(text);
     }
-    finishOpenWidgets(channel as EventChannel<ThreadStreamEvent>);
+    finishOpenWidgets(channel);
     endMessage();
     endWorkflow();
     // The thread's newest item: `threads.add_client_tool_output` looks for it there.

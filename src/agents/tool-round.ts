@@ -2,8 +2,8 @@ import { monotonicNow, toIso } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { ClientToolCallItem, SdkToolCallItem, Source, StructuredInputItem, Task } from "../protocol/items.ts";
-import { drainWhile, EventChannel } from "../tools/channel.ts";
-import { finishOpenWidgets, streamingContext } from "../tools/context.ts";
+import { drainWhile } from "../tools/channel.ts";
+import { finishOpenWidgets, HandlerChannel, streamingContext } from "../tools/context.ts";
 import type { StructuredInputQuestion, ToolContext } from "../tools/define.ts";
 import { parseToolArguments, type ResolvedTool, type ToolOutcome } from "../tools/run.ts";
 import { APPROVAL_DENIED_OUTPUT, approvalItem } from "./approval.ts";
@@ -144,7 +144,7 @@ function planRound(scope: RoundScope, calls: ToolCallRequest[], workflow: Workfl
 
 /** Runs the planned handlers concurrently, streaming what they show; each task completes as soon as its own handler settles. */
 async function* runPlannedCalls(scope: RoundScope, plan: RoundPlan, workflow: WorkflowTracker, citations: Source[]): AsyncGenerator<ThreadStreamEvent, RoundRun> {
-  const channel = new EventChannel<ThreadStreamEvent>();
+  const channel = new HandlerChannel();
   const outcomes = new Map<string, ToolOutcome>();
   const questions: StructuredInputQuestion[] = [];
   const runScope = { user: scope.user, thread: { id: scope.thread.id, title: scope.thread.title }, agent: scope.agent, signal: scope.signal };

@@ -1,13 +1,13 @@
 import { z } from "zod";
-import type { ActionDefinition, ToolDefinition } from "../tools/define.ts";
-import { resolveDefinedTool } from "../tools/run.ts";
-import { HOSTED_TOOL_TYPES, type HostedTool } from "../agents/hosted.ts";
-import type { RespondFunction } from "../agents/respond-function.ts";
+import { HOSTED_TOOL_TYPES, toolParametersJsonSchema, type ConfigAction, type ConfigTool, type HostedTool } from "./tools.ts";
 import type { Agent as SdkAgent } from "@openai/agents";
 
 /** The seed's default CDN location of the ChatKit web component. */
 export const DEFAULT_SCRIPT_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js";
 export const DEFAULT_UPLOAD_MAX_BYTES = 25 * 1024 * 1024;
+
+/** What the config knows of a `respond` function; `defineConfig` (agents/define-config.ts) types its turn. */
+type ConfigRespond = (turn: never) => unknown;
 
 const agentIdPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -89,7 +89,7 @@ export const agentSchema = z.strictObject({
   /** Model id sent upstream. An agent written as code gives `respond` or `sdkAgent` instead. */
   model: z.string().min(1).optional(),
   /** The agent as code: an async function (or async generator) that answers each turn ("Agents as code" in the README). */
-  respond: z.custom<RespondFunction>((value) => isFunction(value), "must be a function: async (turn) => { ... }").optional(),
+  respond: z.custom<ConfigRespond>((value) => isFunction(value), "must be a function: async (turn) => { ... }").optional(),
   /** An `@openai/agents` Agent (its tools, handoffs, guardrails, output type), run streamed against this agent's upstream. */
   sdkAgent: z
     .custom<SdkAgent<any, any>>(
@@ -118,11 +118,11 @@ export const agentSchema = z.strictObject({
   /** Functions the model may call (`defineTool`): on this server (with a handler) or in the browser (without). */
   tools: z
     .array(
-      checkShape<ToolDefinition>(toolShape).superRefine((tool, ctx) => {
+      checkShape<ConfigTool>(toolShape).superRefine((tool, ctx) => {
         if (!isZodSchema(tool.parameters)) return;
         // What the model is sent must be an object schema; a schema zod cannot export fails here, not on every turn.
         try {
-          if (resolveDefinedTool(tool).parameters.type !== "object") ctx.addIssue({ code: "custom", path: ["parameters"], message: "must be an object schema, e.g. z.object({ ... })" });
+          if (toolParametersJsonSchema(tool.parameters).type !== "object") ctx.addIssue({ code: "custom", path: ["parameters"], message: "must be an object schema, e.g. z.object({ ... })" });
         } catch (error) {
           ctx.addIssue({ code: "custom", path: ["parameters"], message: `cannot be sent as JSON schema: ${(error as Error).message}` });
         }
@@ -137,7 +137,7 @@ export const agentSchema = z.strictObject({
       });
     }),
   /** Widget action handlers by action type (`defineAction`). */
-  actions: z.record(z.string().min(1), checkShape<ActionDefinition>(actionShape)).default({}),
+  actions: z.record(z.string().min(1), checkShape<ConfigAction>(actionShape)).default({}),
   /**
    * For reasoning models: how hard to think and whether to stream summaries of it (shown as a
    * workflow of thoughts). Responses API: `reasoning`; Chat Completions: `reasoning_effort`.
@@ -382,13 +382,3 @@ export type ChatkitConfigInput = z.input<typeof configSchema>;
 export type ChatkitConfig = z.output<typeof configSchema>;
 export type AgentConfig = z.output<typeof agentSchema>;
 export type McpServerConfig = z.output<typeof mcpServerSchema>;
-
-/**
- * Types a config file so editors complete and check its keys.
- *
- * @example
- * export default defineConfig({ agents: [{ id: "assistant", name: "Assistant", model: "gpt-4.1-mini" }] });
- */
-export function defineConfig(config: ChatkitConfigInput): ChatkitConfigInput {
-  return config;
-}

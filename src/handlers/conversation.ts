@@ -1,11 +1,11 @@
 import { recentHistory } from "../agents/history.ts";
 import { respondWithModel } from "../agents/respond.ts";
-import { respondWithFunction } from "../agents/respond-function.ts";
-import type { ThreadState, TurnEvent } from "../agents/turn.ts";
+import { respondWithFunction, type RespondFunction } from "../agents/respond-function.ts";
+import type { ThreadState } from "../agents/turn.ts";
 import { titleFromText } from "../agents/titles.ts";
 import type { AgentConfig } from "../config/schema.ts";
 import { chatRefusal, ChatkitError } from "../core/errors.ts";
-import type { ThreadStreamEvent } from "../protocol/events.ts";
+import type { ThreadStreamEvent, TurnEvent } from "../protocol/events.ts";
 import { HIDDEN_ITEM_TYPES, type InferenceOptions, type ThreadItem, type UserMessageItem } from "../protocol/items.ts";
 import type { RequestParams, UserMessageInput } from "../protocol/requests.ts";
 import { threadToWire } from "../protocol/serialize.ts";
@@ -15,7 +15,6 @@ import { newId } from "../core/ids.ts";
 import type { AttachmentRow, ThreadRow } from "../store/index.ts";
 import { agentOfThread, requireAgent, requireItem, requireThread, type HandlerContext } from "./context.ts";
 import { runPipeline } from "./pipeline.ts";
-import { resolveDefinedTool } from "../tools/run.ts";
 
 /** The model for this turn: the composer's pick if the agent allows it, else the agent's (none for an agent written as code). */
 function chooseModel(agent: AgentConfig, options: InferenceOptions | UserMessageInput["inference_options"]): string | undefined {
@@ -95,15 +94,17 @@ export async function* agentTurn(hc: HandlerContext, thread: ThreadRow, state: T
   });
   const user = { id: hc.user.id, email: hc.user.email };
   if (agent.respond) {
-    yield* respondWithFunction({ respond: agent.respond, thread: state, user, agent, history, signal: hc.signal });
+    // `defineConfig` typed the function; the config only checked that it is one.
+    yield* respondWithFunction({ respond: agent.respond as RespondFunction, thread: state, user, agent, history, signal: hc.signal });
     return;
   }
   if (hc.services.mcp.needsConnecting(agent)) yield { type: "progress_update", text: "Connecting to tools…" };
-  const tools = [...agent.tools.map(resolveDefinedTool), ...(await hc.services.mcp.toolsFor(agent))];
+  const tools = [...hc.services.tools.forAgent(agent), ...(await hc.services.mcp.toolsFor(agent))];
   if (agent.sdkAgent) {
     // Loaded on first use: a box without Agents SDK agents never loads the SDK.
     const { respondWithSdkAgent } = await import("../agents/sdk/index.ts");
-    yield* respondWithSdkAgent({ sdkAgent: agent.sdkAgent, thread: state, user, agent, history, tools, client: hc.services.runners.clientFor(agent), config: hc.config, signal: hc.signal, logger: hc.log });
+    const client = hc.services.runners.clientFor(agent);
+    yield* respondWithSdkAgent({ sdkAgent: agent.sdkAgent, thread: state, user, agent, history, tools, client, acquireSlot: hc.services.runners.acquireSlot, config: hc.config, signal: hc.signal, logger: hc.log });
     return;
   }
   yield* respondWithModel({

@@ -1,8 +1,8 @@
 import { UpstreamError } from "../agents/runner.ts";
-import type { ThreadChange, ThreadState, TurnEvent } from "../agents/turn.ts";
+import type { ThreadState } from "../agents/turn.ts";
 import { ChatkitError } from "../core/errors.ts";
 import { streamMessage } from "../core/locale.ts";
-import type { ThreadItemUpdate, ThreadStreamEvent } from "../protocol/events.ts";
+import type { ThreadChange, ThreadItemUpdate, ThreadStreamEvent, TurnEvent } from "../protocol/events.ts";
 import { isHiddenItem, type AssistantMessageItem, type SdkHiddenContextItem, type ThreadItem } from "../protocol/items.ts";
 import { threadToWire } from "../protocol/serialize.ts";
 import { monotonicNow, toIso } from "../core/clock.ts";

@@ -88,18 +88,3 @@ export const LIMIT_KEYS = new Set([
   "too_many_failed_attempts",
   "file_too_large",
 ]);
-
-const byConfig = new WeakMap<object, Metrics>();
-
-/**
- * The metrics of the box running with this config object: every layer that holds the config
- * (the HTTP app, the model runners, voice input) records into the same registry.
- */
-export function metricsFor(config: object): Metrics {
-  let metrics = byConfig.get(config);
-  if (!metrics) {
-    metrics = new Metrics();
-    byConfig.set(config, metrics);
-  }
-  return metrics;
-}

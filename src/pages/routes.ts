@@ -1,9 +1,9 @@
 import type Router from "@koa/router";
 import type { Context } from "koa";
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
-import { hasOwnOrigin, isSameOriginRequest, loadSession } from "../http/auth.ts";
-import type { SessionCookie } from "../http/session-cookie.ts";
-import type { AppState } from "../http/state.ts";
+import { hasOwnOrigin, isSameOriginRequest } from "../auth/origin.ts";
+import type { SessionCookie } from "../auth/session-cookie.ts";
+import { loadSession, type SignedInState } from "../auth/session.ts";
 import type { LoginLinkRefusal, Store } from "../store/index.ts";
 import { webClientAssetLoader, WEBCLIENT_PATH_PREFIX } from "../webclient/assets.ts";
 import { LOGOUT_PATH, pageUi, renderChatPage } from "./chat-page.ts";
@@ -139,7 +139,7 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
       return;
     }
     const nonce = newNonce();
-    const state = ctx.state as AppState;
+    const state = ctx.state as SignedInState;
     const policy = chatPagePolicy({
       nonce,
       scriptUrl: ui === "builtin" ? undefined : config.chatkit.scriptUrl,
@@ -160,8 +160,8 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
       return;
     }
     // A browser that was signed in as someone else gives that session up.
-    if ((await loadSession(ctx, store.sessions, sessionCookie)) && (ctx.state as AppState).authVia === "cookie") {
-      await store.sessions.revoke((ctx.state as AppState).session.id);
+    if ((await loadSession(ctx, store.sessions, sessionCookie)) && (ctx.state as SignedInState).authVia === "cookie") {
+      await store.sessions.revoke((ctx.state as SignedInState).session.id);
     }
     const session = await store.sessions.create(consumed.user.id, config.signIn.sessionDays);
     sessionCookie.set(ctx, session.token, config.signIn.sessionDays * DAY_MS);
@@ -208,7 +208,7 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
       sendMessagePage(ctx, 403, "Refused", ["This sign-out request came from another site."]);
       return;
     }
-    if (signedIn) await store.sessions.revoke((ctx.state as AppState).session.id);
+    if (signedIn) await store.sessions.revoke((ctx.state as SignedInState).session.id);
     sessionCookie.clear(ctx);
     sendMessagePage(ctx, 200, "Signed out", [
       "This browser is signed out. To sign in again, ask the operator for a new login link.",

@@ -1,10 +1,10 @@
 import { monotonicNow, toIso } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
-import type { ThreadStreamEvent } from "../protocol/events.ts";
+import type { ThreadStreamEvent, TurnEvent } from "../protocol/events.ts";
 import type { HiddenContextItem, WidgetItem, WidgetNode } from "../protocol/items.ts";
 import type { WidgetRoot } from "../widgets/builder.ts";
 import { diffWidget, replaceComponent } from "../widgets/diff.ts";
-import type { EventChannel } from "./channel.ts";
+import { EventChannel } from "./channel.ts";
 import type { RunScope, StreamingContext, WidgetHandle } from "./define.ts";
 
 const now = () => toIso(monotonicNow());
@@ -13,22 +13,27 @@ export function newWidgetItem(threadId: string, root: WidgetRoot, copyText?: str
   return { id: newId("message"), thread_id: threadId, created_at: now(), type: "widget", widget: root as WidgetNode, ...(copyText ? { copy_text: copyText } : {}) };
 }
 
-/** Widgets started on a channel and not marked done yet. */
-const openWidgets = new WeakMap<EventChannel<ThreadStreamEvent>, Set<WidgetHandle>>();
+/**
+ * The events handlers (tools, actions) send while they run, and the widgets they started and
+ * have not marked done. Code that answers a whole turn (a `respond` function, an Agents SDK
+ * run) sends changes to the thread on it too.
+ */
+export class HandlerChannel<T extends TurnEvent = ThreadStreamEvent> extends EventChannel<T> {
+  readonly openWidgets = new Set<WidgetHandle>();
+}
 
 /**
  * Marks done every widget started on `channel` that its handler left open: the client was shown
  * it, so it is finished (and stored) instead of staying pending and vanishing on reload.
  */
-export function finishOpenWidgets(channel: EventChannel<ThreadStreamEvent>): void {
-  for (const handle of [...(openWidgets.get(channel) ?? [])]) handle.done();
+export function finishOpenWidgets(channel: HandlerChannel<TurnEvent>): void {
+  for (const handle of [...channel.openWidgets]) handle.done();
 }
 
 /** The helpers every handler (tool or action) gets, each turned into stream events on `channel`. */
-export function streamingContext(scope: RunScope, channel: EventChannel<ThreadStreamEvent>): StreamingContext {
+export function streamingContext(scope: RunScope, channel: HandlerChannel<TurnEvent>): StreamingContext {
   const emit = (event: ThreadStreamEvent) => channel.push(event);
-  const open = openWidgets.get(channel) ?? new Set<WidgetHandle>();
-  openWidgets.set(channel, open);
+  const open = channel.openWidgets;
 
   function startWidget(root: WidgetRoot, options: { copyText?: string } = {}): WidgetHandle {
     const item = newWidgetItem(scope.thread.id, root, options.copyText);

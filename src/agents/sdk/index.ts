@@ -18,14 +18,15 @@ import { newId } from "../../core/ids.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { ThreadStreamEvent } from "../../protocol/events.ts";
 import type { SdkAgentRunItem, Source, Task, ThreadItem } from "../../protocol/items.ts";
-import { drainWhile, EventChannel } from "../../tools/channel.ts";
-import { finishOpenWidgets, streamingContext } from "../../tools/context.ts";
+import { drainWhile } from "../../tools/channel.ts";
+import { finishOpenWidgets, HandlerChannel, streamingContext } from "../../tools/context.ts";
 import type { StructuredInputQuestion } from "../../tools/define.ts";
 import type { ResolvedTool } from "../../tools/run.ts";
 import { MessageWriter } from "../message-writer.ts";
 import { UpstreamError } from "../runner.ts";
 import { structuredInputItem } from "../tool-round.ts";
-import type { ThreadState, TurnEvent } from "../turn.ts";
+import type { TurnEvent } from "../../protocol/events.ts";
+import type { ThreadState } from "../turn.ts";
 import { WorkflowTracker } from "../workflow.ts";
 import type { ChatKitAgentContext } from "./context.ts";
 import { sdkHistory } from "./history.ts";
@@ -44,6 +45,8 @@ export interface SdkTurn {
   tools: ResolvedTool[];
   /** The agent's upstream client; none means no upstream is configured. */
   client: OpenAI | undefined;
+  /** One of the box's upstream slots (`limits.upstreamConcurrency`), held for the whole run; throws `upstream_busy`. */
+  acquireSlot: () => () => void;
   config: ChatkitConfig;
   signal: AbortSignal;
   logger: Logger;
@@ -96,7 +99,7 @@ export async function* respondWithSdkAgent(turn: SdkTurn): AsyncGenerator<TurnEv
   if (!turn.client) throw new ChatkitError(503, "agent_needs_upstream", {}, { allowRetry: false });
   applyTracing(turn.config);
   const { thread } = turn;
-  const channel = new EventChannel<TurnEvent>();
+  const channel = new HandlerChannel<TurnEvent>();
   const emit = (event: TurnEvent) => channel.push(event);
   const workflow = new WorkflowTracker(thread.id);
   const citations: Source[] = [];
@@ -105,7 +108,7 @@ export async function* respondWithSdkAgent(turn: SdkTurn): AsyncGenerator<TurnEv
 
   const helpers = streamingContext(
     { user: turn.user, thread: { id: thread.id, title: thread.title }, agent: { id: turn.agent.id, name: turn.agent.name }, signal: turn.signal },
-    channel as EventChannel<ThreadStreamEvent>,
+    channel,
   );
   const context: ChatKitAgentContext = { ...helpers, cite: (source) => citations.push(source), askUser: (inputs) => questions.push(...inputs) };
 
@@ -196,12 +199,13 @@ export async function* respondWithSdkAgent(turn: SdkTurn): AsyncGenerator<TurnEv
   });
 
   async function run(): Promise<void> {
+    const releaseSlot = turn.acquireSlot();
     try {
       const result = await runner.run(entry, input, { stream: true, context, signal: turn.signal, maxTurns: turn.agent.maxToolRounds + 2 });
       for await (const event of result) translate(event);
       await result.completed;
       if (result.error) throw result.error;
-      finishOpenWidgets(channel as EventChannel<ThreadStreamEvent>);
+      finishOpenWidgets(channel);
       endMessage();
       endWorkflow();
       if (messages.started.length === 0 && questions.length === 0) endMessage(typeof result.finalOutput === "string" ? result.finalOutput : JSON.stringify(result.finalOutput ?? ""));
@@ -220,7 +224,7 @@ export async function* respondWithSdkAgent(turn: SdkTurn): AsyncGenerator<TurnEv
       if (turn.signal.aborted) throw error;
       if (error instanceof InputGuardrailTripwireTriggered || error instanceof OutputGuardrailTripwireTriggered) {
         // What the run said is withdrawn (an output guardrail stops an answer already streamed); the user reads why.
-        finishOpenWidgets(channel as EventChannel<ThreadStreamEvent>);
+        finishOpenWidgets(channel);
         messages.discard();
         for (const id of messages.started) emit({ type: "thread.item.removed", item_id: id });
         endWorkflow();
@@ -232,6 +236,8 @@ export async function* respondWithSdkAgent(turn: SdkTurn): AsyncGenerator<TurnEv
       if (error instanceof ChatkitError || error instanceof UpstreamError) throw error;
       turn.logger.error(`Agents SDK run failed in thread ${thread.id}`, error);
       throw new UpstreamError(`the agent run failed: ${(error as Error).message}`, { cause: error });
+    } finally {
+      releaseSlot();
     }
   }
 
