@@ -75,7 +75,8 @@ function agentNamed(start: Agent<any, any>, name: string | undefined): Agent<any
     if (seen.has(agent)) continue;
     seen.add(agent);
     if (agent.name === name) return agent;
-    for (const handoff of agent.handoffs) queue.push(handoff instanceof Agent ? handoff : handoff.agent);
+    // A `Handoff` wraps its agent; by shape, since a config may hold another copy of the SDK's classes.
+    for (const handoff of agent.handoffs) queue.push("agent" in handoff && handoff.agent ? handoff.agent : (handoff as Agent<any, any>));
   }
   return undefined;
 }
