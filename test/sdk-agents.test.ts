@@ -6,6 +6,8 @@ import { APIS, eventually, startAgentServer, toolExchanges, type AgentHarness, t
 import { foldEvents, userInput } from "./support/client.ts";
 import { lastUserText } from "./support/fake-openai.ts";
 
+const REPO_ROOT = new URL("..", import.meta.url).pathname;
+
 /** The system instructions a recorded request carried, whatever the flavour. */
 function instructionsOf(api: Api, body: any): string {
   return api === "responses" ? body.instructions : body.messages.find((message: any) => message.role === "system")?.content;
@@ -15,6 +17,9 @@ function instructionsOf(api: Api, body: any): string {
 const fetches: string[] = [];
 /** The test servers' own origins: the tests' requests to them are the only fetches expected. */
 const serverOrigins = new Set<string>();
+
+/** What the slow guardrail waits for before it trips; each test that uses it says. */
+let modelAnswered: () => Promise<unknown> = async () => {};
 
 function agents() {
   const lookups: string[] = [];
@@ -45,6 +50,16 @@ function agents() {
       return { tripwireTriggered: text.includes("launch codes"), outputInfo: { message: "I can't discuss launch codes." } };
     },
   };
+  // Runs beside the model's first request (the SDK's default): what streamed before the trip is withdrawn.
+  const noGossip: InputGuardrail = {
+    name: "no_gossip",
+    execute: async ({ input }) => {
+      const gossip = JSON.stringify(input).includes("gossip");
+      // Trips only once the model's answer has streamed, so there is an answer to withdraw.
+      if (gossip) await modelAnswered();
+      return { tripwireTriggered: gossip, outputInfo: "No gossip here." };
+    },
+  };
   const weather = new Agent({ name: "Weather", instructions: "weather-instructions", model: "weather-model" });
   const triage = new Agent<ChatKitAgentContext>({
     name: "Triage",
@@ -52,7 +67,7 @@ function agents() {
     model: "triage-model",
     tools: [lookupOrder, showCard],
     handoffs: [weather],
-    inputGuardrails: [noSecrets],
+    inputGuardrails: [noSecrets, noGossip],
   });
   return { triage, lookups };
 }
@@ -73,7 +88,8 @@ for (const api of APIS) {
     const list = async (threadId: string) => (await harness.server.request("items.list", { thread_id: threadId, order: "asc" })).body.data as any[];
 
     before(async () => {
-      harness = await startAgentServer(api, [{ model: undefined, sdkAgent: triage, tools: [boxTool] }]);
+      const demo = { command: process.execPath, args: ["--import", "tsx", "test/support/mcp-server.ts"], cwd: REPO_ROOT, tools: ["add"] };
+      harness = await startAgentServer(api, [{ model: undefined, sdkAgent: triage, tools: [boxTool], mcpServers: { demo } }]);
       serverOrigins.add(new URL(harness.server.url).origin);
     });
     after(() => harness.close());
@@ -129,6 +145,19 @@ for (const api of APIS) {
       assert.deepEqual(toolExchanges(api, fake.requests[first + 1]!.body).map((exchange) => exchange.output), ["12:00"]);
     });
 
+    test("the agent's MCP servers are offered to it, and a call is shown as a task", async () => {
+      const { fake, server } = harness;
+      fake.queue.push({ toolCalls: [{ name: "demo__add", arguments: { a: 2, b: 40 }, callId: "call_add" }] }, { text: "It is 42." });
+      const first = fake.requests.length;
+      const { events } = await server.stream("threads.create", { input: userInput("add 2 and 40") });
+      const state = foldEvents(events);
+      assert.deepEqual(state.errors, []);
+      const offered = (fake.requests[first]!.body.tools as any[]).map((offer) => offer.name ?? offer.function?.name);
+      assert.ok(offered.includes("demo__add"), `offered ${offered.join(", ")}`);
+      assert.deepEqual(state.items[1].workflow.tasks, [{ type: "custom", title: "Add (demo)", status_indicator: "complete" }]);
+      assert.deepEqual(toolExchanges(api, fake.requests[first + 1]!.body).map((exchange) => exchange.output), ["42"]);
+    });
+
     test("a handoff is a workflow task; the next turn resumes with the agent handed to and replays the handoff", async () => {
       const { fake, server } = harness;
       fake.queue.push({ toolCalls: [{ name: "transfer_to_Weather", arguments: {}, callId: "call_handoff" }] }, { text: "Sunny all week." });
@@ -173,6 +202,25 @@ for (const api of APIS) {
       assert.deepEqual((await list(state.thread.id)).map((item) => item.type), ["user_message", "assistant_message"]);
     });
 
+    test("a guardrail beside the model withdraws what streamed before it tripped", async () => {
+      const { fake, server } = harness;
+      fake.queue.push({ text: "Here is some gossip about everyone you know." });
+      const first = fake.requests.length;
+      modelAnswered = async () => {
+        while (fake.requests.length === first) await new Promise((resolve) => setTimeout(resolve, 5));
+        await fake.ended(first);
+      };
+      const { events } = await server.stream("threads.create", { input: userInput("Any gossip?") });
+      const state = foldEvents(events);
+      assert.deepEqual(state.errors, []);
+      assert.equal(fake.requests.length, first + 1, "the model was asked beside the guardrail");
+      const streamed = events.find((event) => event.type === "thread.item.added" && event.item.type === "assistant_message");
+      assert.ok(streamed && events.some((event) => event.type === "thread.item.removed" && event.item_id === streamed.item.id), "the streamed answer was withdrawn");
+      assert.deepEqual(state.items.map((item) => item.type), ["user_message", "assistant_message"]);
+      assert.equal(state.items[1].content[0].text, "No gossip here.");
+      assert.deepEqual(await list(state.thread.id), state.items);
+    });
+
     test("stop aborts the run: the upstream request is cancelled and what was said is kept", async () => {
       const { fake, server } = harness;
       fake.queue.push({ chunks: ["The ", "first ", "words ", ...Array.from({ length: 200 }, () => "more ")], delayMs: 20 });
@@ -184,9 +232,20 @@ for (const api of APIS) {
       await eventually(async () => (await list(threadId)).length === 2);
       const [, partial] = await list(threadId);
       assert.equal(partial.type, "assistant_message");
-      assert.ok(partial.content[0].text.startsWith("The "), "the partial answer is kept");
+      assert.ok(partial.content[0].text.startsWith("The "), `the partial answer is kept: ${JSON.stringify(partial)}`);
       assert.equal(fake.requests.length, first + 1, "no request after the stop");
     });
+
+    if (api === "responses") {
+      test("reasoning summaries are thought tasks", async () => {
+        const { fake, server } = harness;
+        fake.queue.push({ reasoning: ["The user wants a greeting."], text: "Hello!" });
+        const { events } = await server.stream("threads.create", { input: userInput("Greet me") });
+        const state = foldEvents(events);
+        assert.deepEqual(state.items.map((item) => item.type), ["user_message", "workflow", "assistant_message"]);
+        assert.deepEqual(state.items[1].workflow.tasks, [{ type: "thought", content: "The user wants a greeting.", status_indicator: "complete" }]);
+      });
+    }
 
     test("nothing but the configured upstream was asked, and tracing is off", () => {
       assert.ok(harness.fake.requests.length > 0);

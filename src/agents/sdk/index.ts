@@ -143,9 +143,30 @@ export async function* respondWithSdkAgent(turn: SdkTurn): AsyncGenerator<TurnEv
     }
   };
 
+  let thoughtsStreamed = false;
+  /** Summary parts are numbered per reasoning item upstream; thought tasks number them across the response. */
+  const summaryParts = new Map<string, number>();
+  /** A Responses model's reasoning summary as it streams: one thought task per summary part. */
+  function reasoningDelta(raw: unknown): void {
+    const upstream = raw as { type?: string; item_id?: string; summary_index?: number; delta?: string; text?: string };
+    if (upstream.type !== "response.reasoning_summary_text.delta" && upstream.type !== "response.reasoning_summary_text.done") return;
+    const done = upstream.type === "response.reasoning_summary_text.done";
+    if (!thoughtsStreamed) messages.end(citations.splice(0));
+    thoughtsStreamed = true;
+    const part = `${upstream.item_id}:${upstream.summary_index}`;
+    if (!summaryParts.has(part)) summaryParts.set(part, summaryParts.size);
+    for (const event of workflow.thought(summaryParts.get(part)!, (done ? upstream.text : upstream.delta) ?? "", done)) emit(event);
+  }
+
   function translate(event: RunStreamEvent): void {
     if (event.type === "raw_model_stream_event") {
-      if (event.data.type === "output_text_delta") messages.write(event.data.delta);
+      const data = event.data;
+      if (data.type === "output_text_delta") messages.write(data.delta);
+      else if (data.type === "response_started") {
+        workflow.newRound();
+        summaryParts.clear();
+        thoughtsStreamed = false;
+      } else if (data.type === "model") reasoningDelta(data.event);
       return;
     }
     if (event.type !== "run_item_stream_event") return;
@@ -179,7 +200,8 @@ export async function* respondWithSdkAgent(turn: SdkTurn): AsyncGenerator<TurnEv
         break;
       }
       case "reasoning_item_created": {
-        if (item.type !== "reasoning_item") break;
+        // Responses models streamed their summaries already; others (Chat Completions) only say them here.
+        if (item.type !== "reasoning_item" || thoughtsStreamed) break;
         const texts = [...item.rawItem.content.map((part) => part.text), ...(item.rawItem.rawContent ?? []).map((part) => part.text)].filter((text) => text.trim());
         for (const text of texts) startTask(newId("task"), { type: "thought", content: text, status_indicator: "complete" }, "reasoning");
         break;
