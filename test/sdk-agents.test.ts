@@ -221,6 +221,16 @@ for (const api of APIS) {
       assert.deepEqual(await list(state.thread.id), state.items);
     });
 
+    test("an upstream failure ends the stream with an error event, and the user's message is kept", async () => {
+      const { fake, server } = harness;
+      fake.queue.push({ status: 500 });
+      const { events } = await server.stream("threads.create", { input: userInput("Are you there?") });
+      const state = foldEvents(events);
+      assert.equal(events.at(-1)?.type, "error");
+      assert.equal(state.errors[0]?.allow_retry, true);
+      assert.deepEqual((await list(state.thread.id)).map((item) => item.type), ["user_message"]);
+    });
+
     test("stop aborts the run: the upstream request is cancelled and what was said is kept", async () => {
       const { fake, server } = harness;
       fake.queue.push({ chunks: ["The ", "first ", "words ", ...Array.from({ length: 200 }, () => "more ")], delayMs: 20 });

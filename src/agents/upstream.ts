@@ -29,7 +29,7 @@ export function describeUpstream(config: ChatkitConfig, agent: AgentConfig): str
   const upstream = upstreamOf(config, agent);
   const model = agent.sdkAgent ? `Agents SDK agent "${agent.sdkAgent.name}"` : agent.model;
   if (upstream) return `${model} via ${agent.api} at ${upstream.baseURL}`;
-  return agent.sdkAgent ? `${model}, with no upstream configured (set an API key or base URL)` : "built-in local responder (no API key or base URL configured)";
+  return agent.sdkAgent ? `${model}, which cannot answer: no API key or base URL configured` : "built-in local responder (no API key or base URL configured)";
 }
 
 /** An `openai` client for an upstream; every client of ours is built here. */
