@@ -144,6 +144,8 @@ export async function* respondWithSdkAgent(turn: SdkTurn): AsyncGenerator<TurnEv
   };
 
   let thoughtsStreamed = false;
+  /** Whether the current model response streamed text deltas. */
+  let textStreamed = false;
   /** Summary parts are numbered per reasoning item upstream; thought tasks number them across the response. */
   const summaryParts = new Map<string, number>();
   /** A Responses model's reasoning summary as it streams: one thought task per summary part. */
@@ -161,11 +163,14 @@ export async function* respondWithSdkAgent(turn: SdkTurn): AsyncGenerator<TurnEv
   function translate(event: RunStreamEvent): void {
     if (event.type === "raw_model_stream_event") {
       const data = event.data;
-      if (data.type === "output_text_delta") messages.write(data.delta);
-      else if (data.type === "response_started") {
+      if (data.type === "output_text_delta") {
+        messages.write(data.delta);
+        textStreamed ||= data.delta !== "";
+      } else if (data.type === "response_started") {
         workflow.newRound();
         summaryParts.clear();
         thoughtsStreamed = false;
+        textStreamed = false;
       } else if (data.type === "model") reasoningDelta(data.event);
       return;
     }
@@ -175,7 +180,9 @@ export async function* respondWithSdkAgent(turn: SdkTurn): AsyncGenerator<TurnEv
       case "message_output_created": {
         if (item.type !== "message_output_item") break;
         const text = item.rawItem.content.map((part) => (part.type === "output_text" ? part.text : part.type === "refusal" ? part.refusal : "")).join("");
-        if (messages.open || text) endMessage(text);
+        // Its text streamed already: it ends the open message, or was ended (and shown) by a task.
+        if (messages.open) endMessage(text);
+        else if (text && !textStreamed) endMessage(text);
         break;
       }
       case "tool_called": {
