@@ -3,7 +3,24 @@ import { newId } from "../core/ids.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { Annotation, AssistantMessageContent, AssistantMessageItem, Source } from "../protocol/items.ts";
 
-const textPart = (text: string, annotations: Annotation[] = []): AssistantMessageContent => ({ type: "output_text", text, annotations });
+export const textPart = (text: string, annotations: Annotation[] = []): AssistantMessageContent => ({ type: "output_text", text, annotations });
+
+/** The events that open an assistant message: the item, then its empty text part. */
+export function* messageStart(item: AssistantMessageItem): Generator<ThreadStreamEvent> {
+  yield { type: "thread.item.added", item };
+  yield { type: "thread.item.updated", item_id: item.id, update: { type: "assistant_message.content_part.added", content_index: 0, content: textPart("") } };
+}
+
+/** The events that finish it: one annotation per cited source, the part done, the item done. */
+export function* messageEnd(item: AssistantMessageItem, text: string, sources: Source[]): Generator<ThreadStreamEvent> {
+  const annotations: Annotation[] = sources.map((source) => ({ type: "annotation", source }));
+  for (const [index, annotation] of annotations.entries()) {
+    yield { type: "thread.item.updated", item_id: item.id, update: { type: "assistant_message.content_part.annotation_added", content_index: 0, annotation_index: index, annotation } };
+  }
+  const content = textPart(text, annotations);
+  yield { type: "thread.item.updated", item_id: item.id, update: { type: "assistant_message.content_part.done", content_index: 0, content } };
+  yield { type: "thread.item.done", item: { ...item, content: [content] } };
+}
 
 /**
  * Assistant messages written a piece at a time by code that pushes events (a `respond` function,
@@ -38,13 +55,7 @@ export class MessageWriter {
     if (!this.current && !text) return;
     const { item, text: written } = this.current ?? this.start();
     this.current = undefined;
-    const annotations: Annotation[] = sources.map((source) => ({ type: "annotation", source }));
-    annotations.forEach((annotation, index) =>
-      this.emit({ type: "thread.item.updated", item_id: item.id, update: { type: "assistant_message.content_part.annotation_added", content_index: 0, annotation_index: index, annotation } }),
-    );
-    const content = textPart(text ?? written, annotations);
-    this.emit({ type: "thread.item.updated", item_id: item.id, update: { type: "assistant_message.content_part.done", content_index: 0, content } });
-    this.emit({ type: "thread.item.done", item: { ...item, content: [content] } });
+    for (const event of messageEnd(item, text ?? written, sources)) this.emit(event);
   }
 
   /** Forgets the open message without finishing it (its removal is announced by the caller). */
@@ -57,8 +68,7 @@ export class MessageWriter {
     const item: AssistantMessageItem = { id: newId("message"), thread_id: this.threadId, created_at: toIso(monotonicNow()), type: "assistant_message", content: [] };
     this.current = { item, text: "" };
     this.started.push(item.id);
-    this.emit({ type: "thread.item.added", item });
-    this.emit({ type: "thread.item.updated", item_id: item.id, update: { type: "assistant_message.content_part.added", content_index: 0, content: textPart("") } });
+    for (const event of messageStart(item)) this.emit(event);
     return this.current;
   }
 }

@@ -2,12 +2,13 @@ import type { AgentConfig } from "../config/schema.ts";
 import { ChatkitError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
-import type { Annotation, AssistantMessageContent, AssistantMessageItem, SdkToolCallItem, Source, ThreadItem } from "../protocol/items.ts";
+import type { AssistantMessageItem, SdkToolCallItem, Source, ThreadItem } from "../protocol/items.ts";
 import { monotonicNow, toIso } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
 import { toolSpec, type ResolvedTool } from "../tools/run.ts";
 import { approvalDecisions } from "./approval.ts";
 import { historyToMessages, userMessageText } from "./history.ts";
+import { messageEnd, messageStart } from "./message-writer.ts";
 import { completeText, type ModelEvent, type ModelRequest, type ModelRunner } from "./runner.ts";
 import { runToolRound, type RoundResult } from "./tool-round.ts";
 import type { TurnEvent } from "../protocol/events.ts";
@@ -37,7 +38,6 @@ export interface Turn {
 }
 
 const now = () => toIso(monotonicNow());
-const textPart = (text: string, annotations: Annotation[] = []): AssistantMessageContent => ({ type: "output_text", text, annotations });
 
 /**
  * Runs the calls waiting for approval whose question the user has now answered (the newest
@@ -105,8 +105,7 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<TurnEvent> {
               yield* workflow.end();
               hosted.workflowEnded();
               message = { id: newId("message"), thread_id: thread.id, created_at: now(), type: "assistant_message", content: [] };
-              yield { type: "thread.item.added", item: message };
-              yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.added", content_index: 0, content: textPart("") } };
+              yield* messageStart(message);
             }
             text += event.delta;
             yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.text_delta", content_index: 0, delta: event.delta } };
@@ -169,17 +168,8 @@ async function* retitle(turn: Turn): AsyncGenerator<TurnEvent> {
 }
 
 function* finishMessage(message: AssistantMessageItem, text: string, sources: Source[], announce = false): Generator<ThreadStreamEvent> {
-  if (announce) {
-    yield { type: "thread.item.added", item: message };
-    yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.added", content_index: 0, content: textPart("") } };
-  }
-  const annotations: Annotation[] = sources.map((source) => ({ type: "annotation", source }));
-  for (const [index, annotation] of annotations.entries()) {
-    yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.annotation_added", content_index: 0, annotation_index: index, annotation } };
-  }
-  const content = textPart(text, annotations);
-  yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.done", content_index: 0, content } };
-  yield { type: "thread.item.done", item: { ...message, content: [content] } };
+  if (announce) yield* messageStart(message);
+  yield* messageEnd(message, text, sources);
 }
 
 function isFirstTurn(turn: Turn): boolean {

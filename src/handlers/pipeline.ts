@@ -56,9 +56,9 @@ export interface PipelineInput {
 /**
  * The responder pipeline (protocol section 5.3): stream_options first, then every responder
  * event, persisted as it completes (`done`, `replaced`, `removed`), hidden items saved but not
- * sent, and a responder's `thread.change` saved and announced as `thread.updated`. A failing responder ends with an
- * `error` event after what was already said is saved; a client that goes away (the stop
- * button) gets its partial answer saved and a hidden note for the next turn.
+ * sent, and a `thread.change` saved and announced as `thread.updated`. A failing responder
+ * ends with an `error` event after what was already said is saved; a client that goes away
+ * (the stop button) gets its partial answer saved and a hidden note for the next turn.
  */
 export async function* runPipeline({ hc, thread, preface, responder }: PipelineInput): AsyncGenerator<ThreadStreamEvent> {
   yield* preface;
