@@ -1,7 +1,6 @@
-import { monotonicNow, toIso } from "../core/clock.ts";
-import { newId } from "../core/ids.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { Annotation, AssistantMessageContent, AssistantMessageItem, Source } from "../protocol/items.ts";
+import { newAssistantMessage } from "../protocol/new-items.ts";
 
 export const textPart = (text: string, annotations: Annotation[] = []): AssistantMessageContent => ({ type: "output_text", text, annotations });
 
@@ -65,7 +64,7 @@ export class MessageWriter {
 
   private start(): { item: AssistantMessageItem; text: string } {
     this.beforeStart();
-    const item: AssistantMessageItem = { id: newId("message"), thread_id: this.threadId, created_at: toIso(monotonicNow()), type: "assistant_message", content: [] };
+    const item = newAssistantMessage(this.threadId);
     this.current = { item, text: "" };
     this.started.push(item.id);
     for (const event of messageStart(item)) this.emit(event);

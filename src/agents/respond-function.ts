@@ -1,4 +1,5 @@
 import { newId } from "../core/ids.ts";
+import { newClientToolCall } from "../protocol/new-items.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { Attachment, Source, Task, ThreadItem, UserMessageItem } from "../protocol/items.ts";
 import { drainWhile } from "../tools/channel.ts";
@@ -7,7 +8,7 @@ import type { RunScope, StreamingContext, StructuredInputQuestion } from "../too
 import { historyToMessages, userMessageText } from "./history.ts";
 import { MessageWriter } from "./message-writer.ts";
 import type { ModelMessage } from "./runner.ts";
-import { clientToolCallItem, structuredInputItem } from "./tool-round.ts";
+import { structuredInputItem } from "./tool-round.ts";
 import type { TurnEvent } from "../protocol/events.ts";
 import type { ThreadState } from "./turn.ts";
 import { WorkflowTracker } from "./workflow.ts";
@@ -136,7 +137,7 @@ export async function* respondWithFunction(turn: FunctionTurn): AsyncGenerator<T
     },
     callClientTool(name, args = {}) {
       if (clientCall) throw new Error("only one browser tool call per turn: it must be the turn's last item");
-      clientCall = clientToolCallItem(turn.thread.id, newId("tool_call"), name, args);
+      clientCall = newClientToolCall(turn.thread.id, { call_id: newId("tool_call"), name, arguments: args });
     },
     setTitle: (title) => emit({ type: "thread.change", title }),
     // Helpers that add items close the message being written, so items keep the order they were made in.

@@ -3,8 +3,7 @@ import { ChatkitError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { AssistantMessageItem, SdkToolCallItem, Source, ThreadItem } from "../protocol/items.ts";
-import { monotonicNow, toIso } from "../core/clock.ts";
-import { newId } from "../core/ids.ts";
+import { newAssistantMessage } from "../protocol/new-items.ts";
 import { toolSpec, type ResolvedTool } from "../tools/run.ts";
 import { approvalDecisions } from "./approval.ts";
 import { historyToMessages, userMessageText } from "./history.ts";
@@ -37,7 +36,6 @@ export interface Turn {
   logger: Logger;
 }
 
-const now = () => toIso(monotonicNow());
 
 /**
  * Runs the calls waiting for approval whose question the user has now answered (the newest
@@ -104,7 +102,7 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<TurnEvent> {
             if (!message) {
               yield* workflow.end();
               hosted.workflowEnded();
-              message = { id: newId("message"), thread_id: thread.id, created_at: now(), type: "assistant_message", content: [] };
+              message = newAssistantMessage(thread.id);
               yield* messageStart(message);
             }
             text += event.delta;
@@ -154,7 +152,7 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<TurnEvent> {
   yield* workflow.end();
   if (visibleItems === 0) {
     // Nothing to show (an empty answer): still one assistant message, so the turn visibly ends.
-    yield* finishMessage({ id: newId("message"), thread_id: thread.id, created_at: now(), type: "assistant_message", content: [] }, "", citations.splice(0), true);
+    yield* finishMessage(newAssistantMessage(thread.id), "", citations.splice(0), true);
   }
 
   yield* retitle(turn);

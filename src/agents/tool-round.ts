@@ -1,7 +1,6 @@
-import { monotonicNow, toIso } from "../core/clock.ts";
-import { newId } from "../core/ids.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
-import type { ClientToolCallItem, SdkToolCallItem, Source, StructuredInputItem, Task } from "../protocol/items.ts";
+import type { SdkToolCallItem, Source, StructuredInputItem, Task } from "../protocol/items.ts";
+import { newClientToolCall, newSdkToolCall, newStructuredInput } from "../protocol/new-items.ts";
 import { drainWhile } from "../tools/channel.ts";
 import { finishOpenWidgets, HandlerChannel, streamingContext } from "../tools/context.ts";
 import type { StructuredInputQuestion, ToolContext } from "../tools/define.ts";
@@ -103,17 +102,7 @@ function planRound(scope: RoundScope, calls: ToolCallRequest[], workflow: Workfl
   let clientCall = false;
   const planned = calls.map((call): PlannedCall => {
     // Created now, in call order, so the stored calls keep the model's order.
-    const record: SdkToolCallItem = call.record ?? {
-      id: newId("tool_call"),
-      thread_id: scope.thread.id,
-      created_at: toIso(monotonicNow()),
-      type: "sdk_tool_call",
-      call_id: call.callId,
-      name: call.name,
-      arguments: call.arguments,
-      output: "",
-      round,
-    };
+    const record = call.record ?? newSdkToolCall(scope.thread.id, { call_id: call.callId, name: call.name, arguments: call.arguments, round });
     const tool = byName.get(call.name);
     if (!tool) return { call, record, kind: "failed", error: `there is no tool named "${call.name}"` };
     const parsed = parseToolArguments(tool, call.arguments);
@@ -217,7 +206,7 @@ function* recordRound(scope: RoundScope, plan: RoundPlan, run: RoundRun, workflo
   if (clientCall) {
     yield* workflow.end();
     // The thread's newest item: `threads.add_client_tool_output` looks for it there.
-    yield { type: "thread.item.done", item: clientToolCallItem(threadId, clientCall.call.callId, clientCall.call.name, clientCall.args) };
+    yield { type: "thread.item.done", item: newClientToolCall(threadId, { call_id: clientCall.call.callId, name: clientCall.call.name, arguments: clientCall.args }) };
     visibleItems++;
   }
   return { messages, waitsForUser: asked || clientCall !== undefined || awaitingApproval.length > 0, visibleItems, records };
@@ -225,21 +214,12 @@ function* recordRound(scope: RoundScope, plan: RoundPlan, run: RoundRun, workflo
 
 /** The questions of `askUser` as a pending `structured_input` item. */
 export function structuredInputItem(threadId: string, questions: StructuredInputQuestion[]): StructuredInputItem {
-  return {
-    id: newId("message"),
-    thread_id: threadId,
-    created_at: toIso(monotonicNow()),
-    type: "structured_input",
-    status: "pending",
-    inputs: questions.map((question) =>
+  return newStructuredInput(
+    threadId,
+    questions.map((question) =>
       question.type === "multiple_choice"
         ? { type: "multiple_choice", id: question.id, question: question.question, options: question.options.map((value) => ({ value })), multiple: question.multiple ?? false }
         : { type: "freeform", id: question.id, question: question.question, ...(question.description ? { description: question.description } : {}) },
     ),
-  };
-}
-
-/** A browser tool's call, pending until `threads.add_client_tool_output` brings its result. */
-export function clientToolCallItem(threadId: string, callId: string, name: string, args: Record<string, unknown>): ClientToolCallItem {
-  return { id: newId("tool_call"), thread_id: threadId, created_at: toIso(monotonicNow()), type: "client_tool_call", status: "pending", call_id: callId, name, arguments: args };
+  );
 }

@@ -1,8 +1,6 @@
 import { chatRefusal, ChatkitError } from "../core/errors.ts";
-import { monotonicNow, toIso } from "../core/clock.ts";
-import { newId } from "../core/ids.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
-import type { AssistantMessageItem, HiddenContextItem, ThreadItem, WidgetItem, WidgetNode } from "../protocol/items.ts";
+import type { HiddenContextItem, ThreadItem, WidgetItem, WidgetNode } from "../protocol/items.ts";
 import type { RequestParams } from "../protocol/requests.ts";
 import type { ThreadRow } from "../store/index.ts";
 import { drainWhile } from "../tools/channel.ts";
@@ -12,6 +10,7 @@ import { actionDefinition, type ActionContext, type ActionDefinition } from "../
 import { agentOfThread, requireThread, type HandlerContext } from "./context.ts";
 import { assertOpen, agentTurn } from "./conversation.ts";
 import { runPipeline } from "./pipeline.ts";
+import { newAssistantMessage, newHiddenContext } from "../protocol/new-items.ts";
 
 type ActionParams = RequestParams<"threads.custom_action">;
 
@@ -20,17 +19,11 @@ type ActionParams = RequestParams<"threads.custom_action">;
  * 6.3). The payload is untrusted: it is stored as data for the model, never executed.
  */
 function actionNote(thread: ThreadRow, params: ActionParams, widget: ThreadItem | undefined): HiddenContextItem {
-  return {
-    id: newId("message"),
-    thread_id: thread.id,
-    created_at: toIso(monotonicNow()),
-    type: "hidden_context_item",
-    content: {
-      event: "widget_action",
-      action: { type: params.action.type, payload: params.action.payload ?? null },
-      ...(widget ? { widget_item_id: widget.id } : {}),
-    },
-  };
+  return newHiddenContext(thread.id, {
+    event: "widget_action",
+    action: { type: params.action.type, payload: params.action.payload ?? null },
+    ...(widget ? { widget_item_id: widget.id } : {}),
+  });
 }
 
 interface PreparedAction {
@@ -97,14 +90,7 @@ function actionRun(hc: HandlerContext, prepared: PreparedAction, sync: boolean):
       channel.push({ type: "thread.item.replaced", item: updated });
     },
     say(text) {
-      const item: AssistantMessageItem = {
-        id: newId("message"),
-        thread_id: thread.id,
-        created_at: toIso(monotonicNow()),
-        type: "assistant_message",
-        content: [{ type: "output_text", text, annotations: [] }],
-      };
-      channel.push({ type: "thread.item.done", item });
+      channel.push({ type: "thread.item.done", item: newAssistantMessage(thread.id, [{ type: "output_text", text, annotations: [] }]) });
     },
     respond() {
       respond = true;

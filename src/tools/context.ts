@@ -1,17 +1,11 @@
-import { monotonicNow, toIso } from "../core/clock.ts";
-import { newId } from "../core/ids.ts";
 import type { ThreadStreamEvent, TurnEvent } from "../protocol/events.ts";
-import type { HiddenContextItem, WidgetItem, WidgetNode } from "../protocol/items.ts";
+import type { WidgetNode } from "../protocol/items.ts";
 import type { WidgetRoot } from "../widgets/builder.ts";
 import { diffWidget, replaceComponent } from "../widgets/diff.ts";
 import { EventChannel } from "./channel.ts";
 import type { RunScope, StreamingContext, WidgetHandle } from "./define.ts";
+import { newHiddenContext, newWidgetItem } from "../protocol/new-items.ts";
 
-const now = () => toIso(monotonicNow());
-
-export function newWidgetItem(threadId: string, root: WidgetRoot, copyText?: string): WidgetItem {
-  return { id: newId("message"), thread_id: threadId, created_at: now(), type: "widget", widget: root as WidgetNode, ...(copyText ? { copy_text: copyText } : {}) };
-}
 
 /**
  * The events handlers (tools, actions) send while they run, and the widgets they started and
@@ -36,7 +30,7 @@ export function streamingContext(scope: RunScope, channel: HandlerChannel<TurnEv
   const open = channel.openWidgets;
 
   function startWidget(root: WidgetRoot, options: { copyText?: string } = {}): WidgetHandle {
-    const item = newWidgetItem(scope.thread.id, root, options.copyText);
+    const item = newWidgetItem(scope.thread.id, root as WidgetNode, options.copyText);
     let current = item.widget;
     let finished = false;
     emit({ type: "thread.item.added", item });
@@ -72,13 +66,12 @@ export function streamingContext(scope: RunScope, channel: HandlerChannel<TurnEv
     effect: (name, data = {}) => emit({ type: "client_effect", name, data }),
     notice: (message, options = {}) => emit({ type: "notice", level: options.level ?? "info", message, ...(options.title ? { title: options.title } : {}) }),
     addHiddenContext(content) {
-      const item: HiddenContextItem = { id: newId("message"), thread_id: scope.thread.id, created_at: now(), type: "hidden_context_item", content };
-      emit({ type: "thread.item.done", item });
+      emit({ type: "thread.item.done", item: newHiddenContext(scope.thread.id, content) });
     },
     startWidget,
     async widget(root, options = {}) {
       if (!(Symbol.asyncIterator in (root as object))) {
-        const item = newWidgetItem(scope.thread.id, root as WidgetRoot, options.copyText);
+        const item = newWidgetItem(scope.thread.id, root as WidgetNode, options.copyText);
         emit({ type: "thread.item.done", item });
         return item.id;
       }

@@ -12,12 +12,11 @@ import {
 } from "@openai/agents";
 import type OpenAI from "openai";
 import type { AgentConfig, ChatkitConfig } from "../../config/schema.ts";
-import { monotonicNow, toIso } from "../../core/clock.ts";
 import { ChatkitError } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
 import type { Logger } from "../../core/logger.ts";
-import type { ThreadStreamEvent } from "../../protocol/events.ts";
-import type { SdkAgentRunItem, Source, Task, ThreadItem } from "../../protocol/items.ts";
+import type { Source, Task, ThreadItem } from "../../protocol/items.ts";
+import { newSdkAgentRun } from "../../protocol/new-items.ts";
 import { drainWhile } from "../../tools/channel.ts";
 import { finishOpenWidgets, HandlerChannel, streamingContext } from "../../tools/context.ts";
 import type { StructuredInputQuestion } from "../../tools/define.ts";
@@ -239,15 +238,11 @@ export async function* respondWithSdkAgent(turn: SdkTurn): AsyncGenerator<TurnEv
       endMessage();
       endWorkflow();
       if (messages.started.length === 0 && questions.length === 0) endMessage(typeof result.finalOutput === "string" ? result.finalOutput : JSON.stringify(result.finalOutput ?? ""));
-      const record: SdkAgentRunItem = {
-        id: newId("sdk_agent_run"),
-        thread_id: thread.id,
-        created_at: toIso(monotonicNow()),
-        type: "sdk_agent_run",
+      const record = newSdkAgentRun(thread.id, {
         agent: (result.lastAgent ?? start).name,
         items: result.output as unknown as Array<Record<string, unknown>>,
         covers: messages.started,
-      };
+      });
       emit({ type: "thread.item.done", item: record });
       if (questions.length) emit({ type: "thread.item.done", item: structuredInputItem(thread.id, questions) });
     } catch (error) {
