@@ -41,6 +41,15 @@ function agents() {
       return "shown";
     },
   });
+  const askSize = tool<z.ZodObject<{}>, ChatKitAgentContext>({
+    name: "ask_size",
+    description: "Asks the user which size they want",
+    parameters: z.object({}),
+    execute: async (_args, runContext) => {
+      runContext!.context.askUser([{ type: "multiple_choice", id: "size", question: "Which size?", options: ["S", "M"] }]);
+      return "The user was asked.";
+    },
+  });
   const noSecrets: InputGuardrail = {
     name: "no_secrets",
     // Runs before the model is asked, so a trip costs no model request.
@@ -65,7 +74,7 @@ function agents() {
     name: "Triage",
     instructions: "triage-instructions",
     model: "triage-model",
-    tools: [lookupOrder, showCard],
+    tools: [lookupOrder, showCard, askSize],
     handoffs: [weather],
     inputGuardrails: [noSecrets, noGossip],
   });
@@ -188,6 +197,17 @@ for (const api of APIS) {
       const card = state.items.find((item) => item.type === "widget");
       assert.equal(card?.widget.children[0].value, "Your order");
       assert.deepEqual((await list(state.thread.id)).map((item) => item.type).sort(), ["assistant_message", "user_message", "widget", "workflow"]);
+    });
+
+    test("a tool asks the user: the run's answer, then the question as the turn's last item", async () => {
+      const { fake, server } = harness;
+      fake.queue.push({ toolCalls: [{ name: "ask_size" }] }, { text: "I asked about the size." });
+      const { events } = await server.stream("threads.create", { input: userInput("I want a shirt") });
+      const state = foldEvents(events);
+      assert.deepEqual(state.errors, []);
+      assert.deepEqual(state.items.map((item) => item.type), ["user_message", "workflow", "assistant_message", "structured_input"]);
+      assert.equal(state.items[3].inputs[0].question, "Which size?");
+      assert.deepEqual(await list(state.thread.id), state.items);
     });
 
     test("a guardrail tripwire is a message the user reads, and the model is not asked", async () => {
