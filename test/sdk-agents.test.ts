@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { Agent, getGlobalTraceProvider, NoopTrace, tool, type InputGuardrail } from "@openai/agents";
 import { defineTool, widget, z, type ChatKitAgentContext } from "../src/index.ts";
 import { APIS, eventually, startAgentServer, toolExchanges, type AgentHarness, type Api } from "./support/agents.ts";
+import { startTestServer } from "./support/app.ts";
 import { foldEvents, userInput } from "./support/client.ts";
 import { lastUserText } from "./support/fake-openai.ts";
 
@@ -285,3 +286,18 @@ for (const api of APIS) {
     });
   });
 }
+
+describe("an Agents SDK agent without an upstream", () => {
+  test("its turn ends with an error event saying so, and the user's message is kept", async () => {
+    const server = await startTestServer({ config: { agents: [{ id: "assistant", name: "Triage", sdkAgent: agents().triage }] } });
+    try {
+      const { events } = await server.stream("threads.create", { input: userInput("hi") });
+      const state = foldEvents(events);
+      assert.equal(events.at(-1)?.type, "error");
+      assert.match(state.errors[0]?.message ?? "", /needs a model upstream/);
+      assert.deepEqual((await server.request("items.list", { thread_id: state.thread.id, order: "asc" })).body.data.map((item: any) => item.type), ["user_message"]);
+    } finally {
+      await server.close({ removeData: true });
+    }
+  });
+});
