@@ -141,8 +141,14 @@ export async function* respondWithFunction(turn: FunctionTurn): AsyncGenerator<T
     },
     setTitle: (title) => emit({ type: "thread.change", title }),
     // Helpers that add items close the message being written, so items keep the order they were made in.
-    widget: (root, options) => (endMessage(), helpers.widget(root, options)),
-    startWidget: (root, options) => (endMessage(), helpers.startWidget(root, options)),
+    widget(root, options) {
+      endMessage();
+      return helpers.widget(root, options);
+    },
+    startWidget(root, options) {
+      endMessage();
+      return helpers.startWidget(root, options);
+    },
   };
 
   async function run(): Promise<void> {
@@ -150,9 +156,12 @@ export async function* respondWithFunction(turn: FunctionTurn): AsyncGenerator<T
     if (result && typeof result === "object" && Symbol.asyncIterator in result) {
       for await (const value of result) {
         if (turn.signal.aborted) return;
-        if (typeof value === "string") write(value);
-        else if (value.type === "thread.item.added" || value.type === "thread.item.done") (endMessage(), emit(value));
-        else emit(value);
+        if (typeof value === "string") {
+          write(value);
+          continue;
+        }
+        if (value.type === "thread.item.added" || value.type === "thread.item.done") endMessage();
+        emit(value);
       }
     } else {
       const text = await result;
