@@ -160,7 +160,11 @@ export default defineConfig({
     // },
   },
 
+  // agentsSdk: { tracing: false },          // Agents SDK agents: export their traces to OpenAI (off: nothing leaves the box)
+
   agents: [
+    // An agent answers with a `model` (below), or as code: `respond: async (turn) => { turn.write("…") }`,
+    // or `sdkAgent: new Agent({ ... })` from @openai/agents. See "Agents as code" in the README.
     {
       id: "assistant",
       name: "Assistant",

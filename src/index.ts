@@ -1,5 +1,5 @@
 // The package's public entry: what a config file or a host app imports.
-export { defineConfig } from "./config/schema.ts";
+export { defineConfig, type AgentDefinition, type ConfigDefinition } from "./agents/define-config.ts";
 export type { ChatkitConfig, ChatkitConfigInput, AgentConfig } from "./config/schema.ts";
 export { loadConfig, parseConfig, ConfigError } from "./config/load.ts";
 export { createApp, createHttpServer, ChatkitApp, type AppDeps } from "./server/app.ts";
@@ -21,6 +21,10 @@ export type {
   WidgetHandle,
   StructuredInputQuestion,
 } from "./tools/define.ts";
+// Agents as code: a `respond` function, or an Agents SDK agent whose tools get the ChatKit helpers.
+export type { RespondFunction, RespondTurn, RespondInput, TaskHandle } from "./agents/respond-function.ts";
+export type { ChatKitAgentContext } from "./agents/sdk/context.ts";
+export type { ModelMessage } from "./agents/runner.ts";
 export { widget, action, type WidgetRoot, type WidgetComponent, type WidgetAction, type ActionOptions } from "./widgets/builder.ts";
 export { diffWidget, replaceComponent } from "./widgets/diff.ts";
 export type { Source, WidgetItem, ThreadItem } from "./protocol/items.ts";

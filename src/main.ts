@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     logger.info("warning: attachments are kept in this server's data dir; several servers need storage they share (storage.type \"s3\")");
   }
   for (const agent of config.agents) {
-    const hint = upstreamOf(config, agent) ? "" : "; set OPENAI_API_KEY or OPENAI_BASE_URL to use a model";
+    const hint = agent.respond || upstreamOf(config, agent) ? "" : "; set OPENAI_API_KEY or OPENAI_BASE_URL to use a model";
     logger.info(`agent "${agent.id}": ${describeUpstream(config, agent)}${hint}`);
   }
 }

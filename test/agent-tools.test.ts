@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { defineTool, z } from "../src/index.ts";
-import { MAX_TOOL_OUTPUT_CHARS } from "../src/agents/respond.ts";
+import { MAX_TOOL_OUTPUT_CHARS } from "../src/agents/tool-round.ts";
 import { foldEvents, userInput } from "./support/client.ts";
 import { APIS, chatToolCallMessages, forcedToolOf, itemTrace, offeredTools, startAgentServer, toolExchanges, type AgentHarness } from "./support/agents.ts";
 

@@ -48,7 +48,7 @@ export function historyToMessages(items: ThreadItem[], options: { maxMessages?: 
  * Each item as the model sees it, in order: at most one message per item (a tool call and its
  * output are one), none for what the model does not see (workflows, pending calls, questions).
  */
-function itemMessages(items: ThreadItem[]): ModelMessage[] {
+export function itemMessages(items: ThreadItem[]): ModelMessage[] {
   const messages: ModelMessage[] = [];
   for (const item of items) {
     switch (item.type) {

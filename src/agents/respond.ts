@@ -2,38 +2,20 @@ import type { AgentConfig } from "../config/schema.ts";
 import { ChatkitError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
-import type {
-  Annotation,
-  AssistantMessageContent,
-  AssistantMessageItem,
-  ClientToolCallItem,
-  SdkToolCallItem,
-  Source,
-  StructuredInputItem,
-  Task,
-  ThreadItem,
-  ThreadStatus,
-} from "../protocol/items.ts";
-import { monotonicNow, toIso } from "../core/clock.ts";
-import { newId } from "../core/ids.ts";
-import { drainWhile } from "../tools/channel.ts";
-import { finishOpenWidgets, HandlerChannel, streamingContext } from "../tools/context.ts";
-import type { StructuredInputQuestion, ToolContext } from "../tools/define.ts";
-import { parseToolArguments, toolSpec, type ResolvedTool, type ToolOutcome } from "../tools/run.ts";
-import { approvalItem, approvalDecisions, APPROVAL_DENIED_OUTPUT } from "./approval.ts";
-import { historyToMessages, toolOutputText, userMessageText } from "./history.ts";
-import { completeText, type ModelEvent, type ModelMessage, type ModelRequest, type ModelRunner } from "./runner.ts";
+import type { AssistantMessageItem, SdkToolCallItem, Source, ThreadItem } from "../protocol/items.ts";
+import { newAssistantMessage } from "../protocol/new-items.ts";
+import { toolSpec, type ResolvedTool } from "../tools/run.ts";
+import { approvalDecisions } from "./approval.ts";
+import { historyToMessages, userMessageText } from "./history.ts";
+import { messageEnd, messageStart } from "./message-writer.ts";
+import { completeText, type ModelEvent, type ModelRequest, type ModelRunner } from "./runner.ts";
+import { runToolRound, type RoundResult } from "./tool-round.ts";
+import type { TurnEvent } from "../protocol/events.ts";
+import type { ThreadState } from "./turn.ts";
 import { cleanModelTitle, TITLE_INSTRUCTIONS } from "./titles.ts";
 import { WorkflowTracker } from "./workflow.ts";
 import { HostedDisplay, type SaveImage } from "./hosted-display.ts";
 import { UsageMeter } from "../usage/meter.ts";
-
-/** The thread fields a responder may change; the pipeline saves and announces changes. */
-export interface ThreadState {
-  id: string;
-  title: string | null;
-  status: ThreadStatus;
-}
 
 export interface Turn {
   thread: ThreadState;
@@ -59,18 +41,6 @@ export interface Turn {
   recordTitle?: (meter: UsageMeter, failure?: unknown) => Promise<void>;
 }
 
-const now = () => toIso(monotonicNow());
-const textPart = (text: string, annotations: Annotation[] = []): AssistantMessageContent => ({ type: "output_text", text, annotations });
-
-/** What one round of tool calls left for the model and whether the turn must stop for the user. */
-interface RoundResult {
-  messages: ModelMessage[];
-  /** A pending client tool call, structured input or approval: the user acts next, not the model. */
-  waitsForUser: boolean;
-  visibleItems: number;
-  /** The stored call items as this round left them, by item id. */
-  records: Map<string, SdkToolCallItem>;
-}
 
 /**
  * Runs the calls waiting for approval whose question the user has now answered (the newest
@@ -97,7 +67,7 @@ async function* resumeApprovedCalls(turn: Turn, workflow: WorkflowTracker, citat
  * model is called again, until it answers in text or the agent's `maxToolRounds` is spent.
  * Upstream failures propagate; the pipeline keeps what was said and ends with an error event.
  */
-export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStreamEvent> {
+export async function* respondWithModel(turn: Turn): AsyncGenerator<TurnEvent> {
   const { thread, agent, runner } = turn;
   yield { type: "progress_update", text: runner.isLocal ? "Answering locally…" : "Thinking…" };
 
@@ -138,9 +108,8 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
             if (!message) {
               yield* workflow.end();
               hosted.workflowEnded();
-              message = { id: newId("message"), thread_id: thread.id, created_at: now(), type: "assistant_message", content: [] };
-              yield { type: "thread.item.added", item: message };
-              yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.added", content_index: 0, content: textPart("") } };
+              message = newAssistantMessage(thread.id);
+              yield* messageStart(message);
             }
             text += event.delta;
             yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.text_delta", content_index: 0, delta: event.delta } };
@@ -193,201 +162,22 @@ export async function* respondWithModel(turn: Turn): AsyncGenerator<ThreadStream
   yield* workflow.end();
   if (visibleItems === 0) {
     // Nothing to show (an empty answer): still one assistant message, so the turn visibly ends.
-    yield* finishMessage({ id: newId("message"), thread_id: thread.id, created_at: now(), type: "assistant_message", content: [] }, "", citations.splice(0), true);
+    yield* finishMessage(newAssistantMessage(thread.id), "", citations.splice(0), true);
   }
 
   yield* retitle(turn);
 }
 
 /** After the first turn, a title from the model when the agent asks for one. */
-async function* retitle(turn: Turn): AsyncGenerator<never> {
+async function* retitle(turn: Turn): AsyncGenerator<TurnEvent> {
   if (!turn.agent.generateTitles || !isFirstTurn(turn)) return;
   const better = await modelTitle(turn);
-  if (better) turn.thread.title = better;
+  if (better && better !== turn.thread.title) yield { type: "thread.change", title: better };
 }
 
 function* finishMessage(message: AssistantMessageItem, text: string, sources: Source[], announce = false): Generator<ThreadStreamEvent> {
-  if (announce) {
-    yield { type: "thread.item.added", item: message };
-    yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.added", content_index: 0, content: textPart("") } };
-  }
-  const annotations: Annotation[] = sources.map((source) => ({ type: "annotation", source }));
-  for (const [index, annotation] of annotations.entries()) {
-    yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.annotation_added", content_index: 0, annotation_index: index, annotation } };
-  }
-  const content = textPart(text, annotations);
-  yield { type: "thread.item.updated", item_id: message.id, update: { type: "assistant_message.content_part.done", content_index: 0, content } };
-  yield { type: "thread.item.done", item: { ...message, content: [content] } };
-}
-
-/** The most of one tool output kept and sent back to the model; the rest is cut with a note. */
-export const MAX_TOOL_OUTPUT_CHARS = 100_000;
-
-function boundedOutput(output: string): string {
-  return output.length > MAX_TOOL_OUTPUT_CHARS ? `${output.slice(0, MAX_TOOL_OUTPUT_CHARS)}\n[… output cut at ${MAX_TOOL_OUTPUT_CHARS} characters]` : output;
-}
-
-function completedTask(title: string, outcome: ToolOutcome): Task {
-  return { type: "custom", title, status_indicator: "complete", ...(outcome.ok ? {} : { content: `Failed: ${outcome.error}` }) };
-}
-
-interface PlannedCall {
-  callId: string;
-  name: string;
-  arguments: string;
-  record: SdkToolCallItem;
-  tool?: ResolvedTool;
-  /** Waits for the user's approval: not run this turn. */
-  awaitsApproval?: boolean;
-  args?: unknown;
-  taskIndex?: number;
-  title?: string;
-  outcome?: ToolOutcome;
-}
-
-/**
- * Runs one round of the model's tool calls: server tools concurrently (their events streamed as
- * they come), each shown as a workflow task; a client tool becomes the turn's last item. A tool
- * that needs approval runs only with the user's decision (`decisions`, by call id); without
- * one the turn ends asking for it.
- */
-async function* runToolRound(
-  turn: Turn,
-  calls: Array<{ callId: string; name: string; arguments: string; record?: SdkToolCallItem }>,
-  workflow: WorkflowTracker,
-  citations: Source[],
-  decisions: Map<string, boolean> = new Map(),
-): AsyncGenerator<ThreadStreamEvent, RoundResult> {
-  const byName = new Map(turn.tools.map((tool) => [tool.name, tool]));
-  const channel = new HandlerChannel();
-  const questions: StructuredInputQuestion[] = [];
-  let visibleItems = 0;
-  let clientCall: { callId: string; name: string; args: Record<string, unknown> } | undefined;
-
-  const round = calls[0]?.callId;
-  // Counted in the turn the model made them; calls resumed after an approval were counted then.
-  for (const call of calls) if (!call.record) turn.meter?.toolCall(byName.get(call.name)?.mcpServer !== undefined);
-  const planned: PlannedCall[] = calls.map((call) => ({
-    ...call,
-    // Created now, in call order, so the stored calls keep the model's order.
-    record: call.record ?? { id: newId("tool_call"), thread_id: turn.thread.id, created_at: now(), type: "sdk_tool_call", call_id: call.callId, name: call.name, arguments: call.arguments, output: "", round },
-  }));
-  // Plan every call first, so no handler starts before the plan's events are out: a client that
-  // leaves meanwhile then leaves nothing running.
-  const starting: ThreadStreamEvent[] = [];
-  const runnable: Array<{ call: PlannedCall; run: NonNullable<ResolvedTool["run"]>; args: unknown }> = [];
-  for (const call of planned) {
-    const tool = byName.get(call.name);
-    if (!tool) {
-      call.outcome = { ok: false, error: `there is no tool named "${call.name}"` };
-      continue;
-    }
-    call.tool = tool;
-    const parsed = parseToolArguments(tool, call.arguments);
-    if (!parsed.ok) {
-      call.outcome = { ok: false, error: `invalid arguments: ${parsed.error}` };
-      continue;
-    }
-    call.args = parsed.value;
-    if (tool.requireApproval && tool.run) {
-      const decision = decisions.get(call.callId);
-      if (decision === undefined) {
-        call.awaitsApproval = true;
-        continue;
-      }
-      if (!decision) {
-        call.outcome = { ok: true, output: APPROVAL_DENIED_OUTPUT };
-        continue;
-      }
-    }
-    if (!tool.run) {
-      if (clientCall) call.outcome = { ok: false, error: "only one browser tool can run at a time: call it again after the first one returned" };
-      else clientCall = { callId: call.callId, name: call.name, args: (parsed.value ?? {}) as Record<string, unknown> };
-      continue;
-    }
-    call.title = tool.title(parsed.value);
-    const display = tool.display;
-    if (display === "workflow") {
-      const started = workflow.addTask({ type: "custom", title: call.title, status_indicator: "loading" });
-      call.taskIndex = started.index;
-      starting.push(...started.events);
-    } else if (display === "progress") {
-      starting.push({ type: "progress_update", text: call.title });
-    }
-    runnable.push({ call, run: tool.run, args: parsed.value });
-  }
-  yield* starting;
-
-  // Each task completes as soon as its own handler settles, not when the slowest one does.
-  const running = runnable.map(async ({ call, run, args }) => {
-    const context: ToolContext = {
-      ...streamingContext({ user: turn.user, thread: { id: turn.thread.id, title: turn.thread.title }, agent: { id: turn.agent.id, name: turn.agent.name }, signal: turn.signal }, channel),
-      callId: call.callId,
-      cite: (source) => citations.push(source),
-      askUser: (inputs) => questions.push(...inputs),
-    };
-    call.outcome = await run(args, context);
-    if (call.taskIndex !== undefined) {
-      for (const event of workflow.updateTask(call.taskIndex, completedTask(call.title ?? call.name, call.outcome))) channel.push(event);
-    }
-  });
-  for await (const event of drainWhile(channel, Promise.all(running).then(() => finishOpenWidgets(channel)), turn.signal)) {
-    if ((event.type === "thread.item.done" || event.type === "thread.item.added") && event.item.type !== "hidden_context_item") visibleItems++;
-    yield event;
-  }
-
-  const messages: ModelMessage[] = [];
-  const records = new Map<string, SdkToolCallItem>();
-  const awaitingApproval = planned.filter((call) => call.awaitsApproval);
-  for (const call of planned) {
-    if (call.tool && !call.tool.run && call.callId === clientCall?.callId) continue;
-    if (call.awaitsApproval) {
-      const record: SdkToolCallItem = { ...call.record, output: "", approval: "pending" };
-      records.set(record.id, record);
-      yield { type: "thread.item.done", item: record };
-      continue;
-    }
-    const outcome = call.outcome ?? { ok: false, error: "the tool did not run" };
-    let output = outcome.ok ? toolOutputText(outcome.output) : `Error: ${outcome.error}`;
-    if (outcome.ok && questions.length) output = `${outcome.output === undefined ? "" : `${output}\n`}The user was asked; their answers follow as their next message.`;
-    output = boundedOutput(output);
-    const decision = decisions.get(call.callId);
-    const record: SdkToolCallItem = { ...call.record, output, ...(decision === undefined ? {} : { approval: decision ? "approved" : "denied" }) };
-    records.set(record.id, record);
-    yield { type: "thread.item.done", item: record };
-    messages.push({ role: "tool", callId: call.callId, name: call.name, arguments: call.arguments, output, round: call.record.round });
-  }
-
-  if (questions.length) {
-    yield* workflow.end();
-    const item: StructuredInputItem = {
-      id: newId("message"),
-      thread_id: turn.thread.id,
-      created_at: now(),
-      type: "structured_input",
-      status: "pending",
-      inputs: questions.map((question) =>
-        question.type === "multiple_choice"
-          ? { type: "multiple_choice", id: question.id, question: question.question, options: question.options.map((value) => ({ value })), multiple: question.multiple ?? false }
-          : { type: "freeform", id: question.id, question: question.question, ...(question.description ? { description: question.description } : {}) },
-      ),
-    };
-    yield { type: "thread.item.done", item };
-    visibleItems++;
-  }
-  if (awaitingApproval.length) {
-    yield* workflow.end();
-    yield { type: "thread.item.done", item: approvalItem(turn.thread.id, awaitingApproval.map((call) => ({ callId: call.callId, title: call.tool!.title(call.args), name: call.name, arguments: call.arguments }))) };
-    visibleItems++;
-  }
-  if (clientCall) {
-    yield* workflow.end();
-    // The thread's newest item: `threads.add_client_tool_output` looks for it there.
-    const item: ClientToolCallItem = { id: newId("tool_call"), thread_id: turn.thread.id, created_at: now(), type: "client_tool_call", status: "pending", call_id: clientCall.callId, name: clientCall.name, arguments: clientCall.args };
-    yield { type: "thread.item.done", item };
-    visibleItems++;
-  }
-  return { messages, waitsForUser: questions.length > 0 || clientCall !== undefined || awaitingApproval.length > 0, visibleItems, records };
+  if (announce) yield* messageStart(message);
+  yield* messageEnd(message, text, sources);
 }
 
 function isFirstTurn(turn: Turn): boolean {

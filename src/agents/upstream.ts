@@ -25,10 +25,11 @@ export function upstreamOf(config: ChatkitConfig, agent: AgentConfig | undefined
 
 /** One line for logs and operator commands: where an agent's answers come from. */
 export function describeUpstream(config: ChatkitConfig, agent: AgentConfig): string {
+  if (agent.respond) return "its respond function (code in the config)";
   const upstream = upstreamOf(config, agent);
-  return upstream
-    ? `${agent.model} via ${agent.api} at ${upstream.baseURL}`
-    : "built-in local responder (no API key or base URL configured)";
+  const model = agent.sdkAgent ? `Agents SDK agent "${agent.sdkAgent.name}"` : agent.model;
+  if (upstream) return `${model} via ${agent.api} at ${upstream.baseURL}`;
+  return agent.sdkAgent ? `${model}, which cannot answer: no API key or base URL configured` : "built-in local responder (no API key or base URL configured)";
 }
 
 /** An `openai` client for an upstream; every client of ours is built here. */

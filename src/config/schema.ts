@@ -2,10 +2,14 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { isEmailAddress } from "../core/email-address.ts";
 import { HOSTED_TOOL_TYPES, toolParametersJsonSchema, type ConfigAction, type ConfigTool, type HostedTool } from "./tools.ts";
+import type { Agent as SdkAgent } from "@openai/agents";
 
 /** The seed's default CDN location of the ChatKit web component. */
 export const DEFAULT_SCRIPT_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js";
 export const DEFAULT_UPLOAD_MAX_BYTES = 25 * 1024 * 1024;
+
+/** What the config knows of a `respond` function; `defineConfig` (agents/define-config.ts) types its turn. */
+type ConfigRespond = (turn: never) => unknown;
 
 const agentIdPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -95,8 +99,17 @@ export const agentSchema = z.strictObject({
   id: z.string().regex(agentIdPattern, "letters, digits, '-' and '_' only (at most 64)"),
   /** Display name shown on pages and used as the fallback thread title. */
   name: z.string().min(1),
-  /** Model id sent upstream. */
-  model: z.string().min(1),
+  /** Model id sent upstream. An agent written as code gives `respond` or `sdkAgent` instead. */
+  model: z.string().min(1).optional(),
+  /** The agent as code: an async function (or async generator) that answers each turn ("Agents as code" in the README). */
+  respond: z.custom<ConfigRespond>((value) => isFunction(value), "must be a function: async (turn) => { ... }").optional(),
+  /** An `@openai/agents` Agent (its tools, handoffs, guardrails, output type), run streamed against this agent's upstream. */
+  sdkAgent: z
+    .custom<SdkAgent<any, any>>(
+      (value) => typeof (value as { name?: unknown } | null)?.name === "string" && Array.isArray((value as { handoffs?: unknown }).handoffs) && isFunction((value as { clone?: unknown }).clone),
+      "must be an Agent from @openai/agents: new Agent({ name, instructions, ... })",
+    )
+    .optional(),
   /** System instructions for every turn. */
   instructions: z.string().default("You are a helpful assistant."),
   /** Upstream wire format: the Responses API (default) or Chat Completions (most local servers). */
@@ -155,7 +168,15 @@ export const agentSchema = z.strictObject({
     .default([]),
   /** MCP servers only this agent uses (besides the box-wide `mcpServers`). */
   mcpServers: mcpServersSchema,
-});
+}).superRefine(
+  (agent, ctx) => {
+    const answeredBy = (["model", "respond", "sdkAgent"] as const).filter((key) => agent[key] !== undefined);
+    if (answeredBy.length === 0) ctx.addIssue({ code: "custom", path: ["model"], message: "give the agent a model, a respond function or an sdkAgent" });
+    else if (answeredBy.length > 1) ctx.addIssue({ code: "custom", path: [answeredBy[1]!], message: `give only one of ${answeredBy.join(", ")}: each answers the turn on its own` });
+  },
+  // Checked even when other keys of the agent are wrong, so one run names every problem.
+  { when: () => true },
+);
 
 export const s3StorageSchema = z
   .strictObject({
@@ -479,6 +500,13 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** MCP servers every agent uses; their tools are offered as `<name>__<tool>`. */
   mcpServers: mcpServersSchema,
+  /** Agents SDK agents (`sdkAgent`). */
+  agentsSdk: z
+    .strictObject({
+      /** Export the SDK's traces to OpenAI (with `openai.apiKey`). Off: nothing leaves the box but model requests. */
+      tracing: z.boolean().default(false),
+    })
+    .prefault({}),
   agents: z
     .array(agentSchema)
     .min(1, "define at least one agent")
@@ -531,13 +559,3 @@ export type ChatkitConfig = z.output<typeof configSchema>;
 export type AgentConfig = z.output<typeof agentSchema>;
 export type McpServerConfig = z.output<typeof mcpServerSchema>;
 export type OidcProviderConfig = z.output<typeof oidcProviderSchema>;
-
-/**
- * Types a config file so editors complete and check its keys.
- *
- * @example
- * export default defineConfig({ agents: [{ id: "assistant", name: "Assistant", model: "gpt-4.1-mini" }] });
- */
-export function defineConfig(config: ChatkitConfigInput): ChatkitConfigInput {
-  return config;
-}

@@ -10,6 +10,7 @@ export const ID_PREFIX = {
   attachment: "atc",
   sdk_hidden_context: "shcx",
   sdk_hosted_call: "shc",
+  sdk_agent_run: "sar",
   account: "acct",
   user: "usr",
   session: "ses",

@@ -8,7 +8,7 @@ import { finishOpenWidgets, HandlerChannel, streamingContext } from "../tools/co
 import { DEFAULT_HANDLER_TIMEOUT_MS, withTimeout } from "../tools/run.ts";
 import { actionDefinition, type ActionContext, type ActionDefinition } from "../tools/define.ts";
 import { agentOfThread, requireThread, type HandlerContext } from "./context.ts";
-import { assertOpen, modelTurn, requireTokensLeft, turnUsage } from "./conversation.ts";
+import { agentTurn, assertOpen, requireTokensLeft, turnUsage } from "./conversation.ts";
 import { runPipeline } from "./pipeline.ts";
 import { newAssistantMessage, newHiddenContext } from "../protocol/new-items.ts";
 
@@ -135,7 +135,7 @@ export async function customAction(hc: HandlerContext, params: ActionParams): Pr
       await requireTokensLeft(hc, agent);
       // The model answers because of this action, so it is told what the user did.
       yield { type: "thread.item.done", item: actionNote(prepared.thread, params, prepared.sender) };
-      yield* modelTurn(hc, prepared.thread, state, { model: agent.model }, [], usage.meter);
+      yield* agentTurn(hc, prepared.thread, state, { model: agent.model }, [], usage.meter);
     },
     onEnd: usage.onEnd,
   });

@@ -1,9 +1,11 @@
 import { recentHistory } from "../agents/history.ts";
-import { respondWithModel, type ThreadState } from "../agents/respond.ts";
+import { respondWithModel } from "../agents/respond.ts";
+import { respondWithFunction, type RespondFunction } from "../agents/respond-function.ts";
+import type { ThreadState } from "../agents/turn.ts";
 import { titleFromText } from "../agents/titles.ts";
 import type { AgentConfig } from "../config/schema.ts";
 import { chatRefusal, ChatkitError } from "../core/errors.ts";
-import type { ThreadStreamEvent } from "../protocol/events.ts";
+import type { ThreadStreamEvent, TurnEvent } from "../protocol/events.ts";
 import { HIDDEN_ITEM_TYPES, type InferenceOptions, type ThreadItem, type UserMessageContent, type UserMessageItem } from "../protocol/items.ts";
 import type { RequestParams, UserMessageInput } from "../protocol/requests.ts";
 import { threadToWire } from "../protocol/serialize.ts";
@@ -15,8 +17,8 @@ import { newUserMessage } from "../protocol/new-items.ts";
 import { UsageMeter } from "../usage/meter.ts";
 import { failureReason, type UsageEnd } from "../usage/recorder.ts";
 
-/** The model for this turn: the composer's pick if the agent allows it, else the agent's. */
-function chooseModel(agent: AgentConfig, options: InferenceOptions | UserMessageInput["inference_options"]): string {
+/** The model for this turn: the composer's pick if the agent allows it, else the agent's (none for an agent written as code). */
+function chooseModel(agent: AgentConfig, options: InferenceOptions | UserMessageInput["inference_options"]): string | undefined {
   const picked = options.model;
   if (!picked || picked === agent.model) return agent.model;
   if (agent.models.includes(picked)) return picked;
@@ -65,13 +67,15 @@ function inputText(input: UserMessageInput): string {
  */
 export async function answer(hc: HandlerContext, thread: ThreadRow, options: TurnOptions, preface: ThreadStreamEvent[], lead: ThreadStreamEvent[] = []) {
   const usage = turnUsage(hc, thread, options.model);
-  return runPipeline({ hc, thread, preface, responder: (state) => modelTurn(hc, thread, state, options, lead, usage.meter), onEnd: usage.onEnd });
+  return runPipeline({ hc, thread, preface, responder: (state) => agentTurn(hc, thread, state, options, lead, usage.meter), onEnd: usage.onEnd });
 }
 
 /** A meter for a turn in the thread and the pipeline's `onEnd` that records it (when the model was called). */
-export function turnUsage(hc: HandlerContext, thread: ThreadRow, model: string): { meter: UsageMeter; onEnd: (end: UsageEnd) => Promise<void> } {
+export function turnUsage(hc: HandlerContext, thread: ThreadRow, model: string | undefined): { meter: UsageMeter; onEnd: (end: UsageEnd) => Promise<void> } {
   const meter = new UsageMeter();
-  const subject = { kind: "turn" as const, userId: hc.user.id, agentId: agentOfThread(hc, thread).id, model, threadId: thread.id };
+  const agent = agentOfThread(hc, thread);
+  // An agent written as code names no model; its rows say which agent answered.
+  const subject = { kind: "turn" as const, userId: hc.user.id, agentId: agent.id, model: model ?? agent.model ?? agent.id, threadId: thread.id };
   return { meter, onEnd: async (end) => (meter.modelCalls > 0 ? hc.services.usage.record(subject, meter, end) : undefined) };
 }
 
@@ -84,46 +88,60 @@ export async function requireTokensLeft(hc: HandlerContext, agent: AgentConfig):
 }
 
 export interface TurnOptions {
-  model: string;
+  model: string | undefined;
   forcedTool?: string | undefined;
   /** An older item the model's history must reach back to: the question the user just answered. */
   reach?: string | undefined;
 }
 
 /** The agent's answer to the thread as it is stored now; `lead` events come first. */
-export async function* modelTurn(
+export async function* agentTurn(
   hc: HandlerContext,
   thread: ThreadRow,
   state: ThreadState,
   options: TurnOptions,
   lead: ThreadStreamEvent[] = [],
   meter?: UsageMeter,
-): AsyncGenerator<ThreadStreamEvent> {
+): AsyncGenerator<TurnEvent> {
   yield* lead;
   const agent = agentOfThread(hc, thread);
   const { items: history, wholeThread } = await recentHistory((limit) => hc.store.items.history(hc.owner, thread.id, { limit }), {
     maxMessages: agent.historyMessages,
     reach: options.reach,
   });
+  const user = { id: hc.user.id, email: hc.user.email };
+  if (agent.respond) {
+    // `defineConfig` typed the function; the config only checked that it is one.
+    yield* respondWithFunction({ respond: agent.respond as RespondFunction, thread: state, user, agent, history, signal: hc.signal });
+    return;
+  }
   if (hc.services.mcp.needsConnecting(agent)) yield { type: "progress_update", text: "Connecting to tools…" };
   const tools = [...hc.services.tools.forAgent(agent), ...(await hc.services.mcp.toolsFor(agent))];
+  if (agent.sdkAgent) {
+    // Loaded on first use: a box without Agents SDK agents never loads the SDK.
+    const { respondWithSdkAgent } = await import("../agents/sdk/index.ts");
+    const client = hc.services.runners.clientFor(agent);
+    yield* respondWithSdkAgent({ sdkAgent: agent.sdkAgent, thread: state, user, agent, history, tools, client, acquireSlot: hc.services.runners.acquireSlot, config: hc.config, signal: hc.signal, logger: hc.log });
+    return;
+  }
+  const model = options.model ?? agent.model!;
   yield* respondWithModel({
     tools,
     saveImage: (itemId, base64) => hc.services.attachments.saveGeneratedImage(hc.owner, { threadId: thread.id, itemId, base64, publicBaseUrl: hc.publicBaseUrl }),
     thread: state,
     agent,
-    model: options.model,
+    model,
     forcedTool: options.forcedTool,
     runner: hc.services.runners.forAgent(agent),
     history,
     wholeThread,
-    user: { id: hc.user.id, email: hc.user.email },
+    user,
     signal: hc.signal,
     logger: hc.log,
     meter,
     recordTitle: (titleMeter, failure) =>
       hc.services.usage.record(
-        { kind: "title", userId: hc.user.id, agentId: agent.id, model: options.model, threadId: thread.id },
+        { kind: "title", userId: hc.user.id, agentId: agent.id, model, threadId: thread.id },
         titleMeter,
         failure === undefined ? { outcome: "done", error: null } : { outcome: "failed", error: failureReason(failure) },
       ),

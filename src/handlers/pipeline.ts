@@ -1,8 +1,8 @@
 import { UpstreamError } from "../agents/runner.ts";
-import type { ThreadState } from "../agents/respond.ts";
+import type { ThreadState } from "../agents/turn.ts";
 import { ChatkitError } from "../core/errors.ts";
 import { streamMessage } from "../core/locale.ts";
-import type { ThreadStreamEvent } from "../protocol/events.ts";
+import type { ThreadChange, ThreadStreamEvent, TurnEvent } from "../protocol/events.ts";
 import { applyUpdate, inPlace } from "../protocol/fold.ts";
 import { isHiddenItem, type AssistantMessageItem, type ThreadItem } from "../protocol/items.ts";
 import { threadToWire } from "../protocol/serialize.ts";
@@ -34,7 +34,8 @@ export interface PipelineInput {
   thread: ThreadRow;
   /** Events already persisted before the stream began (thread.created, the user message). */
   preface: ThreadStreamEvent[];
-  responder: (state: ThreadState) => AsyncIterable<ThreadStreamEvent>;
+  /** Answers the thread as it stood when the stream began; asks for changes to it with `thread.change` events. */
+  responder: (thread: ThreadState) => AsyncIterable<TurnEvent>;
   /** Told how the turn ended (answered, stopped, failed and why), once, after its last write. */
   onEnd?: (end: UsageEnd) => Promise<void>;
 }
@@ -42,9 +43,9 @@ export interface PipelineInput {
 /**
  * The responder pipeline (protocol section 5.3): stream_options first, then every responder
  * event, persisted as it completes (`done`, `replaced`, `removed`), hidden items saved but not
- * sent, and `thread.updated` whenever the thread changed. A failing responder ends with an
- * `error` event after what was already said is saved; a client that goes away (the stop
- * button) gets its partial answer saved and a hidden note for the next turn.
+ * sent, and a `thread.change` saved and announced as `thread.updated`. A failing responder
+ * ends with an `error` event after what was already said is saved; a client that goes away
+ * (the stop button) gets its partial answer saved and a hidden note for the next turn.
  */
 export async function* runPipeline(input: PipelineInput): AsyncGenerator<ThreadStreamEvent> {
   const end: UsageEnd = { outcome: "done", error: null };
@@ -61,17 +62,15 @@ async function* pipelineEvents({ hc, thread, preface, responder }: PipelineInput
   yield { type: "stream_options", stream_options: { allow_cancel: true } };
 
   const state = threadState(thread);
-  let saved = { title: state.title, status: JSON.stringify(state.status) };
   const pending = new Map<string, ThreadItem>();
   let completedVisibleItem = false;
 
-  /** Checked after every event, so it is cheap (no generator, no store call): the thread rarely changes. */
-  const threadChanged = () => state.title !== saved.title || JSON.stringify(state.status) !== saved.status;
-
-  /** Saves the changed thread; its `thread.updated` event. */
-  async function saveThread(): Promise<ThreadStreamEvent | undefined> {
-    saved = { title: state.title, status: JSON.stringify(state.status) };
-    const row = await hc.store.threads.update(hc.owner, state.id, { title: state.title, status: state.status });
+  /** Saves a change the responder asked for; its `thread.updated` event. */
+  async function saveThread(change: ThreadChange): Promise<ThreadStreamEvent | undefined> {
+    const row = await hc.store.threads.update(hc.owner, state.id, {
+      ...(change.title !== undefined ? { title: change.title } : {}),
+      ...(change.status !== undefined ? { status: change.status } : {}),
+    });
     return row ? { type: "thread.updated", thread: threadToWire(row) } : undefined;
   }
 
@@ -148,13 +147,14 @@ async function* pipelineEvents({ hc, thread, preface, responder }: PipelineInput
       const next = await events.next();
       if (next.done) break;
       const event = next.value;
+      if (event.type === "thread.change") {
+        const updated = await saveThread(event);
+        if (updated) yield updated;
+        continue;
+      }
       const saving = persist(event);
       if (saving) await saving;
       if (!(event.type === "thread.item.done" && isHiddenItem(event.item))) yield event;
-      if (threadChanged()) {
-        const updated = await saveThread();
-        if (updated) yield updated;
-      }
     }
     if (hc.signal.aborted) {
       await events.return?.(undefined);
@@ -172,17 +172,12 @@ async function* pipelineEvents({ hc, thread, preface, responder }: PipelineInput
     for (const item of await savePartialAnswers()) yield { type: "thread.item.done", item };
     yield errorEvent(error);
   }
-  if (threadChanged()) {
-    const updated = await saveThread();
-    if (updated) yield updated;
-  }
 
   /** The stop button: keep what was said; tell the next turn only if an answer was cut short. */
   async function saveCancelled(): Promise<void> {
     const cutShort = pending.size > 0 || !completedVisibleItem;
     await savePartialAnswers();
     if (cutShort) await addCancelledNote();
-    if (threadChanged()) await saveThread();
   }
 
   async function addCancelledNote(): Promise<void> {

@@ -19,7 +19,7 @@ export async function agentsCommand(argv: string[]): Promise<void> {
     ["ID", "NAME", "MODEL", "ANSWERS FROM", "PAGE", "MCP SERVERS"],
     config.agents.map((agent) => {
       const servers = mcp.get(agent.id)!.map(describeMcpServer).join("; ") || "-";
-      return [agent.id, agent.name, agent.model, describeUpstream(config, agent), `/agents/${agent.id}/chatkit`, servers];
+      return [agent.id, agent.name, agent.model ?? (agent.respond ? "(respond)" : "(Agents SDK)"), describeUpstream(config, agent), `/agents/${agent.id}/chatkit`, servers];
     }),
   );
 }

@@ -54,7 +54,7 @@ function composerOptions(config: ChatkitConfig, agent: AgentConfig): Record<stri
       maxSize: config.chatkit.uploadMaxBytes,
       ...(allowed.length > 0 ? { accept: Object.fromEntries(allowed.map((type) => [type, []])) } : {}),
     },
-    ...(models.length > 0
+    ...(models.length > 0 && agent.model
       ? { models: [{ id: agent.model, label: agent.model, default: true }, ...models.map((id) => ({ id, label: id }))] }
       : {}),
     ...(upstreamOf(config, agent) ? { dictation: { enabled: true } } : {}),

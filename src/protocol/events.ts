@@ -1,5 +1,6 @@
 import type {
   Annotation,
+  ThreadStatus,
   AssistantMessageContent,
   Task,
   Thread,
@@ -36,3 +37,16 @@ export type ThreadStreamEvent =
   | { type: "error"; code: string; message?: string; allow_retry: boolean };
 
 export type ThreadStreamEventType = ThreadStreamEvent["type"];
+
+/**
+ * A change to the thread itself (a better title, a locked thread) a responder asks for. It is
+ * not a wire event: the pipeline saves the change and announces it as `thread.updated`.
+ */
+export interface ThreadChange {
+  type: "thread.change";
+  title?: string | null;
+  status?: ThreadStatus;
+}
+
+/** What a responder streams into the pipeline: protocol events, and changes to the thread. */
+export type TurnEvent = ThreadStreamEvent | ThreadChange;

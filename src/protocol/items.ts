@@ -166,6 +166,13 @@ export type SdkToolCallItem = ItemBase & {
 /** A hosted tool's call (web search, image generation, ...) as the Responses API wrote it, kept for later turns. */
 export type SdkHostedCallItem = ItemBase & { type: "sdk_hosted_call"; call: Record<string, unknown> };
 
+/**
+ * What an Agents SDK run added to the conversation (its messages, tool calls and outputs,
+ * handoffs, as the SDK's input items) and the agent it ended with, kept so later turns replay it.
+ * `covers` names the assistant messages it shows, which are not sent twice.
+ */
+export type SdkAgentRunItem = ItemBase & { type: "sdk_agent_run"; agent: string; items: Array<Record<string, unknown>>; covers: string[] };
+
 export type ThreadItem =
   | UserMessageItem
   | AssistantMessageItem
@@ -179,14 +186,15 @@ export type ThreadItem =
   | HiddenContextItem
   | SdkHiddenContextItem
   | SdkToolCallItem
-  | SdkHostedCallItem;
+  | SdkHostedCallItem
+  | SdkAgentRunItem;
 
 export type ThreadItemType = ThreadItem["type"];
 
 /** Items stored for the model's benefit and never sent to the client. */
-export const HIDDEN_ITEM_TYPES = ["hidden_context_item", "sdk_hidden_context", "sdk_tool_call", "sdk_hosted_call"] as const satisfies readonly ThreadItemType[];
+export const HIDDEN_ITEM_TYPES = ["hidden_context_item", "sdk_hidden_context", "sdk_tool_call", "sdk_hosted_call", "sdk_agent_run"] as const satisfies readonly ThreadItemType[];
 
-export function isHiddenItem(item: ThreadItem): item is HiddenContextItem | SdkHiddenContextItem | SdkToolCallItem | SdkHostedCallItem {
+export function isHiddenItem(item: ThreadItem): item is HiddenContextItem | SdkHiddenContextItem | SdkToolCallItem | SdkHostedCallItem | SdkAgentRunItem {
   return (HIDDEN_ITEM_TYPES as readonly string[]).includes(item.type);
 }
 

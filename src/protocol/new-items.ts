@@ -7,6 +7,7 @@ import type {
   GeneratedImageItem,
   HiddenContextItem,
   InferenceOptions,
+  SdkAgentRunItem,
   SdkHiddenContextItem,
   SdkHostedCallItem,
   SdkToolCallItem,
@@ -73,4 +74,9 @@ export function newClientToolCall(threadId: string, call: { call_id: string; nam
 /** A hosted tool's call as the Responses API wrote it, kept for later turns. */
 export function newSdkHostedCall(threadId: string, call: Record<string, unknown>): SdkHostedCallItem {
   return { id: newId("sdk_hosted_call"), thread_id: threadId, created_at: nowIso(), type: "sdk_hosted_call", call };
+}
+
+/** What an Agents SDK run added to the conversation, kept for later turns (`covers`: the messages it shows). */
+export function newSdkAgentRun(threadId: string, run: { agent: string; items: Array<Record<string, unknown>>; covers: string[] }): SdkAgentRunItem {
+  return { id: newId("sdk_agent_run"), thread_id: threadId, created_at: nowIso(), type: "sdk_agent_run", agent: run.agent, items: run.items, covers: run.covers };
 }

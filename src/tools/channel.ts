@@ -37,10 +37,15 @@ export class EventChannel<T> implements AsyncIterable<T> {
  */
 export async function* drainWhile<T, R>(channel: EventChannel<T>, work: Promise<R>, signal: AbortSignal): AsyncGenerator<T, R> {
   let outcome: { ok: true; value: R } | { ok: false; error: unknown } | undefined;
-  // A handler that ignores the abort signal must not keep a stopped stream waiting.
+  // A handler that ignores the abort signal must not keep a stopped stream waiting, and what it
+  // pushes after the stop was never said: the channel takes nothing more.
+  const stop = (reject: (reason: unknown) => void) => {
+    channel.close();
+    reject(signal.reason);
+  };
   const stopped = new Promise<never>((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    if (signal.aborted) stop(reject);
+    signal.addEventListener("abort", () => stop(reject), { once: true });
   });
   stopped.catch(() => {});
   const finished = Promise.race([work, stopped]).then(

@@ -1,4 +1,4 @@
-import type { ThreadStreamEvent } from "../protocol/events.ts";
+import type { ThreadStreamEvent, TurnEvent } from "../protocol/events.ts";
 import type { WidgetNode } from "../protocol/items.ts";
 import type { WidgetRoot } from "../widgets/builder.ts";
 import { diffWidget, replaceComponent } from "../widgets/diff.ts";
@@ -7,8 +7,12 @@ import type { RunScope, StreamingContext, WidgetHandle } from "./define.ts";
 import { newHiddenContext, newWidgetItem } from "../protocol/new-items.ts";
 
 
-/** The events handlers (tools, actions) send while they run, and the widgets they started and have not marked done. */
-export class HandlerChannel extends EventChannel<ThreadStreamEvent> {
+/**
+ * The events handlers (tools, actions) send while they run, and the widgets they started and
+ * have not marked done. Code that answers a whole turn (a `respond` function, an Agents SDK
+ * run) sends changes to the thread on it too.
+ */
+export class HandlerChannel<T extends TurnEvent = ThreadStreamEvent> extends EventChannel<T> {
   readonly openWidgets = new Set<WidgetHandle>();
 }
 
@@ -16,12 +20,12 @@ export class HandlerChannel extends EventChannel<ThreadStreamEvent> {
  * Marks done every widget started on `channel` that its handler left open: the client was shown
  * it, so it is finished (and stored) instead of staying pending and vanishing on reload.
  */
-export function finishOpenWidgets(channel: HandlerChannel): void {
+export function finishOpenWidgets(channel: HandlerChannel<TurnEvent>): void {
   for (const handle of [...channel.openWidgets]) handle.done();
 }
 
 /** The helpers every handler (tool or action) gets, each turned into stream events on `channel`. */
-export function streamingContext(scope: RunScope, channel: HandlerChannel): StreamingContext {
+export function streamingContext(scope: RunScope, channel: HandlerChannel<TurnEvent>): StreamingContext {
   const emit = (event: ThreadStreamEvent) => channel.push(event);
   const open = channel.openWidgets;
 
