@@ -4,7 +4,7 @@ import { connectDatabase, migrateToLatest, type ConnectOptions, type StoreLocati
 import { SqlItemStore } from "./items.ts";
 import { SqlLoginLinkStore } from "./login-links.ts";
 import { SqlSessionStore } from "./sessions.ts";
-import { SqlThreadStore } from "./threads.ts";
+import { ownedThreadLock, SqlThreadStore } from "./threads.ts";
 import { SqlUserStore } from "./users.ts";
 
 export type * from "./contract.ts";
@@ -27,15 +27,18 @@ export async function openStore(location: StoreLocation, options: ConnectOptions
     await db.destroy();
     throw new Error(`${description}: ${(error as Error).message}`, { cause: error });
   }
-  const threads = new SqlThreadStore(connection);
+  // One lock for a thread's writers of either kind.
+  const lockOwnedThread = ownedThreadLock(connection);
+  const items = new SqlItemStore(connection, lockOwnedThread);
+  const attachments = new SqlAttachmentStore(db);
   return {
     kind,
     description,
     users: new SqlUserStore(connection),
     sessions: new SqlSessionStore(connection),
-    threads,
-    items: new SqlItemStore(connection, threads.lockOwnedThread),
-    attachments: new SqlAttachmentStore(db),
+    threads: new SqlThreadStore(connection, lockOwnedThread, items, attachments),
+    items,
+    attachments,
     loginLinks: new SqlLoginLinkStore(db),
     async counts(): Promise<StoreCounts> {
       const count = async (table: "users" | "threads" | "thread_items" | "attachments") =>
