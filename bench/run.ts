@@ -18,7 +18,7 @@ import { performance } from "node:perf_hooks";
 import { userInput } from "../test/support/client.ts";
 import type { Script } from "../test/support/fake-openai.ts";
 import { hammer, percentile, runTurns, turnMessage, expectedAnswer, type HttpCall, type Throughput, type TurnsSummary } from "./support/load.ts";
-import { describeMachine, launch, pinLoadGenerator, type Kind, type Launched } from "./support/processes.ts";
+import { describeMachine, ENTRY, launch, pinLoadGenerator, type Kind, type Launched } from "./support/processes.ts";
 import { SEED, seedItem } from "./support/seed-data.ts";
 import { seedDataDir, type SeededData } from "./support/seed.ts";
 import { formatTable, type Row } from "./support/table.ts";
@@ -449,7 +449,7 @@ async function main(): Promise<void> {
 
   console.log(`\nchatkit-box benchmarks (${new Date().toISOString()}, ${((performance.now() - began) / 1000).toFixed(0)} s)`);
   console.log(`machine: ${machineBefore}`);
-  console.log(`ours: the compiled server (node scripts/run-built.mjs main, as npm start runs it) on SQLite; bare: Koa 3 + @koa/router; peer: chatkit-node-backend-sdk 1.1.2, in-memory store, on Koa`);
+  console.log(`ours: the compiled server (node ${ENTRY.ours.join(" ")}, as npm start runs it) on SQLite; bare: Koa 3 + @koa/router; peer: chatkit-node-backend-sdk 1.1.2, in-memory store, on Koa`);
   console.log(`knobs: ${JSON.stringify(KNOBS)}\n`);
   console.log(formatTable(rows));
   const missed = rows.filter((row) => row.met === false).length;
