@@ -272,12 +272,13 @@ describe("MCP lifecycle", () => {
 });
 
 describe("MCP: a call that times out is cancelled on its own", () => {
-  const timeoutMs = 3_000;
+  const timeoutMs = 4_000;
   const textOf = (result: CallToolResult) => (result.content[0] as { text: string }).text;
 
   /**
    * A call that hangs past its timeout next to one that answers only once the server has seen
-   * that cancellation, so it is in flight when the first one times out.
+   * that cancellation, so it is in flight when the first one times out. The second starts half a
+   * timeout later, so its own timeout leaves it that long to be answered.
    */
   async function hangBesideAnotherCall(connection: McpConnection): Promise<string> {
     const hung = assert.rejects(connection.callTool("hang", {}, new AbortController().signal), /timed out/i);
