@@ -3,6 +3,8 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseConfig } from "../src/config/load.ts";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { McpConnection } from "../src/mcp/connection.ts";
 import { McpRegistry, namespacedToolName } from "../src/mcp/registry.ts";
 import { memoryLogger, startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { foldEvents } from "./support/client.ts";
@@ -90,13 +92,13 @@ describe("MCP servers", () => {
   test("the stdio server's tools are offered namespaced, box-wide; the HTTP server's through its allow-list", async () => {
     fake.queue.push({ text: "hi" }, { text: "hi" });
     await ask("hello");
-    assert.deepEqual(toolNamesOffered(fake.requests.at(-1)!.body).sort(), ["demo__add", "demo__crash", "demo__echo", "demo__fail", "demo__hang", "demo__whoami"]);
+    assert.deepEqual(toolNamesOffered(fake.requests.at(-1)!.body).sort(), ["demo__add", "demo__after_cancel", "demo__crash", "demo__echo", "demo__fail", "demo__hang", "demo__whoami"]);
     const add = fake.requests.at(-1)!.body.tools.find((tool: any) => tool.name === "demo__add");
     assert.equal(add.type, "function");
     assert.deepEqual(add.parameters.required, ["a", "b"], "the server's JSON schema is passed through");
 
     await ask("hello", "chat");
-    assert.deepEqual(toolNamesOffered(fake.requests.at(-1)!.body).sort(), ["demo__add", "demo__crash", "demo__echo", "demo__fail", "demo__hang", "demo__whoami", "remote__add", "remote__echo"]);
+    assert.deepEqual(toolNamesOffered(fake.requests.at(-1)!.body).sort(), ["demo__add", "demo__after_cancel", "demo__crash", "demo__echo", "demo__fail", "demo__hang", "demo__whoami", "remote__add", "remote__echo"]);
     assert.equal(http.requests.at(-1)!.headers.authorization, "Bearer remote-token", "configured headers reach the server");
   });
 
@@ -209,7 +211,7 @@ describe("MCP servers", () => {
     assert.equal(http.requests.length, httpCallsBefore, "the server was not called");
   });
 
-  test("a remote server that goes away fails calls, then is reached again once it is back", async () => {
+  test("a remote server that goes away fails calls, then is reached again once it is back (a new session: it forgot ours)", async () => {
     const port = Number(new URL(http.url).port);
     await http.close();
     fake.queue.push({ toolCalls: [{ name: "remote__add", arguments: { a: 1, b: 2 } }] }, { text: "down" });
@@ -265,6 +267,54 @@ describe("MCP lifecycle", () => {
       () => parseConfig({ mcpServers: { x: { url: "http://127.0.0.1:1/mcp" } }, agents: [{ ...TEST_AGENT, mcpServers: { x: { url: "http://127.0.0.1:2/mcp" } } }] }),
       /agents\[0\]\.mcpServers\.x: "x" is already a box-wide MCP server/,
     );
+  });
+});
+
+describe("MCP: a call that times out is cancelled on its own", () => {
+  const timeoutMs = 4_000;
+  const textOf = (result: CallToolResult) => (result.content[0] as { text: string }).text;
+
+  /**
+   * A call that hangs past its timeout next to one that answers only once the server has seen
+   * that cancellation, so it is in flight when the first one times out. The second starts half a
+   * timeout later, so its own timeout leaves it that long to be answered.
+   */
+  async function hangBesideAnotherCall(connection: McpConnection): Promise<string> {
+    const hung = assert.rejects(connection.callTool("hang", {}, new AbortController().signal), /timed out/i);
+    await new Promise((resolve) => setTimeout(resolve, timeoutMs / 2));
+    const other = await connection.callTool("after_cancel", {}, new AbortController().signal);
+    await hung;
+    return textOf(other);
+  }
+
+  test("stdio (a server that exits when its input ends): the other call gets its result, the process is not restarted", async () => {
+    const config = parseConfig({ agents: [TEST_AGENT], mcpServers: { demo: stdioServer({ timeoutMs }) } });
+    const registry = new McpRegistry(config, memoryLogger());
+    try {
+      const [connection] = registry.serversOf(config.agents[0]!);
+      const pid = textOf(await connection!.callTool("whoami", {}, new AbortController().signal));
+      assert.equal(await hangBesideAnotherCall(connection!), "a hung call was cancelled", "the server was told about the cancellation");
+      assert.equal(textOf(await connection!.callTool("whoami", {}, new AbortController().signal)), pid, "the same process answers");
+      assert.equal(connection!.connects, 1);
+    } finally {
+      await registry.close();
+    }
+  });
+
+  test("HTTP: the other call gets its result, the session is kept", async () => {
+    const http = await startHttpMcpServer();
+    const config = parseConfig({ agents: [TEST_AGENT], mcpServers: { remote: { url: http.url, timeoutMs } } });
+    const registry = new McpRegistry(config, memoryLogger());
+    try {
+      const [connection] = registry.serversOf(config.agents[0]!);
+      assert.equal(await hangBesideAnotherCall(connection!), "a hung call was cancelled", "the server was told about the cancellation");
+      assert.equal(textOf(await connection!.callTool("add", { a: 1, b: 2 }, new AbortController().signal)), "3");
+      assert.equal(connection!.connects, 1);
+      assert.equal(http.sessions, 1, "one session served every call");
+    } finally {
+      await registry.close();
+      await http.close();
+    }
   });
 });
 

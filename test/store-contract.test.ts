@@ -333,6 +333,35 @@ for (const backend of backends) {
       });
     });
 
+    test("threads: a new thread and its first item (with its attachments) are stored together or not at all", async () => {
+      await withStore(async (store, alice) => {
+        const upload = () => store.attachments.createUploaded(alice, { id: newId("attachment"), name: "f.txt", mime_type: "text/plain", size_bytes: 1 });
+        const file = await upload();
+        const created = await store.threads.createWithItem(alice, "assistant", "First", { build: (threadId) => message(threadId, "hello"), attachmentIds: [file.id] });
+        assert.ok(created);
+        assert.equal(created.thread.title, "First");
+        assert.equal(created.item.thread_id, created.thread.id);
+        assert.deepEqual(await store.threads.get(alice, created.thread.id), created.thread);
+        assert.deepEqual(await store.items.history(alice, created.thread.id), [created.item]);
+        const linked = await store.attachments.get(alice, file.id);
+        assert.deepEqual([linked?.thread_id, linked?.item_id], [created.thread.id, created.item.id]);
+        await store.items.add(alice, message(created.thread.id, "second"));
+        assert.deepEqual(texts(await store.items.history(alice, created.thread.id)), ["hello", "second"], "the first item comes first");
+
+        const before = await store.counts();
+        // An attachment another message took meanwhile (and one still free): nothing is stored, the free one stays free.
+        const free = await upload();
+        const taken = await store.threads.createWithItem(alice, "assistant", "Taken", { build: (threadId) => message(threadId, "again"), attachmentIds: [free.id, file.id] });
+        assert.equal(taken, undefined);
+        assert.equal((await store.attachments.get(alice, free.id))?.item_id, null);
+        // An item that cannot be stored (its id is taken) takes the thread down with it: no empty thread is left.
+        await assert.rejects(store.threads.createWithItem(alice, "assistant", "Broken", { build: (threadId) => ({ ...message(threadId, "x"), id: created.item.id }), attachmentIds: [] }));
+        const after = await store.counts();
+        assert.deepEqual([after.threads, after.items], [before.threads, before.items]);
+        assert.equal((await store.threads.listJson(alice, { limit: 10, order: "desc" })).rows.length, 1);
+      });
+    });
+
     test("threads: pages walk every thread once in both orders; unknown or foreign cursors give an empty page", async () => {
       await withStore(async (store, alice, bob) => {
         const ids: string[] = [];

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { transformSync } from "esbuild";
-import { cleanEnv, REPO_ROOT } from "../../test/support/process.ts";
+import { cleanEnv, REPO_ROOT, SERVER_ARGS } from "../../test/support/process.ts";
 import type { ProbeStats } from "./probe.ts";
 
 export { REPO_ROOT };
@@ -40,7 +40,7 @@ export async function freePort(): Promise<number> {
  */
 const TSX = ["--import", "tsx"];
 export const ENTRY = {
-  ours: ["scripts/run-built.mjs", "main"],
+  ours: SERVER_ARGS,
   bare: [...TSX, "bench/targets/bare-koa.ts"],
   peer: [...TSX, "bench/targets/peer.ts"],
   upstream: [...TSX, "bench/targets/fake-upstream.ts"],

@@ -27,7 +27,7 @@ const COLUMNS: Array<[keyof Row, string]> = [
   ["vsBare", "ours vs bare"],
   ["peerVsBare", "peer vs bare"],
   ["vsPeer", "ours vs peer"],
-  ["target", "target (issue 10)"],
+  ["target", "target (issues 10, 19)"],
   ["met", "met"],
 ];
 

@@ -6,10 +6,13 @@
  *    paces them (the driver sends the same `{ script }` to both), without any upstream: the floor
  *    for time to first delta and for the CPU a streamed turn costs;
  *  - `POST /relay` relays the turn from the upstream through the `openai` client: the least a
- *    streaming relay on that client must do, to tell the client's share of a turn's cost.
+ *    streaming relay on that client must do, to tell the client's share of a turn's cost;
+ *  - `POST /http-relay` relays the same upstream with `node:http` and the SSE stream split by
+ *    hand: the streaming ceiling, what relaying a model costs with nothing else on the way.
  */
 import Router from "@koa/router";
 import type Koa from "koa";
+import { Agent, request, type IncomingMessage } from "node:http";
 import OpenAI from "openai";
 import type { Script } from "../../test/support/fake-openai.ts";
 import { readBody, serve } from "./serve.ts";
@@ -76,6 +79,42 @@ router.post("/relay", async (ctx) => {
       for await (const event of stream) if (event.type === "response.output_text.delta") yield event.delta;
     })(),
   );
+});
+
+const upstream = new URL(`${(process.env.OPENAI_BASE_URL ?? "").replace(/\/$/, "")}/responses`);
+const keepAlive = new Agent({ keepAlive: true });
+
+/** POSTs a streamed Responses request to the upstream with node:http. */
+function postUpstream(text: string): Promise<IncomingMessage> {
+  const body = JSON.stringify({ model, input: [{ role: "user", content: [{ type: "input_text", text }] }], stream: true });
+  return new Promise((resolve, reject) => {
+    const req = request(upstream, { agent: keepAlive, method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${process.env.OPENAI_API_KEY}`, "content-length": Buffer.byteLength(body) } }, resolve);
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** The text deltas of a Responses SSE stream, split on blank lines by hand. */
+async function* textDeltas(res: IncomingMessage): AsyncGenerator<string> {
+  res.setEncoding("utf8");
+  let buffer = "";
+  for await (const chunk of res) {
+    buffer += chunk;
+    let end = buffer.indexOf("\n\n");
+    while (end !== -1) {
+      const data = buffer.slice(0, end).split("\n").find((line) => line.startsWith("data: "));
+      buffer = buffer.slice(end + 2);
+      end = buffer.indexOf("\n\n");
+      if (!data) continue;
+      const event = JSON.parse(data.slice(6));
+      if (event.type === "response.output_text.delta") yield event.delta;
+    }
+  }
+}
+
+router.post("/http-relay", async (ctx) => {
+  const text = userText(await readBody(ctx.req));
+  await writeTurn(ctx, textDeltas(await postUpstream(text)));
 });
 
 serve(router);

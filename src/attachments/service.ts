@@ -69,7 +69,7 @@ const isMultipart = (upload: IncomingUpload) => Boolean(upload.contentType && /^
  * sending it again (to another thread, or twice) would leave the other message pointing at
  * nothing. The client uploads the file again instead.
  */
-const alreadySent = (attachmentId: string) => new ChatkitError(409, "attachment_already_sent", { attachment_id: attachmentId });
+export const attachmentAlreadySent = (attachmentId: string) => new ChatkitError(409, "attachment_already_sent", { attachment_id: attachmentId });
 const sizeMismatch = (declared: number) => new ChatkitError(400, "upload_size_mismatch", { size: declared });
 const tooLarge = (maxBytes: number) => new ChatkitError(413, "file_too_large", { max_bytes: maxBytes });
 
@@ -316,17 +316,21 @@ export class AttachmentService {
     const missing = unique.find((id) => !rows.some((row) => row.id === id));
     if (missing !== undefined) throw new ChatkitError(404, "attachment_not_found", { attachment_id: missing });
     const sent = rows.find((row) => row.item_id !== null);
-    if (sent) throw alreadySent(sent.id);
+    if (sent) throw attachmentAlreadySent(sent.id);
     return rows;
   }
 
   /**
-   * Links checked attachments to the stored user message and answers their wire JSON (with
-   * `thread_id`). One that another message took meanwhile is a 409, as in `requireReady`.
+   * Links checked attachments to the user message about to be stored. One that another message
+   * took meanwhile is a 409, as in `requireReady`.
    */
-  async attachToMessage(owner: Owner, rows: AttachmentRow[], threadId: string, itemId: string, publicBaseUrl: string): Promise<Attachment[]> {
+  async attachToMessage(owner: Owner, rows: AttachmentRow[], threadId: string, itemId: string): Promise<void> {
     const linked = await this.store.linkToItem(owner, rows.map((row) => row.id), threadId, itemId);
-    if (linked !== rows.length) throw alreadySent(rows[0]!.id);
+    if (linked !== rows.length) throw attachmentAlreadySent(rows[0]!.id);
+  }
+
+  /** The wire JSON of checked attachments once linked to a user message (with `thread_id`). */
+  linkedToMessage(rows: AttachmentRow[], threadId: string, itemId: string, publicBaseUrl: string): Attachment[] {
     return rows.map((row) => this.toWire({ ...row, thread_id: threadId, item_id: itemId }, publicBaseUrl));
   }
 

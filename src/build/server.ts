@@ -34,7 +34,7 @@ const relative = (file: string) => path.relative(PACKAGE_ROOT, file).split(path.
  */
 export async function buildServer(options: { alsoRequired?: string[]; ignore?: string[] } = {}): Promise<{ files: string[]; bytes: number }> {
   const builtAt = Date.now();
-  const entryPoints: Record<string, string> = { main: "src/start.ts", index: "src/index.ts" };
+  const entryPoints: Record<string, string> = { main: "src/main.ts", index: "src/index.ts" };
   for (const name of COMMANDS) entryPoints[name] = `scripts/${name}.ts`;
   const isEntry = (file: string) => path.basename(file, ".js") in entryPoints;
   const result = await build({

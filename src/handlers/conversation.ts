@@ -16,6 +16,7 @@ import { runPipeline } from "./pipeline.ts";
 import { newUserMessage } from "../protocol/new-items.ts";
 import { UsageMeter } from "../usage/meter.ts";
 import { failureReason, type UsageEnd } from "../usage/recorder.ts";
+import { attachmentAlreadySent } from "../attachments/service.ts";
 
 /** The model for this turn: the composer's pick if the agent allows it, else the agent's (none for an agent written as code). */
 function chooseModel(agent: AgentConfig, options: InferenceOptions | UserMessageInput["inference_options"]): string | undefined {
@@ -38,11 +39,8 @@ function turnOptions(agent: AgentConfig, options: InferenceOptions | UserMessage
   return { model: chooseModel(agent, options), forcedTool: chooseTool(agent, options) };
 }
 
-/**
- * Builds and stores the user message (before any model is called), linking its attachments,
- * which the caller resolved with `requireReady` before changing anything.
- */
-async function storeUserMessage(hc: HandlerContext, thread: ThreadRow, input: UserMessageInput, rows: AttachmentRow[]): Promise<UserMessageItem> {
+/** The user message as it is stored, its attachments' wire JSON linked to it (checked with `requireReady`). */
+function userMessage(hc: HandlerContext, threadId: string, input: UserMessageInput, rows: AttachmentRow[]): UserMessageItem {
   const inferenceOptions: InferenceOptions = {};
   if (input.inference_options.model) inferenceOptions.model = input.inference_options.model;
   if (input.inference_options.tool_choice) inferenceOptions.tool_choice = { id: input.inference_options.tool_choice.id };
@@ -51,8 +49,18 @@ async function storeUserMessage(hc: HandlerContext, thread: ThreadRow, input: Us
       ? { type: "input_text", text: part.text }
       : { type: "input_tag", id: part.id, text: part.text, data: part.data, interactive: part.interactive, ...(part.group ? { group: part.group } : {}) },
   );
-  const item = newUserMessage(thread.id, content, inferenceOptions, input.quoted_text);
-  item.attachments = await hc.services.attachments.attachToMessage(hc.owner, rows, thread.id, item.id, hc.publicBaseUrl);
+  const item = newUserMessage(threadId, content, inferenceOptions, input.quoted_text);
+  item.attachments = hc.services.attachments.linkedToMessage(rows, threadId, item.id, hc.publicBaseUrl);
+  return item;
+}
+
+/**
+ * Stores the user message (before any model is called), linking its attachments, which the
+ * caller resolved with `requireReady` before changing anything.
+ */
+async function storeUserMessage(hc: HandlerContext, thread: ThreadRow, input: UserMessageInput, rows: AttachmentRow[]): Promise<UserMessageItem> {
+  const item = userMessage(hc, thread.id, input, rows);
+  await hc.services.attachments.attachToMessage(hc.owner, rows, thread.id, item.id);
   await hc.store.items.add(hc.owner, item);
   return item;
 }
@@ -157,8 +165,13 @@ export async function createThread(hc: HandlerContext, params: RequestParams<"th
   const options = turnOptions(agent, params.input.inference_options);
   await requireTokensLeft(hc, agent);
   const attachments = await hc.services.attachments.requireReady(hc.owner, params.input.attachments);
-  const thread = await hc.store.threads.create(hc.owner, agent.id, titleFromText(inputText(params.input)));
-  const user = await storeUserMessage(hc, thread, params.input, attachments);
+  // The thread and its first message in one transaction: a crash never leaves an empty thread.
+  const created = await hc.store.threads.createWithItem(hc.owner, agent.id, titleFromText(inputText(params.input)), {
+    build: (threadId) => userMessage(hc, threadId, params.input, attachments),
+    attachmentIds: attachments.map((row) => row.id),
+  });
+  if (!created) throw attachmentAlreadySent(attachments[0]!.id);
+  const { thread, item: user } = created;
   return answer(hc, thread, options, [
     { type: "thread.created", thread: threadToWire(thread) },
     { type: "thread.item.done", item: user },

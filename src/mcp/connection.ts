@@ -10,9 +10,12 @@ const STDERR_LINE_LIMIT = 500;
 export const RETRY_AFTER_MS = 5_000;
 
 /**
- * One MCP server as this box uses it: connected on first use, kept across turns, and dropped
- * when it fails (the transport closes, a stdio process dies, a call times out), so the next use
- * connects again (a stdio server is started anew). The tool list is cached per connection.
+ * One MCP server as this box uses it: connected on first use, kept across turns and shared by
+ * every user's calls. A call that passes `timeoutMs` or is stopped is cancelled on its own (the
+ * SDK tells the server with `notifications/cancelled`); the connection and the other calls on it
+ * go on. It is connected anew only when the server is really gone: the transport closed (a stdio
+ * process exited), or an HTTP server no longer knows our session. The tool list is cached per
+ * connection.
  */
 export class McpConnection {
   private client: Client | undefined;
@@ -44,32 +47,29 @@ export class McpConnection {
 
   /** The server's tools; listed once per connection. */
   async listTools(): Promise<Tool[]> {
-    const client = await this.connect();
-    if (!this.tools) {
+    return this.request(async (client) => {
+      if (this.tools) return this.tools;
       const tools: Tool[] = [];
       let cursor: string | undefined;
       do {
-        const page = await this.guard(client, () => client.listTools(cursor ? { cursor } : {}, { timeout: this.config.timeoutMs }));
+        const page = await client.listTools(cursor ? { cursor } : {}, { timeout: this.config.timeoutMs });
         tools.push(...page.tools);
         cursor = page.nextCursor;
       } while (cursor);
       if (this.client === client) this.tools = tools;
       return tools;
-    }
-    return this.tools;
+    });
   }
 
-  /** Calls a tool; transport failures and timeouts throw (and drop the connection), tool errors come back as `isError`. */
+  /** Calls a tool; transport failures, timeouts and stops throw, tool errors come back as `isError`. */
   async callTool(name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<CallToolResult> {
-    const client = await this.connect();
-    const result = await this.guard(client, () => client.callTool({ name, arguments: args }, undefined, { signal, timeout: this.config.timeoutMs }), signal);
+    const result = await this.request((client) => client.callTool({ name, arguments: args }, undefined, { signal, timeout: this.config.timeoutMs }));
     return result as CallToolResult;
   }
 
   /** Whether the server answers a ping now (connecting if needed); for `check`. */
   async ping(): Promise<void> {
-    const client = await this.connect();
-    await this.guard(client, () => client.ping({ timeout: this.config.timeoutMs }));
+    await this.request((client) => client.ping({ timeout: this.config.timeoutMs }));
   }
 
   async close(): Promise<void> {
@@ -140,17 +140,27 @@ export class McpConnection {
     return transport;
   }
 
-  /** Runs a request; a failure other than the server's own answer drops the connection for a fresh one next time. */
-  private async guard<T>(client: Client, request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  /**
+   * Sends a request on the connection. A closed transport already forgot the client (`onclose`),
+   * so the next request connects again. An HTTP server that answers 404 to our session has lost it
+   * (it restarted): the protocol asks for a new session, and the request, which it never ran, is
+   * sent once more on it.
+   */
+  private async request<T>(send: (client: Client) => Promise<T>): Promise<T> {
+    const client = await this.connect();
     try {
-      return await request();
+      return await send(client);
     } catch (error) {
-      const { ErrorCode, McpError } = await import("@modelcontextprotocol/sdk/types.js");
-      const answered = error instanceof McpError && error.code !== ErrorCode.RequestTimeout && error.code !== ErrorCode.ConnectionClosed;
-      // A user who stops the answer is not the server's failure.
-      if (!answered && !signal?.aborted && this.client === client) await this.drop();
-      throw error;
+      if (!(await this.sessionLost(error))) throw error;
+      if (this.client === client) await this.drop();
+      return send(await this.connect());
     }
+  }
+
+  private async sessionLost(error: unknown): Promise<boolean> {
+    if (!("url" in this.config)) return false;
+    const { StreamableHTTPError } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
+    return error instanceof StreamableHTTPError && error.code === 404;
   }
 
   private async drop(): Promise<void> {

@@ -122,9 +122,10 @@ export class SqlAttachmentStore implements AttachmentStore {
    * attachment belongs to one message only: ones already linked are left alone. Returns how many
    * were linked.
    */
-  async linkToItem(owner: Owner, ids: string[], threadId: string, itemId: string): Promise<number> {
+  /** `db`: the caller's transaction, when the item is stored in it. */
+  async linkToItem(owner: Owner, ids: string[], threadId: string, itemId: string, db: Kysely<Database> = this.db): Promise<number> {
     if (ids.length === 0) return 0;
-    const result = await this.db
+    const result = await db
       .updateTable("attachments")
       .set({ thread_id: threadId, item_id: itemId })
       .where("id", "in", ids)

@@ -189,8 +189,22 @@ export interface SessionStore {
   revoke(sessionId: string): Promise<boolean>;
 }
 
+/** A new thread's first item, stored in the thread's own transaction. */
+export interface FirstItem {
+  /** The item, built for the new thread's id. */
+  build(threadId: string): ThreadItem;
+  /** The owner's unsent uploads the item carries, linked to it in the same transaction. */
+  attachmentIds: string[];
+}
+
 export interface ThreadStore {
   create(owner: Owner, agentId: string, title?: string | null): Promise<ThreadRow>;
+  /**
+   * A new thread with its first item (and that item's attachments linked), in one transaction:
+   * a crash leaves both or neither. Undefined, storing nothing, when one of the attachments is no
+   * longer the owner's unsent upload (another message took it meanwhile).
+   */
+  createWithItem(owner: Owner, agentId: string, title: string | null, first: FirstItem): Promise<{ thread: ThreadRow; item: ThreadItem } | undefined>;
   /** The owner's thread, optionally only if it belongs to `agentId`; undefined otherwise. */
   get(owner: Owner, threadId: string, agentId?: string): Promise<ThreadRow | undefined>;
   /**

@@ -5,7 +5,7 @@ import { SqlIdentityStore } from "./identities.ts";
 import { SqlItemStore } from "./items.ts";
 import { SqlLoginLinkStore } from "./login-links.ts";
 import { SqlSessionStore } from "./sessions.ts";
-import { SqlThreadStore } from "./threads.ts";
+import { ownedThreadLock, SqlThreadStore } from "./threads.ts";
 import { SqlQuotaStore } from "./quotas.ts";
 import { SqlUsageStore } from "./usage.ts";
 import { SqlUserDataStore } from "./user-data.ts";
@@ -32,17 +32,20 @@ export async function openStore(location: StoreLocation, options: ConnectOptions
     await db.destroy();
     throw new Error(`${description}: ${(error as Error).message}`, { cause: error });
   }
-  const threads = new SqlThreadStore(connection);
   const users = new SqlUserStore(connection);
+  // One lock for a thread's writers of either kind.
+  const lockOwnedThread = ownedThreadLock(connection);
+  const items = new SqlItemStore(connection, lockOwnedThread);
+  const attachments = new SqlAttachmentStore(db);
   return {
     kind,
     description,
     users,
     identities: new SqlIdentityStore(connection, users),
     sessions: new SqlSessionStore(connection),
-    threads,
-    items: new SqlItemStore(connection, threads.lockOwnedThread),
-    attachments: new SqlAttachmentStore(db),
+    threads: new SqlThreadStore(connection, lockOwnedThread, items, attachments),
+    items,
+    attachments,
     loginLinks: new SqlLoginLinkStore(db),
     usage: new SqlUsageStore(db),
     quotas: new SqlQuotaStore(db),

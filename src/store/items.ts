@@ -1,4 +1,4 @@
-import type { ExpressionBuilder, Kysely } from "kysely";
+import type { ExpressionBuilder, Kysely, Transaction } from "kysely";
 import { HIDDEN_ITEM_TYPES, type FeedbackKind, type ThreadItem } from "../protocol/items.ts";
 import { monotonicNow } from "../core/clock.ts";
 import type { ItemPageRequest, ItemStore, Owner, PageResult } from "./contract.ts";
@@ -95,15 +95,13 @@ export class SqlItemStore implements ItemStore {
     await this.db.transaction().execute(async (trx) => {
       if (!(await this.lockOwnedThread(trx, owner, item.thread_id))) throw new Error(`thread ${item.thread_id} is not the owner's`);
       const last = (await this.lastSeq.in(trx, { threadId: item.thread_id })).rows[0];
-      await this.insert({ replace }).in(trx, {
-        id: item.id,
-        threadId: item.thread_id,
-        type: item.type,
-        createdAt: Date.parse(item.created_at),
-        seq: Number(last?.seq ?? 0) + 1,
-        data: JSON.stringify(item),
-      });
+      await this.insertIn(trx, item, Number(last?.seq ?? 0) + 1, replace);
     });
+  }
+
+  /** Writes the item at place `seq` in the caller's transaction, which holds its thread (see `write`). */
+  async insertIn(trx: Transaction<Database>, item: ThreadItem, seq: number, replace = false): Promise<void> {
+    await this.insert({ replace }).in(trx, { id: item.id, threadId: item.thread_id, type: item.type, createdAt: Date.parse(item.created_at), seq, data: JSON.stringify(item) });
   }
 
   async add(owner: Owner, item: ThreadItem): Promise<void> {

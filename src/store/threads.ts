@@ -1,9 +1,11 @@
 import type { Kysely, Transaction } from "kysely";
-import type { ThreadStatus } from "../protocol/items.ts";
 import { threadMetadataJson } from "../protocol/serialize.ts";
 import { monotonicNow } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
-import type { Owner, PageResult, ThreadChanges, ThreadPageRequest, ThreadRow, ThreadStore } from "./contract.ts";
+import type { ThreadItem, ThreadStatus } from "../protocol/items.ts";
+import type { SqlAttachmentStore } from "./attachments.ts";
+import type { FirstItem, Owner, PageResult, ThreadChanges, ThreadPageRequest, ThreadRow, ThreadStore } from "./contract.ts";
+import type { SqlItemStore } from "./items.ts";
 import { keysetQuery, toPageResult } from "./pagination.ts";
 import { PreparedQuery, preparedShapes, type QueryRunner } from "./prepared.ts";
 import { subtractDeletedBytes } from "./quotas.ts";
@@ -14,6 +16,27 @@ function decodeThread({ wire: _wire, ...row }: ThreadRecord): ThreadRow {
   return { ...row, status: JSON.parse(row.status) as ThreadStatus, metadata: JSON.parse(row.metadata) as Record<string, unknown> };
 }
 
+/** A new thread's row, active and untouched. */
+function newThreadRecord(owner: Owner, agentId: string, title: string | null): ThreadRecord {
+  const now = monotonicNow();
+  const id = newId("thread");
+  return {
+    id,
+    account_id: owner.accountId,
+    user_id: owner.userId,
+    agent_id: agentId,
+    title,
+    status: JSON.stringify({ type: "active" } satisfies ThreadStatus),
+    metadata: "{}",
+    created_at: now,
+    updated_at: now,
+    wire: threadMetadataJson({ id, title, status: { type: "active" }, created_at: now }),
+  };
+}
+
+/** Rolls back a new thread whose first item's attachment another message took meanwhile. */
+const attachmentTaken = new Error("an attachment of the first item was taken");
+
 /** Locks an owner's thread in a transaction (see `ownedThreadLock`); whether the thread is the owner's. */
 export type ThreadLock = (trx: Transaction<Database>, owner: Owner, threadId: string) => Promise<boolean>;
 
@@ -22,7 +45,7 @@ export type ThreadLock = (trx: Transaction<Database>, owner: Owner, threadId: st
  * (PostgreSQL row lock; SQLite has one writer at a time anyway), so writers to one thread take
  * turns. Returns whether the thread is the owner's. Every write to a thread's items starts here.
  */
-function ownedThreadLock(runner: QueryRunner): ThreadLock {
+export function ownedThreadLock(runner: QueryRunner): ThreadLock {
   const lock = new PreparedQuery(runner, (v: { now: number; threadId: string; userId: string; accountId: string }) =>
     runner.db.updateTable("threads").set({ updated_at: v.now }).where("id", "=", v.threadId).where("user_id", "=", v.userId).where("account_id", "=", v.accountId),
   );
@@ -49,14 +72,20 @@ export class SqlThreadStore implements ThreadStore {
   private readonly db: Kysely<Database>;
   private readonly ownedThread;
   private readonly wirePage;
-  /** Every write to one of the owner's threads, or to its items (the item store takes it), starts here. */
-  readonly lockOwnedThread: ThreadLock;
   private readonly insertThread;
   private readonly updateThread;
 
-  constructor(runner: QueryRunner) {
+  /**
+   * `lockOwnedThread`: the lock every write to one of the owner's threads, or to its items, starts
+   * with; `items` and `attachments` store a new thread's first item in the thread's transaction.
+   */
+  constructor(
+    runner: QueryRunner,
+    private readonly lockOwnedThread: ThreadLock,
+    private readonly items: SqlItemStore,
+    private readonly attachments: SqlAttachmentStore,
+  ) {
     this.db = runner.db;
-    this.lockOwnedThread = ownedThreadLock(runner);
     this.insertThread = new PreparedQuery(runner, (v: ThreadRecord) =>
       this.db.insertInto("threads").values({
         id: v.id,
@@ -82,22 +111,26 @@ export class SqlThreadStore implements ThreadStore {
   }
 
   async create(owner: Owner, agentId: string, title: string | null = null): Promise<ThreadRow> {
-    const now = monotonicNow();
-    const id = newId("thread");
-    const row: ThreadRecord = {
-      id,
-      account_id: owner.accountId,
-      user_id: owner.userId,
-      agent_id: agentId,
-      title,
-      status: JSON.stringify({ type: "active" } satisfies ThreadStatus),
-      metadata: "{}",
-      created_at: now,
-      updated_at: now,
-      wire: threadMetadataJson({ id, title, status: { type: "active" }, created_at: now }),
-    };
+    const row = newThreadRecord(owner, agentId, title);
     await this.insertThread.run(row);
     return decodeThread(row);
+  }
+
+  async createWithItem(owner: Owner, agentId: string, title: string | null, first: FirstItem): Promise<{ thread: ThreadRow; item: ThreadItem } | undefined> {
+    const row = newThreadRecord(owner, agentId, title);
+    const item = first.build(row.id);
+    const stored = await this.db.transaction().execute(async (trx) => {
+      await this.insertThread.in(trx, row);
+      // Its first item: no other writer can know the thread yet, so no lock and no lookup of its last place.
+      await this.items.insertIn(trx, item, 1);
+      const linked = await this.attachments.linkToItem(owner, first.attachmentIds, row.id, item.id, trx);
+      if (linked !== first.attachmentIds.length) throw attachmentTaken;
+      return true;
+    }).catch((error: unknown) => {
+      if (error === attachmentTaken) return false;
+      throw error;
+    });
+    return stored ? { thread: decodeThread(row), item } : undefined;
   }
 
   private owned(v: Pick<ThreadQueryValues, "userId" | "accountId" | "agentId">, byAgent: boolean) {

@@ -1,10 +1,22 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
-/** The compiled server as `npm start` runs it (argv after node; from REPO_ROOT), without npm in between. */
-export const SERVER_ARGS = ["scripts/run-built.mjs", "main"];
+/**
+ * The compiled server as `npm start` runs it (argv after node, node's own flags included; from
+ * REPO_ROOT), without npm in between: read from package.json's `start`, so tests and the
+ * benchmark start what operators start.
+ */
+export const SERVER_ARGS = npmStartArgs();
+
+function npmStartArgs(): string[] {
+  const start: string = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")).scripts.start;
+  const args = /^exec node (.+)$/.exec(start)?.[1]?.split(" ");
+  if (!args) throw new Error(`package.json's start script is not "exec node <args>": ${start}`);
+  return args;
+}
 
 /** Runs a command from the repo root and collects its output (bounded by `timeoutMs`, generous: a loaded 2-core machine starts several processes slowly). */
 export function run(
