@@ -86,6 +86,7 @@ export function pageBootstrap(config: ChatkitConfig, agent: AgentConfig): PageBo
     history: { enabled: true, showDelete: true, showRename: true },
     threadItemActions: { feedback: true, retry: true },
     composer: composerOptions(config, agent),
+    ...(agent.startScreen ? { startScreen: agent.startScreen } : {}),
   };
   return { mode: hosted ? "hosted" : "self-hosted", clientSecretUrl: CLIENT_SECRET_PATH, options };
 }
