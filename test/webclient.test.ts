@@ -134,7 +134,7 @@ describe("the built-in web client in a real browser", { skip }, () => {
     });
     await sendMessage(page, "<img src=/x.png onerror=\"window.__pwned='user'\"> **not bold in a user message**");
     const html = await lastAnswer(page);
-    assert.match(html, /<pre><code class="language-js">const answer = 42;/);
+    assert.match(html, /<pre tabindex="0"><code class="hljs language-js"><span class="hljs-keyword">const<\/span> answer = <span class="hljs-number">42<\/span>;/, "highlighted");
     assert.ok(!/<script|onerror|onclick|javascript:/i.test(html), `nothing executable is left: ${html}`);
     await page.locator(".ck-assistant a", { hasText: "click" }).first().click();
     await page.waitForTimeout(300);
@@ -148,13 +148,16 @@ describe("the built-in web client in a real browser", { skip }, () => {
     fake.queue.push({ chunks: Array.from({ length: 60 }, (_, i) => `part${i} `), delayMs: 150 });
     await sendMessage(page, "Tell me a long story");
     await page.locator(".ck-assistant .markdown", { hasText: "part2" }).waitFor();
-    await page.getByRole("button", { name: "Stop" }).click();
+    // From the keyboard: Escape in the message box stops the answer, as the stop button does.
+    await page.getByRole("textbox", { name: "Message" }).press("Escape");
     await page.getByRole("button", { name: "Send" }).waitFor();
+    assert.equal(await page.locator(".ck-assistant").last().locator(".ck-stopped").textContent(), "Stopped", "the stopped answer says so");
     const request = await fake.ended(fake.requests.length - 1);
     assert.ok(request.aborted, "closing the stream aborted the upstream request");
     const partial = await page.locator(".ck-assistant .markdown").last().textContent();
     assert.match(partial!, /^part0 part1 part2/);
     assert.ok(!partial!.includes("part59"), "stopped before the end");
+    assert.equal(await page.locator(".ck-stopped").count(), 1, "only the stopped answer is marked");
     const owner = await ownerOf(server, EMAIL);
     const [thread] = (await threadPage(server.store, owner, { limit: 1, order: "desc" })).rows;
     const stored = await itemPage(server.store, owner, thread!.id, { limit: 10, order: "desc" });
@@ -176,6 +179,7 @@ describe("the built-in web client in a real browser", { skip }, () => {
     const error = page.locator(".ck-error");
     await error.waitFor();
     await page.getByRole("button", { name: "Send" }).waitFor();
+    assert.match((await error.textContent())!, /did not answer.*Nothing was said; try again/, "nothing said is not called a kept partial answer");
     fake.queue.push({ text: "Recovered." });
     await error.getByRole("button", { name: "Retry" }).click();
     await page.locator(".ck-assistant .markdown", { hasText: "Recovered." }).waitFor();
@@ -190,14 +194,17 @@ describe("the built-in web client in a real browser", { skip }, () => {
     const feedback = await server.db.selectFrom("item_feedback").selectAll().execute();
     assert.deepEqual(feedback.map((row) => [row.item_id, row.kind]), [[answerId, "positive"]]);
     await page.getByRole("combobox", { name: "Model" }).selectOption("other-model");
-    await page.getByRole("combobox", { name: "Tool" }).selectOption("lookup");
+    await page.getByRole("button", { name: "Tools", exact: true }).click();
+    await page.getByRole("menuitemradio", { name: "Look it up" }).click();
+    await page.getByRole("button", { name: "Tool: Look it up" }).waitFor();
     assert.equal(await page.getByRole("textbox", { name: "Message" }).getAttribute("placeholder"), "What should I look up?");
     const sent = page.waitForRequest((request) => request.postDataJSON()?.type === "threads.add_user_message");
     await sendMessage(page, "Which model?");
     assert.deepEqual((await sent).postDataJSON().params.input.inference_options, { model: "other-model", tool_choice: { id: "lookup" } });
     await lastAnswer(page);
     assert.equal(fake.requests.at(-1)!.body.model, "other-model");
-    assert.equal(await page.getByRole("combobox", { name: "Tool" }).inputValue(), "", "a tool is picked for one message");
+    await page.getByRole("button", { name: "Tools", exact: true }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Tool: Look it up" }).count(), 0, "a tool is picked for one message");
   });
 
   test("the history lists threads newest first in pages; an older one opens, is renamed and deleted", async () => {
@@ -231,11 +238,24 @@ describe("the built-in web client in a real browser", { skip }, () => {
     const renamed = (await threadPage(server.store, owner, { limit: 50, order: "asc" })).rows[1]!;
     assert.equal(renamed.title, "Renamed in the browser");
 
+    // Deleting takes it off the list at once, with an undo; the server deletes when the toast goes.
     await page.getByRole("button", { name: "Delete Renamed in the browser" }).click();
-    await page.getByRole("button", { name: "Delete", exact: true }).click();
     await page.locator(".ck-history li", { hasText: "Renamed in the browser" }).waitFor({ state: "detached" });
-    assert.equal(await server.store.threads.get(owner, renamed.id), undefined, "deleted on the server");
     await page.locator(".ck-start").waitFor();
+    const toast = page.locator(".ck-toast");
+    assert.match((await toast.textContent())!, /Deleted “Renamed in the browser”/);
+    await until(async () => (await page.evaluate("document.activeElement?.textContent")) === "Undo");
+    assert.equal(await page.evaluate("document.activeElement?.textContent"), "Undo", "the keyboard is on the undo button");
+    await browser.screenshot("builtin-undo-delete-light");
+    await page.keyboard.press("Enter");
+    await page.locator(".ck-history li", { hasText: "Renamed in the browser" }).waitFor();
+    await page.locator(".ck-thread-title", { hasText: "Renamed in the browser" }).waitFor();
+    assert.ok(await server.store.threads.get(owner, renamed.id), "undone: still on the server");
+    await page.getByRole("button", { name: "Delete Renamed in the browser" }).click();
+    await toast.getByRole("button", { name: "Close (delete now)" }).click();
+    await until(async () => (await server.store.threads.get(owner, renamed.id)) === undefined);
+    assert.equal(await server.store.threads.get(owner, renamed.id), undefined, "deleted on the server");
+    assert.equal(await toast.count(), 0);
   });
 
   test("a long thread opens at its newest messages and pages back with items.list", async () => {
@@ -494,15 +514,16 @@ describe("when the official script does not load", { skip }, () => {
     try {
       const { page } = browser;
       await page.goto(await loginLinkFor(server, "offline@example.com", "assistant"));
-      const notice = page.locator(".chat-notice");
+      const notice = page.locator(".ck-banner-notice");
       await notice.waitFor({ timeout: 15_000 });
       assert.match((await notice.textContent())!, /did not load from http:\/\/127\.0\.0\.1:\d+ .*built-in chat client/);
+      assert.equal(await page.locator("header").count(), 1, "one header: the page's own made way for the client's");
       await sendMessage(page, "Hello offline");
       assert.match(await lastAnswer(page), /built-in local responder[\s\S]*You said: "Hello offline"/);
       await browser.screenshot("auto-fallback-light");
 
       await page.goto(`${server.url}/agents/assistant/chatkit_standalone`);
-      await page.locator(".chat-notice").waitFor({ timeout: 15_000 });
+      await page.locator(".ck-banner-notice").waitFor({ timeout: 15_000 });
       await page.locator(".ck-history li", { hasText: "Hello offline" }).waitFor();
       const cdnOrigin = new URL(scriptUrl).origin;
       assert.deepEqual(browser.foreignRequests(server.url, cdnOrigin), [], "nothing but us and the (refused) script URL");

@@ -7,6 +7,7 @@ import type { AppState } from "../http/state.ts";
 import type { LoginLinkRefusal, Store } from "../store/index.ts";
 import { webClientAssetLoader, WEBCLIENT_PATH_PREFIX } from "../webclient/assets.ts";
 import { LOGOUT_PATH, pageUi, renderChatPage } from "./chat-page.ts";
+import { registerIconRoutes } from "./app-icon.ts";
 import { chatPagePolicy, MESSAGE_PAGE_POLICY } from "./csp.ts";
 import { escapeHtml, newNonce } from "./html.ts";
 import { loginLinkCommand, type MessagePageButton, renderMessagePage } from "./message-page.ts";
@@ -78,6 +79,7 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
   const agents = new Map(config.agents.map((agent) => [agent.id, agent]));
 
   const webClientAssets = webClientAssetLoader();
+  registerIconRoutes(router);
 
   // The built-in client's bundle: public code (no data in it), named by its content hash.
   router.get(`${WEBCLIENT_PATH_PREFIX}:file`, (ctx) => {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -23,10 +23,22 @@ export interface WebClientAssets {
   byPath: Map<string, WebClientAsset>;
 }
 
+const JS_TYPE = "text/javascript; charset=utf-8";
+
 function asset(dir: string, name: string, extension: string, type: string): WebClientAsset {
   const body = readFileSync(path.join(dir, name));
   const hash = createHash("sha256").update(body).digest("hex").slice(0, 12);
   return { path: `${WEBCLIENT_PATH_PREFIX}app.${hash}.${extension}`, type, body, gzipped: gzipSync(body, { level: 9 }) };
+}
+
+/** The chunks app.js imports (`./chart-HASH.js`): served beside it under the name the build gave (a content hash). */
+function chunks(dir: string): WebClientAsset[] {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith(".js") && name !== "app.js")
+    .map((name) => {
+      const body = readFileSync(path.join(dir, name));
+      return { path: `${WEBCLIENT_PATH_PREFIX}${name}`, type: JS_TYPE, body, gzipped: gzipSync(body, { level: 9 }) };
+    });
 }
 
 /**
@@ -38,9 +50,9 @@ export function webClientAssetLoader(dir = WEBCLIENT_DIST): () => WebClientAsset
   return () => {
     if (loaded) return loaded;
     try {
-      const script = asset(dir, "app.js", "js", "text/javascript; charset=utf-8");
+      const script = asset(dir, "app.js", "js", JS_TYPE);
       const style = asset(dir, "app.css", "css", "text/css; charset=utf-8");
-      loaded = { script, style, byPath: new Map([script, style].map((a) => [a.path, a])) };
+      loaded = { script, style, byPath: new Map([script, style, ...chunks(dir)].map((a) => [a.path, a])) };
     } catch {
       return undefined;
     }

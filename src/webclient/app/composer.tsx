@@ -3,6 +3,7 @@ import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Attachment } from "../../protocol/items.ts";
 import type { ChatkitApi } from "./api.ts";
+import { ToolMenu } from "./tool-menu.tsx";
 
 /** `composer` of the official options, as far as this client uses it. */
 export interface ComposerOptions {
@@ -246,7 +247,10 @@ export function Composer(props: {
             }
           }}
           onKeyDown={(e) => {
-            if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+            if (e.key === "Escape" && props.streaming && props.canStop) {
+              e.preventDefault();
+              props.onStop();
+            } else if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
               e.preventDefault();
               void submit();
             }
@@ -269,14 +273,7 @@ export function Composer(props: {
       </div>
       {(models.length > 0 || tools.length > 0 || limits) && (
         <div class="ck-composer-meta">
-          {tools.length > 0 && (
-            <select value={tool ?? ""} onChange={(e) => setTool(e.currentTarget.value || undefined)} aria-label="Tool">
-              <option value="">No tool</option>
-              {tools.map((t) => (
-                <option value={t.id}>{t.label}</option>
-              ))}
-            </select>
-          )}
+          {tools.length > 0 && <ToolMenu tools={tools} chosen={tool} onChoose={setTool} />}
           {models.length > 0 && (
             <label>
               <span class="ck-visually-hidden">Model</span>
