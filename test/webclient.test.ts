@@ -1,25 +1,21 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
+import { createServer as createNetServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import type { ThreadItem, WidgetItem } from "../src/protocol/items.ts";
-import { newId } from "../src/core/ids.ts";
+import type { WidgetItem } from "../src/protocol/items.ts";
 import { defineAction, defineTool, widget, z } from "../src/index.ts";
 import { itemPage, startTestServer, TEST_AGENT, threadPage, type TestServer } from "./support/app.ts";
 import { loginLinkFor } from "./support/browser.ts";
-import { chromiumMissing, ensureWebClientBuilt, openBrowser, solidPng, type Browser } from "./support/chromium.ts";
+import { chromiumMissing, ensureWebClientBuilt, openBrowser, seriousAccessibilityViolations, until, solidPng, type Browser } from "./support/chromium.ts";
 import { lastUserText, startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
-import { ownerOf, seedThread } from "./support/fixtures.ts";
+import { ownerOf, seedThread, userMessage } from "./support/fixtures.ts";
 import { monotonicNow, toIso } from "../src/core/clock.ts";
 
 const skip = chromiumMissing();
 const EMAIL = "web@example.com";
 
-/** A user message as the server stores one, for threads a test puts in the store directly. */
-function userMessage(threadId: string, text: string): ThreadItem {
-  return { id: newId("message"), thread_id: threadId, created_at: toIso(monotonicNow()), type: "user_message", content: [{ type: "input_text", text }], attachments: [], inference_options: {} };
-}
 
 /** Types into the composer and sends with Enter, as a person at a keyboard does. */
 async function sendMessage(page: Page, text: string): Promise<void> {
@@ -74,10 +70,6 @@ const LOOKUP_TOOL = defineTool({
   handler: () => "nothing found",
 });
 
-/** Polls `check` (from Node, not in the page) for up to five seconds. */
-async function until(check: () => Promise<unknown>): Promise<void> {
-  for (let waited = 0; waited < 5_000 && !(await check()); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
-}
 
 describe("the built-in web client in a real browser", { skip }, () => {
   let fake: FakeOpenAI;
@@ -500,6 +492,23 @@ async function closedPortUrl(): Promise<string> {
   return `http://127.0.0.1:${port}/deployments/chatkit/chatkit.js`;
 }
 
+/** A loopback "CDN" that accepts connections and never answers, as a silently blocked host behaves. */
+async function silentCdn(): Promise<{ url: string; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/deployments/chatkit/chatkit.js`,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 describe("when the official script does not load", { skip }, () => {
   let browser: Browser;
   before(async () => {
@@ -530,6 +539,42 @@ describe("when the official script does not load", { skip }, () => {
       assert.deepEqual(browser.pageErrors, []);
     } finally {
       await server.close({ removeData: true });
+    }
+  });
+
+  test("a CDN that never answers: the first paint shows the frame and a loading line, then the built-in client; its notice closes for good", async () => {
+    const cdn = await silentCdn();
+    const server = await startTestServer({ config: { chatkit: { scriptUrl: cdn.url } } });
+    try {
+      const { page } = browser;
+      const firstRequest = browser.requests.length;
+      // "commit": the page's load event waits for the script that never comes.
+      await page.goto(await loginLinkFor(server, "silent@example.com", "assistant"), { waitUntil: "commit" });
+      const loading = page.locator(".chat-loading");
+      await loading.waitFor();
+      assert.equal(await loading.textContent(), "Loading the chat…");
+      assert.equal(await page.locator("h1").textContent(), "Assistant", "the page's frame is there from the start");
+      await browser.screenshot("auto-silent-cdn-first-paint-light");
+      const box = page.getByRole("textbox", { name: "Message" });
+      await box.waitFor();
+      // How soon is not asserted here (no timing assertions in tests): the page gives the CDN FALLBACK_MS (1.5 s).
+      const notice = page.locator(".ck-banner-notice");
+      await notice.waitFor();
+      assert.equal(await page.locator("header").count(), 1, "one header");
+      assert.deepEqual(await seriousAccessibilityViolations(page, "auto fallback"), []);
+      await browser.screenshot("auto-silent-cdn-fallback-light");
+      await notice.getByRole("button", { name: "Close this notice" }).click();
+      await notice.waitFor({ state: "detached" });
+      await page.reload({ waitUntil: "commit" });
+      await box.waitFor();
+      await page.locator(".ck-start").waitFor();
+      assert.equal(await notice.count(), 0, "closed once, the notice stays closed");
+      const allowed = [server.url, new URL(cdn.url).origin];
+      const foreign = browser.requests.slice(firstRequest).filter((url) => !url.startsWith("data:") && !allowed.includes(new URL(url).origin));
+      assert.deepEqual(foreign, [], "nothing but us and the silent script URL");
+    } finally {
+      await server.close({ removeData: true });
+      await cdn.close();
     }
   });
 

@@ -100,6 +100,11 @@ export async function seriousAccessibilityViolations(page: Page, screen: string)
   return results.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${screen}: ${v.impact} ${v.id} (${v.help}) at ${v.targets.join(", ")}`);
 }
 
+/** Polls `check` from Node (the pages' CSP refuses the string predicates of waitForFunction) for up to five seconds. */
+export async function until(check: () => Promise<unknown>): Promise<void> {
+  for (let waited = 0; waited < 5_000 && !(await check()); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
 /** A real (decodable) PNG of one colour, so previews show a picture. */
 export function solidPng(width: number, height: number, rgb: [number, number, number]): Buffer {
   const chunk = (type: string, data: Buffer) => {

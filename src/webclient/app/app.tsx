@@ -120,7 +120,7 @@ export function App({ options, root, page, fallbackNotice }: { options: ClientOp
   useEffect(() => {
     const el = scroller.current;
     if (el && stickToBottom.current) el.scrollTop = el.scrollHeight;
-  }, [state]);
+  }, [state, streaming]);
 
   const rememberThread = (thread: ThreadMetadata) => {
     setThreads((known) => (known.some((t) => t.id === thread.id) ? known.map((t) => (t.id === thread.id ? thread : t)) : [thread, ...known]));

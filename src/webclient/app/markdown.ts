@@ -74,8 +74,14 @@ function frame(html: string): string {
     const copy = document.createElement("button");
     copy.type = "button";
     copy.className = "ck-code-copy";
-    copy.setAttribute("aria-label", `Copy ${language} code`);
-    copy.textContent = "Copy";
+    // Named "Copy python code" by its own text (the visible part says "Copy", then "Copied").
+    const state = document.createElement("span");
+    state.className = "ck-code-copy-state";
+    state.textContent = "Copy";
+    const what = document.createElement("span");
+    what.className = "ck-visually-hidden";
+    what.textContent = ` ${language} code`;
+    copy.append(state, what);
     bar.append(label, copy);
     pre.replaceWith(box);
     pre.tabIndex = 0;
@@ -128,10 +134,11 @@ export async function copyText(text: string): Promise<void> {
 export function onMarkdownClick(event: MouseEvent): void {
   const button = (event.target as Element | null)?.closest?.(".ck-code-copy");
   const code = button?.closest(".ck-code")?.querySelector("code, pre");
-  if (!(button instanceof HTMLButtonElement) || !code) return;
+  const state = button?.querySelector(".ck-code-copy-state");
+  if (!code || !state) return;
   copyText(code.textContent ?? "").then(
-    () => (button.textContent = "Copied"),
-    () => (button.textContent = "Copy failed"),
+    () => (state.textContent = "Copied"),
+    () => (state.textContent = "Copy failed"),
   );
-  setTimeout(() => (button.textContent = "Copy"), 2000);
+  setTimeout(() => (state.textContent = "Copy"), 2000);
 }

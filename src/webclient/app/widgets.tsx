@@ -351,6 +351,7 @@ function ChartView({ node }: { node: WidgetNode }): JSX.Element {
   const data = Array.isArray(props.data) ? props.data : [];
   const series = Array.isArray(props.series) ? props.series.filter((s) => typeof s?.dataKey === "string") : [];
   const xKey = typeof props.xAxis === "string" ? props.xAxis : typeof props.xAxis?.dataKey === "string" ? props.xAxis.dataKey : "";
+  const xLabels = typeof props.xAxis === "object" && props.xAxis?.labels ? props.xAxis.labels : {};
   const key = JSON.stringify([data, series, props.xAxis, props.height, props.showLegend, props.showYAxis]);
   useEffect(() => {
     let undraw: (() => void) | undefined;
@@ -384,7 +385,7 @@ function ChartView({ node }: { node: WidgetNode }): JSX.Element {
         <tbody>
           {data.map((row) => (
             <tr>
-              <th scope="row">{text(row[xKey])}</th>
+              <th scope="row">{xLabels[text(row[xKey])] ?? text(row[xKey])}</th>
               {series.map((s) => (
                 <td>{text(row[s.dataKey])}</td>
               ))}
