@@ -299,4 +299,12 @@ describe("what the page offers the composer", () => {
     });
     assert.equal((pageBootstrap(config, config.agents[1]!).options.composer as { tools?: unknown }).tools, undefined);
   });
+
+  test("an agent's startScreen reaches the official element as its startScreen option; none is sent when unset", () => {
+    const startScreen = { greeting: "Where to?", prompts: [{ label: "Rome", prompt: "Plan a trip to Rome", icon: "map-pin" }] };
+    const config = parseConfig({ agents: [{ ...TEST_AGENT, startScreen }, { id: "plain", name: "Plain", model: "m" }] });
+    assert.deepEqual(pageBootstrap(config, config.agents[0]!).options.startScreen, startScreen);
+    assert.equal(pageBootstrap(config, config.agents[1]!).options.startScreen, undefined);
+    assert.throws(() => parseConfig({ agents: [{ ...TEST_AGENT, startScreen: { prompts: [{ label: "No prompt" }] } }] }), /agents\[0\]\.startScreen\.prompts\[0\]\.prompt: Invalid input/);
+  });
 });

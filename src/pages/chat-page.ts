@@ -30,6 +30,8 @@ export interface PageBootstrap {
   builtin?: { script: string; style: string };
   /** Milliseconds the official script has to define its element before the fallback. */
   fallbackMs?: number;
+  /** The module whose `runClientTool` answers the official element's client tools (`onClientTool`). */
+  clientTools?: string;
   /** For the built-in client's one header: who is signed in and where to sign out (none when standalone). */
   page?: { userEmail: string; logoutPath: string };
 }
@@ -121,6 +123,8 @@ if (boot.mode === "hosted") {
     },
   };
 }
+// The same client tools as the built-in client: known ones answered, any other refused, none left pending.
+if (boot.clientTools) options.onClientTool = async ({ name, params }) => (await import(boot.clientTools)).runClientTool(name, params ?? {});
 const chat = document.getElementById("chat");
 const scriptOrigin = new URL(document.getElementById("chatkit-script").src).origin;
 let settled = false;
@@ -240,6 +244,7 @@ export function renderChatPage(input: {
     });
   }
   let preload = "";
+  if (assets) bootstrap.clientTools = assets.clientTools.path;
   if (ui === "auto" && assets) {
     bootstrap.builtin = { script: assets.script.path, style: assets.style.path };
     bootstrap.fallbackMs = FALLBACK_MS;

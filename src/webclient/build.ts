@@ -14,7 +14,7 @@ export const WEBCLIENT_SOURCE = path.join(HERE, "app");
 export interface BuiltFile {
   name: string;
   bytes: number;
-  /** Loaded only when needed (a dynamic import: the chart code), not with the page. */
+  /** Loaded only when needed (the chart code, the official page's client tools), not with the page. */
   lazy: boolean;
 }
 
@@ -33,7 +33,7 @@ function newestSourceMtime(dir: string): number {
 /** True when the bundle is missing or older than any source file. */
 export function webClientIsStale(outdir = WEBCLIENT_DIST): boolean {
   try {
-    const built = Math.min(...["app.js", "app.css"].map((name) => statSync(path.join(outdir, name)).mtimeMs));
+    const built = Math.min(...["app.js", "app.css", "client-tools.js"].map((name) => statSync(path.join(outdir, name)).mtimeMs));
     return built < newestSourceMtime(WEBCLIENT_SOURCE);
   } catch {
     return true;
@@ -48,7 +48,8 @@ export async function buildWebClient(outdir = WEBCLIENT_DIST): Promise<BuiltFile
   // Chunks are named by content: the folder is emptied so old ones do not pile up.
   rmSync(outdir, { recursive: true, force: true });
   const result = await build({
-    entryPoints: { app: path.join(WEBCLIENT_SOURCE, "main.tsx") },
+    // client-tools: what the page around the official element imports to answer client tools.
+    entryPoints: { app: path.join(WEBCLIENT_SOURCE, "main.tsx"), "client-tools": path.join(WEBCLIENT_SOURCE, "client-tools.ts") },
     outdir,
     bundle: true,
     minify: true,

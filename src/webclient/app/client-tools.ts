@@ -1,5 +1,5 @@
 import { BROWSER_TOOL_NAMES, unknownClientToolOutput } from "../../protocol/browser-tools.ts";
-import { copyText } from "./markdown.ts";
+import { copyText } from "./clipboard.ts";
 
 type ClientToolOutput = Record<string, unknown>;
 

@@ -2,7 +2,8 @@ import { Icon } from "./icons.tsx";
 import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import type { Annotation, Attachment, Task, ThreadItem, WidgetItem } from "../../protocol/items.ts";
-import { copyText, renderMarkdown } from "./markdown.ts";
+import { copyText } from "./clipboard.ts";
+import { renderMarkdown } from "./markdown.ts";
 import { toolCallsSummary } from "../../protocol/workflow-summary.ts";
 import { WidgetView, type WidgetAction } from "./widgets.tsx";
 

@@ -1,5 +1,6 @@
 import DOMPurify from "dompurify";
 import { Marked } from "marked";
+import { copyText } from "./clipboard.ts";
 import { highlight } from "./highlight.ts";
 
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
@@ -113,21 +114,6 @@ export function renderMarkdown(text: string): string {
       FORBID_ATTR: ["style"],
     }),
   );
-}
-
-/** Copies text: the Clipboard API where the page may use it, else a selection and the copy command. */
-export async function copyText(text: string): Promise<void> {
-  if (navigator.clipboard && isSecureContext) return navigator.clipboard.writeText(text);
-  const area = document.createElement("textarea");
-  area.value = text;
-  area.setAttribute("readonly", "");
-  area.style.position = "fixed";
-  area.style.opacity = "0";
-  document.body.append(area);
-  area.select();
-  const copied = document.execCommand("copy");
-  area.remove();
-  if (!copied) throw new Error("the browser refused to copy");
 }
 
 /** Click handler for rendered Markdown: a code block's copy button copies its code and says so. */
