@@ -175,8 +175,8 @@ const SCRIPT_ERROR_CATCHER = `addEventListener("error", (event) => {
 const CHAT_STYLES = `
 html, body { margin: 0; height: 100%; font-family: system-ui, sans-serif; }
 body { display: flex; flex-direction: column; color-scheme: light dark; background: #fff; color: #1b1b1f; }
-body.chat > header { display: flex; align-items: center; gap: 1rem; padding: .5rem 1rem; border-bottom: 1px solid #8884; flex-wrap: wrap; }
-body.chat > header h1 { font-size: 1.1rem; margin: 0; flex: 1; }
+body.chat > header { display: flex; align-items: center; gap: 1rem; padding: 0 .75rem; min-height: 3rem; box-sizing: border-box; border-bottom: 1px solid #8884; flex-wrap: wrap; }
+body.chat > header h1 { font-size: 1.05rem; margin: 0; flex: 1; }
 body.chat > header form { margin: 0; }
 body.chat > header button { font: inherit; font-size: .9rem; padding: .25rem .7rem; border-radius: 6px; border: 1px solid #8886; background: transparent; color: inherit; cursor: pointer; }
 body.chat > header .who { opacity: .75; font-size: .9rem; overflow-wrap: anywhere; }

@@ -126,12 +126,15 @@ export function Composer(props: {
   };
 
   const ready = pending.filter((p) => p.attachment).map((p) => p.attachment!);
-  const canSend = !props.streaming && !props.disabledReason && !uploading && (text.trim() !== "" || ready.length > 0);
+  const canSendText = (value: string) => !props.streaming && !props.disabledReason && !uploading && (value.trim() !== "" || ready.length > 0);
+  const canSend = canSendText(text);
 
   const submit = async () => {
-    if (!canSend) return;
-    const draft: Draft = { text: text.trim(), attachments: ready, model: models.length > 0 ? model : undefined, tool };
-    const kept = { text, pending, tool };
+    // The box's own value: text pasted and sent at once may not have reached the state yet.
+    const value = textarea.current?.value ?? text;
+    if (!canSendText(value)) return;
+    const draft: Draft = { text: value.trim(), attachments: ready, model: models.length > 0 ? model : undefined, tool };
+    const kept = { text: value, pending, tool };
     setText("");
     setPending([]);
     setTool(undefined);
