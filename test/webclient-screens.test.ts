@@ -110,6 +110,10 @@ describe("the built-in client's screens: accessibility, keyboard, widgets, clien
     assert.equal(await account.getAttribute("aria-label"), `Account: ${EMAIL}`);
     await account.click();
     await page.getByRole("button", { name: "Sign out" }).waitFor();
+    await page.keyboard.press("Escape");
+    await page.getByRole("button", { name: "Sign out" }).waitFor({ state: "hidden" });
+    await account.press("Enter");
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
     await account.click();
     await page.getByRole("button", { name: "Sign out" }).waitFor({ state: "hidden" });
     await checkScreen("start");

@@ -385,7 +385,14 @@ export function App({ options, root, page, fallbackNotice }: { options: ClientOp
           <Icon name="plus" /> <span class="ck-new-label">New chat</span>
         </button>
         {page && (
-          <details class="ck-account">
+          <details
+            class="ck-account"
+            onKeyDown={(e) => {
+              if (e.key !== "Escape" || !e.currentTarget.open) return;
+              e.currentTarget.open = false;
+              e.currentTarget.querySelector("summary")?.focus();
+            }}
+          >
             <summary class="ck-icon-button" aria-label={`Account: ${page.userEmail}`} title={page.userEmail}>
               <span class="ck-avatar" aria-hidden="true">
                 {page.userEmail.slice(0, 1).toUpperCase()}
