@@ -27,6 +27,9 @@ async function sendMessage(page: Page, text: string): Promise<void> {
 /** The last assistant message's rendered HTML once the stream is over (the send button is back). */
 async function lastAnswer(page: Page): Promise<string> {
   await page.getByRole("button", { name: "Send" }).waitFor();
+  // A failed turn says why at once instead of a locator timeout.
+  const error = page.locator(".ck-error");
+  if ((await error.count()) > 0) throw new Error(`the answer failed: ${await error.textContent()}`);
   return page.locator(".ck-assistant .markdown").last().innerHTML();
 }
 
