@@ -5,7 +5,7 @@
 // CHATKIT_UPLOAD_MAX_BYTES, CHATKIT_ALLOWED_MIME_TYPES, OPENAI_API_KEY, OPENAI_BASE_URL.
 // Point CHATKIT_CONFIG at another file to use that one instead.
 import { fileURLToPath } from "node:url";
-import { action, defineAction, defineConfig, defineTool, widget, z, type WidgetRoot } from "./src/index.ts";
+import { action, browserTools, defineAction, defineConfig, defineTool, widget, z, type WidgetRoot } from "./src/index.ts";
 
 // An example of an agent that acts: a tool that answers with a widget, and the server action
 // behind the widget's button. With no API key, the built-in local responder calls the tool when
@@ -188,7 +188,15 @@ export default defineConfig({
       // ],
       // mcpServers: { ... },                   // MCP servers only this agent uses
       // reasoning: { effort: "low", summary: "auto" }, // reasoning models: effort, and thought summaries shown as a workflow
-      tools: [rollDice],                        // functions the model may call (defineTool); see the README
+      startScreen: {                            // the empty chat: a greeting and prompts a click sends
+        greeting: "What can I help with today?",
+        prompts: [
+          { label: "Roll a die", prompt: "Roll a die for me", icon: "sparkle" },
+          { label: "Show some code", prompt: "Show me a short Python function that adds two numbers, and a table of examples." },
+          { label: "What time is it here?", prompt: "What time is it where I am?" },
+        ],
+      },
+      tools: [rollDice, ...browserTools],       // functions the model may call (defineTool); browserTools run in the chat page; see the README
       actions: { "dice.roll": rollAgain },      // widget button handlers by action type (defineAction)
       // maxToolRounds: 8,                      // tool rounds per turn before the model must answer in text
     },

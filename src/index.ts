@@ -9,6 +9,7 @@ export { AttachmentFiles } from "./attachments/files.ts";
 export { openStore, type Store } from "./store/index.ts";
 // Tools, actions and widgets for `chatkit.config.ts`.
 export { defineTool, defineAction } from "./tools/define.ts";
+export { browserTools } from "./tools/browser.ts";
 export type {
   ToolDefinition,
   ServerTool,

@@ -256,7 +256,7 @@ for (const api of APIS) {
       assert.deepEqual(listed.body.data.map((item: any) => item.type), ["user_message", "workflow"]);
     });
 
-    test("a tool at work shows as a workflow task, closed with a duration summary before the answer starts", async () => {
+    test("a tool at work shows as a workflow task, closed with a summary naming the tool call before the answer starts", async () => {
       const { fake } = harness;
       fake.queue.push({ toolCalls: [{ name: "lookup_order", arguments: { id: "7" } }] }, { text: "Shipped." });
       const { events, state } = await ask("Where is order 7?");
@@ -274,7 +274,7 @@ for (const api of APIS) {
       const added = events.find((event) => event.type === "thread.item.updated" && event.update.type === "workflow.task.added")!;
       assert.deepEqual(added.update.task, { type: "custom", title: "Looking up order 7…", status_indicator: "loading" });
       const done = events.find((event) => event.type === "thread.item.done" && event.item.type === "workflow")!;
-      assert.equal(typeof done.item.workflow.summary.duration, "number");
+      assert.deepEqual(done.item.workflow.summary, { title: "Tool call: Looking up order 7…" }, "labelled as a tool call, not a thinking time");
       assert.equal(done.item.workflow.expanded, false);
       assert.deepEqual(done.item.workflow.tasks, [{ type: "custom", title: "Looking up order 7…", status_indicator: "complete" }]);
       const stored = await harness.server.request("items.list", { thread_id: state.thread.id, order: "asc" });

@@ -38,6 +38,11 @@ customElements.define("openai-chatkit", class extends HTMLElement {
     connect.id = "connect";
     document.body.append(connect);
     fetch(origin + "/ping").then((r) => r.text()).then((text) => (connect.textContent = text), () => (connect.textContent = "blocked"));
+    const tools = document.createElement("pre");
+    tools.id = "tools";
+    document.body.append(tools);
+    Promise.all([options.onClientTool({ name: "get_user_locale", params: {} }), options.onClientTool({ name: "open_garage", params: {} })])
+      .then((outputs) => (tools.textContent = JSON.stringify(outputs)), (error) => (tools.textContent = "failed: " + error));
     const chat = document.createElement("pre");
     chat.id = "chat";
     document.body.append(chat);
@@ -113,6 +118,11 @@ test("a real browser signs in with a login link and the page configures the Chat
     assert.equal(options.api.domainKey, "dk_browser_check");
     assert.equal(options.header.title.text, "Assistant");
     assert.match(dom, /<pre id="connect">pong<\/pre>/, "the component may call its own origin");
+    assert.equal(options.onClientTool, "[function onClientTool]");
+    const tools = /<pre id="tools">([^<]*)<\/pre>/.exec(dom);
+    const [locale, refused] = JSON.parse(tools![1]!.replace(/&quot;/g, '"').replace(/&amp;/g, "&"));
+    assert.equal(typeof locale.locale, "string", "the page answers the client tools it knows for the official element too");
+    assert.equal(refused.error, "unknown_client_tool", "and refuses the others");
 
     const chat = /<pre id="chat">([^<]*)<\/pre>/.exec(dom);
     assert.ok(chat && chat[1], `the element's message got an answer:\n${dom.slice(-2000)}`);

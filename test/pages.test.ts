@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { WEBCLIENT_DIST } from "../src/webclient/assets.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { defineTool, z } from "../src/index.ts";
 import { pageBootstrap } from "../src/pages/chat-page.ts";
@@ -56,8 +58,11 @@ describe("chat pages", () => {
       uploadStrategy: { type: "direct", uploadUrl: "/chatkit/upload?agent_id=assistant" },
     });
     assert.deepEqual(boot.options.history, { enabled: true, showDelete: true, showRename: true });
-    assert.equal(boot.fallbackMs, 4000, "auto (the default): the built-in client if the script does not load");
+    assert.equal(boot.fallbackMs, 1500, "auto (the default): the built-in client if the script has not come within 1.5 s");
     assert.match(boot.builtin.script, /^\/webclient\/app\.[0-9a-f]{12}\.js$/);
+    assert.ok(html.includes(`<link rel="modulepreload" href="${boot.builtin.script}">`), "the fallback's code is fetched meanwhile");
+    assert.match(html, /<openai-chatkit id="chat" data-agent-id="assistant"><p class="chat-loading" role="status">Loading the chat…<\/p><\/openai-chatkit>/, "a loading line until a client draws");
+    assert.deepEqual(boot.page, { userEmail: "pages@example.com", logoutPath: "/logout" }, "for the built-in client's one header");
   });
 
   test("a strict CSP with a fresh nonce allows only our origin, the script's and the configured ones", async () => {
@@ -126,6 +131,26 @@ describe("chat pages", () => {
     assert.ok(!html.includes("<b>nope"));
   });
 
+  test("a favicon (also at /favicon.ico) and a web app manifest, linked from every page and allowed by its CSP", async () => {
+    for (const path of ["/favicon.svg", "/favicon.ico"]) {
+      const icon = await get(path, {});
+      assert.equal(icon.status, 200, path);
+      assert.equal(icon.headers.get("content-type"), "image/svg+xml");
+      assert.match(await icon.text(), /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    }
+    const manifest = await get("/manifest.webmanifest", {});
+    assert.equal(manifest.status, 200);
+    assert.match(manifest.headers.get("content-type")!, /^application\/manifest\+json/);
+    assert.deepEqual(((await manifest.json()) as { icons: unknown }).icons, [{ src: "/favicon.svg", sizes: "any", type: "image/svg+xml", purpose: "any" }]);
+    for (const [path, headers] of [["/agents/assistant/chatkit", { cookie }], ["/agents/assistant/chatkit", {}], ["/", {}]] as const) {
+      const page = await get(path, headers);
+      const html = await page.text();
+      assert.ok(html.includes('<link rel="icon" href="/favicon.svg" type="image/svg+xml">') && html.includes('<link rel="manifest" href="/manifest.webmanifest">'), path);
+      const policy = page.headers.get("content-security-policy")!;
+      assert.match(policy, /(img-src|default-src) 'self'/, `${path}: the icon may load`);
+    }
+  });
+
   test("without a session the page says how to get a login link", async () => {
     for (const headers of [{}, { cookie: "session_id=forged; session_id.sig=forged" }] as Array<Record<string, string>>) {
       const response = await get("/agents/assistant/chatkit_standalone", headers);
@@ -179,7 +204,8 @@ test("pages.ui builtin: our client's files only, a CSP of our own origin, on bot
       assert.match(policy, /connect-src 'self'(;|$)/);
       const html = await response.text();
       assert.ok(!html.includes("<openai-chatkit") && !html.includes(`src="${SCRIPT_URL}"`), "no official element");
-      assert.match(html, /<div id="chatkit-app"><\/div>/);
+      assert.match(html, /<div id="chatkit-app"><div class="ck-app">.*<h1 class="ck-agent-name">Assistant<\/h1>[\s\S]*<p class="chat-loading" role="status">Loading the chat…<\/p>/, "the first paint has the app's frame and a loading line");
+      assert.ok(!html.includes('<header id="page-header">'), "one header: the client's own");
       const script = /<script type="module" src="(\/webclient\/app\.[0-9a-f]{12}\.js)" nonce="[^"]+"><\/script>/.exec(html);
       const style = /<link rel="stylesheet" href="(\/webclient\/app\.[0-9a-f]{12}\.css)">/.exec(html);
       assert.ok(script && style, "the page loads our bundle");
@@ -192,6 +218,11 @@ test("pages.ui builtin: our client's files only, a CSP of our own origin, on bot
       assert.equal((await fetch(`${server.url}${style[1]}`)).status, 200);
     }
     assert.equal((await fetch(`${server.url}/webclient/app.000000000000.js`)).status, 404, "an old hash is gone");
+    const chartChunk = readdirSync(WEBCLIENT_DIST).find((name) => name.startsWith("chart-") && name.endsWith(".js"));
+    assert.ok(chartChunk, "the chart code is a chunk of its own");
+    const chunk = await fetch(`${server.url}/webclient/${chartChunk}`);
+    assert.equal(chunk.status, 200, "served beside app.js, which imports it by this name");
+    assert.match(chunk.headers.get("cache-control")!, /immutable/);
   } finally {
     await server.close({ removeData: true });
   }
@@ -267,5 +298,13 @@ describe("what the page offers the composer", () => {
       tools: [{ id: "order_status", label: "Order status", icon: "search", pinned: true }],
     });
     assert.equal((pageBootstrap(config, config.agents[1]!).options.composer as { tools?: unknown }).tools, undefined);
+  });
+
+  test("an agent's startScreen reaches the official element as its startScreen option; none is sent when unset", () => {
+    const startScreen = { greeting: "Where to?", prompts: [{ label: "Rome", prompt: "Plan a trip to Rome", icon: "map-pin" }] };
+    const config = parseConfig({ agents: [{ ...TEST_AGENT, startScreen }, { id: "plain", name: "Plain", model: "m" }] });
+    assert.deepEqual(pageBootstrap(config, config.agents[0]!).options.startScreen, startScreen);
+    assert.equal(pageBootstrap(config, config.agents[1]!).options.startScreen, undefined);
+    assert.throws(() => parseConfig({ agents: [{ ...TEST_AGENT, startScreen: { prompts: [{ label: "No prompt" }] } }] }), /agents\[0\]\.startScreen\.prompts\[0\]\.prompt: Invalid input/);
   });
 });

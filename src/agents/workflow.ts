@@ -1,6 +1,7 @@
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { Task, WorkflowItem } from "../protocol/items.ts";
 import { newWorkflowItem } from "../protocol/new-items.ts";
+import { toolCallsSummary } from "../protocol/workflow-summary.ts";
 
 /**
  * The workflow item that shows work before an answer, as chatkit-python shows it: reasoning
@@ -59,13 +60,14 @@ export class WorkflowTracker {
     yield* started.events;
   }
 
-  /** Closes the open workflow (if any): collapsed, with how long the work took. */
+  /** Closes the open workflow (if any): collapsed, summed up by its tool calls or by how long the thinking took. */
   *end(): Generator<ThreadStreamEvent> {
     if (!this.item) return;
     const item = this.item;
     this.item = undefined;
     this.thoughtTask.clear();
-    item.workflow.summary ??= { duration: Math.round((Date.now() - this.startedAt) / 1000) };
+    item.workflow.summary ??=
+      item.workflow.type === "custom" ? { title: toolCallsSummary(item.workflow.tasks) } : { duration: Math.round((Date.now() - this.startedAt) / 1000) };
     item.workflow.expanded = false;
     yield { type: "thread.item.done", item };
   }

@@ -126,6 +126,19 @@ export const agentSchema = z.strictObject({
   vision: z.boolean().default(true),
   /** The most recent messages of a thread sent to the model each turn. */
   historyMessages: z.number().int().positive().default(40),
+  /**
+   * The empty chat: a greeting and starter prompts (a click sends `prompt`), passed as the
+   * official component's `startScreen` option and drawn the same way by the built-in client.
+   */
+  startScreen: z
+    .strictObject({
+      greeting: z.string().min(1).max(200).optional(),
+      prompts: z
+        .array(z.strictObject({ label: z.string().min(1).max(80), prompt: z.string().min(1).max(4000), icon: z.string().min(1).optional() }))
+        .max(8)
+        .default([]),
+    })
+    .optional(),
   /** Ask the model for a better thread title after the first turn. */
   generateTitles: z.boolean().default(false),
   /** Functions the model may call (`defineTool`): on this server (with a handler) or in the browser (without). */

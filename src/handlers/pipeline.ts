@@ -11,13 +11,17 @@ import { failureReason, type UsageEnd } from "../usage/recorder.ts";
 import type { HandlerContext } from "./context.ts";
 import { newSdkHiddenContext } from "../protocol/new-items.ts";
 
-/** How a stream ends when something fails: the one mapping from errors to `error` events. */
-export function errorEvent(error: unknown): ThreadStreamEvent {
+/**
+ * How a stream ends when something fails: the one mapping from errors to `error` events. A failed
+ * model says whether it had said anything (`saidSomething`): "did not answer" and "was cut off"
+ * call for different reactions.
+ */
+export function errorEvent(error: unknown, saidSomething = false): ThreadStreamEvent {
   if (error instanceof ChatkitError) {
     return { type: "error", code: "custom", message: streamMessage(error.key, error.details), allow_retry: error.allowRetry };
   }
   if (error instanceof UpstreamError) {
-    return { type: "error", code: "custom", message: streamMessage("model_failed"), allow_retry: true };
+    return { type: "error", code: "custom", message: streamMessage(saidSomething ? "model_failed" : "model_no_answer"), allow_retry: true };
   }
   return { type: "error", code: "stream.error", allow_retry: true };
 }
@@ -169,8 +173,9 @@ async function* pipelineEvents({ hc, thread, preface, responder }: PipelineInput
     }
     if (!(error instanceof ChatkitError)) hc.log.error(`stream failed for thread ${state.id}`, error);
     Object.assign(end, { outcome: "failed", error: failureReason(error) });
-    for (const item of await savePartialAnswers()) yield { type: "thread.item.done", item };
-    yield errorEvent(error);
+    const partial = await savePartialAnswers();
+    for (const item of partial) yield { type: "thread.item.done", item };
+    yield errorEvent(error, partial.length > 0);
   }
 
   /** The stop button: keep what was said; tell the next turn only if an answer was cut short. */

@@ -32,10 +32,12 @@ export function chatPagePolicy(options: { nonce: string; scriptUrl: string | und
   return serialize(directives);
 }
 
-/** For the plain pages (sign-in help, errors): nothing but their own inline styles. */
+/** For the plain pages (sign-in help, errors): nothing but their own inline styles, our favicon and manifest. */
 export const MESSAGE_PAGE_POLICY = serialize({
   "default-src": ["'none'"],
   "style-src": ["'unsafe-inline'"],
+  "img-src": ["'self'"],
+  "manifest-src": ["'self'"],
   "form-action": ["'self'"],
   "base-uri": ["'none'"],
   "frame-ancestors": ["'none'"],

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { ICON_LINKS } from "./app-icon.ts";
 
 const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -29,6 +30,7 @@ export function htmlDocument(parts: { title: string; head?: string; body: string
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">
 <title>${escapeHtml(parts.title)}</title>
+${ICON_LINKS}
 ${parts.head ?? ""}
 </head>
 <body${parts.bodyClass ? ` class="${escapeHtml(parts.bodyClass)}"` : ""}>

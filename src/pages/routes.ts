@@ -9,6 +9,7 @@ import type { LoginLinkRefusal } from "../store/index.ts";
 import { webClientAssetLoader, WEBCLIENT_PATH_PREFIX } from "../webclient/assets.ts";
 import { registerAdminPage } from "./admin-page.ts";
 import { LOGOUT_PATH, pageUi, renderChatPage } from "./chat-page.ts";
+import { registerIconRoutes } from "./app-icon.ts";
 import { chatPagePolicy, MESSAGE_PAGE_POLICY } from "./csp.ts";
 import { escapeHtml, newNonce } from "./html.ts";
 import { loginLinkCommand } from "./message-page.ts";
@@ -59,6 +60,7 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
   const webClientAssets = webClientAssetLoader();
   const signIn = registerSignInRoutes(router, deps);
   registerAdminPage(router, { auth: deps.auth, assets: webClientAssets, apiUrl: config.chatkit.apiUrl });
+  registerIconRoutes(router);
 
   // The built-in client's bundle: public code (no data in it), named by its content hash.
   router.get(`${WEBCLIENT_PATH_PREFIX}:file`, (ctx) => {

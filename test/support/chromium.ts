@@ -1,13 +1,16 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { deflateSync, crc32 } from "node:zlib";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { buildWebClient, webClientIsStale } from "../../src/webclient/build.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
-/** Where browser tests leave screenshots of the main states for a person to look at. */
-export const SCREENSHOT_DIR = process.env.CHATKIT_SCREENSHOT_DIR ?? path.join(tmpdir(), "chatkit-box-screenshots");
+/** Where browser tests leave screenshots of the main states for a person to look at (git-ignored). */
+export const SCREENSHOT_DIR = process.env.CHATKIT_SCREENSHOT_DIR ?? fileURLToPath(new URL("../../test-artifacts/screenshots", import.meta.url));
+const AXE_SCRIPT = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 /** Headless, and none of Chromium's own traffic (updates, sync, QUIC probes): every request is the page's. */
 export const CHROMIUM_ARGS = [
@@ -84,6 +87,22 @@ export async function openBrowser(
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Runs axe-core (from node_modules) on the page as it is and answers its serious and critical
+ * violations, one line each. The page's CSP refuses injected `<script>` elements, so the script
+ * is evaluated through the DevTools protocol, as `addScriptTag` would run it on a page without one.
+ */
+export async function seriousAccessibilityViolations(page: Page, screen: string): Promise<string[]> {
+  if (!(await page.evaluate("typeof window.axe === 'object'"))) await page.evaluate(readFileSync(AXE_SCRIPT, "utf8"));
+  const results = (await page.evaluate(`axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(" ")).slice(0, 3) })))`)) as Array<{ id: string; impact: string; help: string; targets: string[] }>;
+  return results.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${screen}: ${v.impact} ${v.id} (${v.help}) at ${v.targets.join(", ")}`);
+}
+
+/** Polls `check` from Node (the pages' CSP refuses the string predicates of waitForFunction) for up to five seconds. */
+export async function until(check: () => Promise<unknown>): Promise<void> {
+  for (let waited = 0; waited < 5_000 && !(await check()); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 /** A real (decodable) PNG of one colour, so previews show a picture. */

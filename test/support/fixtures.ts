@@ -10,6 +10,11 @@ export async function ownerOf(server: TestServer, email: string): Promise<Owner>
 }
 
 /** Stores a thread with `count` alternating user/assistant messages, as a finished conversation leaves them. */
+/** A user message as the server stores one, for threads a test puts in the store directly. */
+export function userMessage(threadId: string, text: string): ThreadItem {
+  return { id: newId("message"), thread_id: threadId, created_at: toIso(monotonicNow()), type: "user_message", content: [{ type: "input_text", text }], attachments: [], inference_options: {} };
+}
+
 export async function seedThread(
   server: TestServer,
   options: { email?: string; agentId?: string; count?: number } = {},

@@ -32,18 +32,20 @@ async function failure(response: Response): Promise<ApiError> {
 export class ChatkitApi {
   constructor(private readonly options: ApiOptions) {}
 
-  private post(type: string, params: unknown, signal?: AbortSignal): Promise<Response> {
+  private post(type: string, params: unknown, signal?: AbortSignal, keepalive = false): Promise<Response> {
     return fetch(this.options.url, {
       method: "POST",
       credentials: "same-origin",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ type, params, metadata: {} }),
       signal: signal ?? null,
+      keepalive,
     });
   }
 
-  async json<T>(type: string, params: unknown): Promise<T> {
-    const response = await this.post(type, params);
+  /** `keepalive`: the request outlives the page (sent while it is being closed). */
+  async json<T>(type: string, params: unknown, options: { keepalive?: boolean } = {}): Promise<T> {
+    const response = await this.post(type, params, undefined, options.keepalive);
     if (!response.ok) throw await failure(response);
     return (await response.json()) as T;
   }
@@ -73,8 +75,8 @@ export class ChatkitApi {
     return this.json("threads.update", { thread_id: threadId, title });
   }
 
-  deleteThread(threadId: string): Promise<unknown> {
-    return this.json("threads.delete", { thread_id: threadId });
+  deleteThread(threadId: string, options: { keepalive?: boolean } = {}): Promise<unknown> {
+    return this.json("threads.delete", { thread_id: threadId }, options);
   }
 
   feedback(threadId: string, itemIds: string[], kind: "positive" | "negative"): Promise<unknown> {

@@ -1,11 +1,13 @@
 import { Icon } from "./icons.tsx";
-import { renderMarkdown } from "./markdown.ts";
+import { onMarkdownClick, renderMarkdown } from "./markdown.ts";
 import type { JSX } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { ThreadStreamEvent } from "../../protocol/events.ts";
-import type { Attachment, ThreadItem, ThreadMetadata, WidgetItem } from "../../protocol/items.ts";
+import type { Attachment, ClientToolCallItem, ThreadItem, ThreadMetadata, WidgetItem } from "../../protocol/items.ts";
 import { ApiError, type ApiOptions, ChatkitApi } from "./api.ts";
+import { runClientTool } from "./client-tools.ts";
 import { Composer, type ComposerOptions, type Draft } from "./composer.tsx";
+import { HistoryPanel, useNarrow } from "./history.tsx";
 import { ItemView } from "./items.tsx";
 import { applyEvent, EMPTY_THREAD, type ThreadState, userMessageBefore } from "./thread-state.ts";
 import type { WidgetAction } from "./widgets.tsx";
@@ -17,17 +19,53 @@ export interface ClientOptions {
   history?: { enabled?: boolean; showDelete?: boolean; showRename?: boolean };
   threadItemActions?: { feedback?: boolean; retry?: boolean };
   composer?: ComposerOptions;
-  startScreen?: { greeting?: string };
+  startScreen?: { greeting?: string; prompts?: Array<{ label: string; prompt: string; icon?: string }> };
   initialThread?: string | null;
 }
 
+/** What the page adds for the one header: who is signed in and where to sign out. */
+export interface PageInfo {
+  userEmail: string;
+  logoutPath: string;
+}
+
+/** A fallback notice closed once stays closed in this browser. */
+const NOTICE_DISMISSED_KEY = "chatkit-box.fallback-notice-dismissed";
+/** How long a deleted conversation can be brought back before it is deleted on the server. */
+const UNDO_MS = 8000;
+
 function errorText(error: unknown): string {
   if (error instanceof ApiError) return error.message;
+  // fetch rejects with a TypeError when the server cannot be reached at all.
+  if (error instanceof TypeError) return "The server could not be reached. Check the connection and try again.";
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Everything on screen: the history panel, the conversation and the composer. */
-export function App({ options, root }: { options: ClientOptions; root: HTMLElement }): JSX.Element {
+function remembered(key: string): boolean {
+  try {
+    return localStorage.getItem(key) !== null;
+  } catch {
+    return false;
+  }
+}
+
+function remember(key: string): void {
+  try {
+    localStorage.setItem(key, "1");
+  } catch {
+    // Storage off (private mode): closed for this visit only.
+  }
+}
+
+interface PendingDelete {
+  thread: ThreadMetadata;
+  index: number;
+  wasOpen: boolean;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** Everything on screen: the header, the history, the conversation and the composer. */
+export function App({ options, root, page, fallbackNotice }: { options: ClientOptions; root: HTMLElement; page: PageInfo | undefined; fallbackNotice: string | undefined }): JSX.Element {
   const api = useMemo(() => new ChatkitApi(options.api), [options.api]);
   const [threads, setThreads] = useState<ThreadMetadata[]>([]);
   const [threadsCursor, setThreadsCursor] = useState<string | undefined>();
@@ -35,12 +73,23 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
   const [streaming, setStreaming] = useState<AbortController | null>(null);
   const [historyOpen, setHistoryOpen] = useState(false);
   const [banner, setBanner] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(fallbackNotice && !remembered(NOTICE_DISMISSED_KEY) ? fallbackNotice : null);
   const [loading, setLoading] = useState(false);
   const [feedback, setFeedback] = useState<Record<string, "positive" | "negative">>({});
+  /** Answers the user stopped (this visit): they carry a "Stopped" mark. */
+  const [stopped, setStopped] = useState<Set<string>>(new Set());
+  const [pendingDelete, setPendingDelete] = useState<PendingDelete | null>(null);
+  const pendingDeleteRef = useRef<PendingDelete | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
+  const clientToolCall = useRef<ClientToolCallItem | null>(null);
+  const saidSomething = useRef(false);
+  const historyToggle = useRef<HTMLButtonElement>(null);
+  const undoButton = useRef<HTMLButtonElement>(null);
+  const narrow = useNarrow();
   const threadId = state.thread?.id;
   const historyEnabled = options.history?.enabled !== false;
+  const agentName = options.header?.title?.text ?? "Chat";
 
   const emit = (name: string, detail?: unknown) => root.dispatchEvent(new CustomEvent(name, { detail, bubbles: true }));
 
@@ -58,26 +107,20 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
     if (historyEnabled) void loadThreads();
     const initial = options.initialThread ?? (location.hash.startsWith("#thr") ? decodeURIComponent(location.hash.slice(1)) : null);
     if (initial) void openThread(initial);
+    // A deletion still waiting for its undo window is carried out when the page goes away.
+    const flush = () => {
+      const waiting = pendingDeleteRef.current;
+      if (waiting) void api.deleteThread(waiting.thread.id, { keepalive: true }).catch(() => undefined);
+    };
+    addEventListener("pagehide", flush);
+    return () => removeEventListener("pagehide", flush);
   }, []);
-
-  // The phone drawer takes the keyboard focus while open and gives it back to its toggle.
-  const historyToggle = useRef<HTMLButtonElement>(null);
-  const firstRender = useRef(true);
-  useEffect(() => {
-    if (firstRender.current) {
-      firstRender.current = false;
-      return;
-    }
-    if (!historyToggle.current || getComputedStyle(historyToggle.current).display === "none") return;
-    if (historyOpen) root.querySelector<HTMLElement>(".ck-history [aria-current], .ck-history .ck-thread-link")?.focus();
-    else historyToggle.current.focus();
-  }, [historyOpen]);
 
   // Follow the stream while the reader is at the bottom; leave them be when they scrolled up.
   useEffect(() => {
     const el = scroller.current;
     if (el && stickToBottom.current) el.scrollTop = el.scrollHeight;
-  }, [state]);
+  }, [state, streaming]);
 
   const rememberThread = (thread: ThreadMetadata) => {
     setThreads((known) => (known.some((t) => t.id === thread.id) ? known.map((t) => (t.id === thread.id ? thread : t)) : [thread, ...known]));
@@ -92,6 +135,10 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
         history.replaceState(null, "", `#${encodeURIComponent(thread.id)}`);
         emit("chatkit.thread.change", { threadId: thread.id });
       }
+    } else if (event.type === "thread.item.updated" && event.update.type === "assistant_message.content_part.text_delta") {
+      saidSomething.current = true;
+    } else if (event.type === "thread.item.done" && event.item.type === "client_tool_call" && event.item.status === "pending") {
+      clientToolCall.current = event.item;
     } else if (event.type === "client_effect") {
       emit("chatkit.effect", { name: event.name, data: event.data });
     } else if (event.type === "error") {
@@ -99,19 +146,29 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
     }
   };
 
-  /** Runs one streaming request; the stop button aborts it and keeps what has arrived. */
+  /**
+   * Runs one streaming request; the stop button aborts it and keeps what has arrived. A turn that
+   * ends asking the page for a client tool gets the tool's output (or an error output) at once.
+   */
   const runStream = async (type: string, params: unknown): Promise<boolean> => {
     const controller = new AbortController();
     setStreaming(controller);
     setState((s) => ({ ...s, error: null, notices: [], progress: null }));
     stickToBottom.current = true;
+    clientToolCall.current = null;
+    saidSomething.current = false;
     emit("chatkit.response.start");
+    let ok = false;
     try {
       await api.stream(type, params, onEvent, controller.signal);
-      return true;
+      ok = true;
     } catch (error) {
       if (controller.signal.aborted) return true;
-      setState((s) => ({ ...s, error: { message: errorText(error), allowRetry: !(error instanceof ApiError) || error.status >= 500 } }));
+      const message =
+        error instanceof ApiError || !saidSomething.current
+          ? errorText(error)
+          : "The connection was cut off before the answer finished. What arrived is shown; try again.";
+      setState((s) => ({ ...s, error: { message, allowRetry: !(error instanceof ApiError) || error.status >= 500 } }));
       emit("chatkit.error", { error: errorText(error) });
       return false;
     } finally {
@@ -119,6 +176,16 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
       setState((s) => ({ ...s, allowCancel: false, progress: null }));
       emit("chatkit.response.end");
     }
+    const call = clientToolCall.current;
+    if (ok && call) await answerClientTool(call);
+    return true;
+  };
+
+  const answerClientTool = async (call: ClientToolCallItem) => {
+    clientToolCall.current = null;
+    const result = await runClientTool(call.name, call.arguments);
+    setState((s) => applyEvent(s, { type: "thread.item.replaced", item: { ...call, status: "completed", output: result } }));
+    await runStream("threads.add_client_tool_output", { thread_id: call.thread_id, result });
   };
 
   const openThread = async (id: string) => {
@@ -132,6 +199,9 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
       stickToBottom.current = true;
       history.replaceState(null, "", `#${encodeURIComponent(id)}`);
       emit("chatkit.thread.change", { threadId: id });
+      // A turn left waiting for this page (closed while a client tool ran) is answered now.
+      const newest = page.data[0];
+      if (newest?.type === "client_tool_call" && newest.status === "pending") void answerClientTool(newest);
     } catch (error) {
       setBanner(error instanceof ApiError && error.status === 404 ? "That conversation does not exist any more." : `Could not open the conversation: ${errorText(error)}`);
       history.replaceState(null, "", location.pathname + location.search);
@@ -172,6 +242,13 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
       inference_options: { ...(draft.model ? { model: draft.model } : {}), ...(draft.tool ? { tool_choice: { id: draft.tool } } : {}) },
     };
     return threadId ? runStream("threads.add_user_message", { thread_id: threadId, input }) : runStream("threads.create", { input });
+  };
+
+  const stop = () => {
+    if (!streaming) return;
+    const last = state.items.at(-1);
+    if (last?.type === "assistant_message") setStopped((ids) => new Set(ids).add(last.id));
+    streaming.abort();
   };
 
   const retry = async (userMessageId: string) => {
@@ -236,218 +313,254 @@ export function App({ options, root }: { options: ClientOptions; root: HTMLEleme
     }
   };
 
-  const remove = async (thread: ThreadMetadata) => {
+  /** Deletes on the server now (the undo window closed, or another deletion replaces this one). */
+  const commitDelete = async (waiting: PendingDelete) => {
+    clearTimeout(waiting.timer);
+    if (pendingDeleteRef.current === waiting) {
+      pendingDeleteRef.current = null;
+      setPendingDelete(null);
+    }
     try {
-      await api.deleteThread(thread.id);
-      setThreads((known) => known.filter((t) => t.id !== thread.id));
-      if (threadId === thread.id) newThread();
+      await api.deleteThread(waiting.thread.id);
     } catch (error) {
+      setThreads((known) => (known.some((t) => t.id === waiting.thread.id) ? known : [...known.slice(0, waiting.index), waiting.thread, ...known.slice(waiting.index)]));
       setBanner(`Could not delete: ${errorText(error)}`);
     }
   };
 
+  /** Takes the conversation off the list at once; the server deletes it when the undo window has passed. */
+  const remove = (thread: ThreadMetadata) => {
+    if (pendingDeleteRef.current) void commitDelete(pendingDeleteRef.current);
+    const waiting: PendingDelete = {
+      thread,
+      index: Math.max(0, threads.findIndex((t) => t.id === thread.id)),
+      wasOpen: threadId === thread.id,
+      timer: setTimeout(() => void commitDelete(waiting), UNDO_MS),
+    };
+    pendingDeleteRef.current = waiting;
+    setPendingDelete(waiting);
+    setThreads((known) => known.filter((t) => t.id !== thread.id));
+    if (waiting.wasOpen) newThread();
+    requestAnimationFrame(() => undoButton.current?.focus());
+  };
+
+  const undoDelete = () => {
+    const waiting = pendingDeleteRef.current;
+    if (!waiting) return;
+    clearTimeout(waiting.timer);
+    pendingDeleteRef.current = null;
+    setPendingDelete(null);
+    setThreads((known) => [...known.slice(0, waiting.index), waiting.thread, ...known.slice(waiting.index)]);
+    if (waiting.wasOpen) void openThread(waiting.thread.id);
+  };
+
   const status = state.thread?.status ?? { type: "active" as const };
-  const title = state.thread?.title ?? (state.thread ? "New conversation" : options.header?.title?.text ?? "Chat");
+  const threadTitle = state.thread ? state.thread.title ?? "New conversation" : null;
   const lastUserMessage = userMessageBefore(state.items, "");
   // Retrying an answer deletes everything after its question, so only the latest answer offers it.
   const lastAnswerId = state.items.findLast((item) => item.type === "assistant_message")?.id;
+  const prompts = options.startScreen?.prompts ?? [];
 
   return (
-    <div class={`ck-app${historyOpen ? " history-open" : ""}`} onKeyDown={(e) => e.key === "Escape" && setHistoryOpen(false)}>
-      {historyEnabled && (
-        <HistoryPanel
-          threads={threads}
-          currentId={threadId}
-          hasMore={threadsCursor !== undefined}
-          onMore={() => void loadThreads(threadsCursor)}
-          onOpen={(id) => void openThread(id)}
-          onRename={(t, title) => void rename(t, title)}
-          onDelete={(t) => void remove(t)}
-          showRename={options.history?.showRename !== false}
-          showDelete={options.history?.showDelete !== false}
-        />
-      )}
-      <main class="ck-main">
-        <div class="ck-topbar">
-          {historyEnabled && (
-            <button ref={historyToggle} type="button" class="ck-icon-button ck-history-toggle" aria-label="Conversations" aria-expanded={historyOpen} onClick={() => setHistoryOpen(!historyOpen)}>
-              <Icon name="menu" />
-            </button>
-          )}
-          <h2 class="ck-thread-title">{title}</h2>
-          <button type="button" class="ck-button ck-new" onClick={newThread}>
-            New chat
+    <div class={`ck-app${historyOpen ? " history-open" : ""}`}>
+      <header class="ck-topbar">
+        {historyEnabled && narrow && (
+          <button
+            ref={historyToggle}
+            type="button"
+            class="ck-icon-button ck-history-toggle"
+            aria-label="Conversations"
+            aria-expanded={historyOpen}
+            aria-controls="ck-history"
+            onClick={() => setHistoryOpen(!historyOpen)}
+          >
+            <Icon name={historyOpen ? "close" : "menu"} />
           </button>
-        </div>
-        {banner && (
-          <div class="ck-banner" role="alert">
-            <span>{banner}</span>
-            <button type="button" class="ck-icon-button" aria-label="Dismiss" onClick={() => setBanner(null)}>
-              <Icon name="close" />
-            </button>
-          </div>
         )}
-        <div
-          class="ck-messages"
-          ref={scroller}
-          role="log"
-          aria-label="Conversation"
-          aria-busy={streaming !== null}
-          onScroll={(e) => {
-            const el = e.currentTarget;
-            stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
-          }}
-        >
-          {state.olderCursor && (
-            <button type="button" class="ck-button ck-older" onClick={() => void loadOlder()}>
-              Load earlier messages
-            </button>
-          )}
-          {loading && <p class="ck-muted">Loading…</p>}
-          {!loading && state.items.length === 0 && !streaming && (
-            <div class="ck-start">
-              <h3>{options.startScreen?.greeting ?? "What can I help with today?"}</h3>
-            </div>
-          )}
-          {state.items.map((item) => (
-            <ItemView
-              key={item.id}
-              item={item}
-              streaming={streaming !== null}
-              feedback={options.threadItemActions?.feedback !== false ? feedback[item.id] ?? null : undefined}
-              onFeedback={(kind) => void sendFeedback(item, kind)}
-              onRetry={
-                options.threadItemActions?.retry !== false && item.id === lastAnswerId
-                  ? () => {
-                      const question = userMessageBefore(state.items, item.id);
-                      if (question) void retry(question.id);
-                    }
-                  : undefined
-              }
-              onAction={runAction}
-              onStructuredInput={submitStructuredInput}
-            />
-          ))}
-          {state.progress && (
-            <p class="ck-progress" role="status">
-              <span class="ck-spinner" aria-hidden="true" /> {state.progress.text}
-            </p>
-          )}
-          {streaming && !state.progress && <span class="ck-typing" role="status" aria-label="Answering" />}
-          {state.notices.map((notice) => (
-            <div class={`ck-notice ck-notice-${notice.level}`} role="status">
-              {notice.title && <strong>{notice.title}</strong>}
-              <div class="markdown" dangerouslySetInnerHTML={{ __html: renderMarkdown(notice.message) }} />
-            </div>
-          ))}
-          {state.error && (
-            <div class="ck-error" role="alert">
-              <span>{state.error.message}</span>
-              {state.error.allowRetry && lastUserMessage && (
-                <button type="button" class="ck-button" onClick={retryLast}>
-                  Retry
-                </button>
-              )}
-            </div>
-          )}
+        <div class="ck-titles">
+          <h1 class="ck-agent-name">{agentName}</h1>
+          {threadTitle !== null && <span class="ck-thread-title">{threadTitle}</span>}
         </div>
-        {status.type === "closed" ? (
-          <div class="ck-closed">{status.reason ?? "This conversation is closed."}</div>
-        ) : (
-          <Composer
-            api={api}
-            options={options.composer ?? {}}
-            disabledReason={status.type === "locked" ? status.reason ?? "This conversation is locked." : null}
-            streaming={streaming !== null}
-            canStop={streaming !== null}
-            onStop={() => streaming?.abort()}
-            onSend={send}
+        <button type="button" class="ck-button ck-new" onClick={newThread} aria-label="New chat">
+          <Icon name="plus" /> <span class="ck-new-label">New chat</span>
+        </button>
+        {page && (
+          <details
+            class="ck-account"
+            onKeyDown={(e) => {
+              if (e.key !== "Escape" || !e.currentTarget.open) return;
+              e.currentTarget.open = false;
+              e.currentTarget.querySelector("summary")?.focus();
+            }}
+          >
+            <summary class="ck-icon-button" aria-label={`Account: ${page.userEmail}`} title={page.userEmail}>
+              <span class="ck-avatar" aria-hidden="true">
+                {page.userEmail.slice(0, 1).toUpperCase()}
+              </span>
+            </summary>
+            <div class="ck-account-menu">
+              <span class="ck-account-email">{page.userEmail}</span>
+              <form method="post" action={page.logoutPath}>
+                <button type="submit" class="ck-button">
+                  Sign out
+                </button>
+              </form>
+            </div>
+          </details>
+        )}
+      </header>
+      <div class="ck-body">
+        {historyEnabled && (
+          <HistoryPanel
+            threads={threads}
+            currentId={threadId}
+            hasMore={threadsCursor !== undefined}
+            narrow={narrow}
+            open={historyOpen}
+            toggle={historyToggle}
+            onClose={() => setHistoryOpen(false)}
+            onMore={() => void loadThreads(threadsCursor)}
+            onOpen={(id) => void openThread(id)}
+            onRename={(t, title) => void rename(t, title)}
+            onDelete={remove}
+            showRename={options.history?.showRename !== false}
+            showDelete={options.history?.showDelete !== false}
           />
         )}
-      </main>
-    </div>
-  );
-}
-
-function HistoryPanel(props: {
-  threads: ThreadMetadata[];
-  currentId: string | undefined;
-  hasMore: boolean;
-  showRename: boolean;
-  showDelete: boolean;
-  onMore: () => void;
-  onOpen: (id: string) => void;
-  onRename: (thread: ThreadMetadata, title: string) => void;
-  onDelete: (thread: ThreadMetadata) => void;
-}): JSX.Element {
-  const [editing, setEditing] = useState<string | null>(null);
-  const [confirming, setConfirming] = useState<string | null>(null);
-  return (
-    <nav class="ck-history" aria-label="Conversations">
-      <div class="ck-history-head">
-        <h2>Conversations</h2>
+        <main class="ck-main">
+          {notice && (
+            <div class="ck-banner ck-banner-notice" role="status">
+              <span>{notice}</span>
+              <button
+                type="button"
+                class="ck-icon-button"
+                aria-label="Close this notice"
+                onClick={() => {
+                  remember(NOTICE_DISMISSED_KEY);
+                  setNotice(null);
+                }}
+              >
+                <Icon name="close" />
+              </button>
+            </div>
+          )}
+          {banner && (
+            <div class="ck-banner" role="alert">
+              <span>{banner}</span>
+              <button type="button" class="ck-icon-button" aria-label="Dismiss" onClick={() => setBanner(null)}>
+                <Icon name="close" />
+              </button>
+            </div>
+          )}
+          <div
+            class="ck-messages"
+            ref={scroller}
+            role="log"
+            aria-label="Conversation"
+            aria-busy={streaming !== null}
+            onClick={(e) => onMarkdownClick(e)}
+            onScroll={(e) => {
+              const el = e.currentTarget;
+              stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+            }}
+          >
+            {state.olderCursor && (
+              <button type="button" class="ck-button ck-older" onClick={() => void loadOlder()}>
+                Load earlier messages
+              </button>
+            )}
+            {loading && (
+              <p class="ck-muted ck-loading" role="status">
+                <span class="ck-spinner" aria-hidden="true" /> Loading…
+              </p>
+            )}
+            {!loading && state.items.length === 0 && !streaming && (
+              <div class="ck-start">
+                <h2>{options.startScreen?.greeting ?? "What can I help with today?"}</h2>
+                {prompts.length > 0 && (
+                  <ul class="ck-prompts" aria-label="Suggestions">
+                    {prompts.map((prompt) => (
+                      <li>
+                        <button type="button" class="ck-prompt" onClick={() => void send({ text: prompt.prompt, attachments: [], model: undefined, tool: undefined })}>
+                          <Icon name="sparkle" />
+                          <span>{prompt.label}</span>
+                        </button>
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </div>
+            )}
+            {state.items.map((item) => (
+              <ItemView
+                key={item.id}
+                item={item}
+                streaming={streaming !== null}
+                stopped={stopped.has(item.id)}
+                feedback={options.threadItemActions?.feedback !== false ? feedback[item.id] ?? null : undefined}
+                onFeedback={(kind) => void sendFeedback(item, kind)}
+                onRetry={
+                  options.threadItemActions?.retry !== false && item.id === lastAnswerId
+                    ? () => {
+                        const question = userMessageBefore(state.items, item.id);
+                        if (question) void retry(question.id);
+                      }
+                    : undefined
+                }
+                onAction={runAction}
+                onStructuredInput={submitStructuredInput}
+              />
+            ))}
+            {state.progress && (
+              <p class="ck-progress" role="status">
+                <span class="ck-spinner" aria-hidden="true" /> {state.progress.text}
+              </p>
+            )}
+            {streaming && !state.progress && <span class="ck-typing" role="status" aria-label="Answering" />}
+            {state.notices.map((notice) => (
+              <div class={`ck-notice ck-notice-${notice.level}`} role="status">
+                {notice.title && <strong>{notice.title}</strong>}
+                <div class="markdown" dangerouslySetInnerHTML={{ __html: renderMarkdown(notice.message) }} />
+              </div>
+            ))}
+            {state.error && (
+              <div class="ck-error" role="alert">
+                <span>{state.error.message}</span>
+                {state.error.allowRetry && lastUserMessage && (
+                  <button type="button" class="ck-button" onClick={retryLast}>
+                    Retry
+                  </button>
+                )}
+              </div>
+            )}
+          </div>
+          {pendingDelete && (
+            <div class="ck-toast" role="status">
+              <span>Deleted “{pendingDelete.thread.title || "Untitled conversation"}”.</span>
+              <button ref={undoButton} type="button" class="ck-button" onClick={undoDelete}>
+                Undo
+              </button>
+              <button type="button" class="ck-icon-button" aria-label="Close (delete now)" onClick={() => void commitDelete(pendingDelete)}>
+                <Icon name="close" />
+              </button>
+            </div>
+          )}
+          {status.type === "closed" ? (
+            <div class="ck-closed">{status.reason ?? "This conversation is closed."}</div>
+          ) : (
+            <Composer
+              api={api}
+              options={options.composer ?? {}}
+              disabledReason={status.type === "locked" ? status.reason ?? "This conversation is locked." : null}
+              streaming={streaming !== null}
+              canStop={streaming !== null}
+              onStop={stop}
+              onSend={send}
+            />
+          )}
+        </main>
       </div>
-      {props.threads.length === 0 && <p class="ck-muted">No conversations yet.</p>}
-      <ul>
-        {props.threads.map((thread) => {
-          const name = thread.title || "Untitled conversation";
-          return (
-            <li key={thread.id} class={thread.id === props.currentId ? "current" : ""} data-thread-id={thread.id}>
-              {editing === thread.id ? (
-                <form
-                  class="ck-rename"
-                  onSubmit={(e) => {
-                    e.preventDefault();
-                    const title = String(new FormData(e.currentTarget).get("title") ?? "").trim();
-                    if (title) props.onRename(thread, title);
-                    setEditing(null);
-                  }}
-                >
-                  <input name="title" defaultValue={thread.title ?? ""} aria-label="New title" autoFocus onKeyDown={(e) => e.key === "Escape" && setEditing(null)} />
-                  <button type="submit" class="ck-button">
-                    Save
-                  </button>
-                </form>
-              ) : confirming === thread.id ? (
-                <div class="ck-confirm">
-                  <span>Delete “{name}”?</span>
-                  <button type="button" class="ck-button danger" onClick={() => (setConfirming(null), props.onDelete(thread))}>
-                    Delete
-                  </button>
-                  <button type="button" class="ck-button" onClick={() => setConfirming(null)}>
-                    Keep
-                  </button>
-                </div>
-              ) : (
-                <div class="ck-thread-row">
-                  <button type="button" class="ck-thread-link" aria-current={thread.id === props.currentId ? "true" : undefined} onClick={() => props.onOpen(thread.id)}>
-                    <span class="ck-thread-name">{name}</span>
-                    <time class="ck-muted" dateTime={thread.created_at}>
-                      {new Date(thread.created_at).toLocaleDateString()}
-                    </time>
-                  </button>
-                  {props.showRename && (
-                    <button type="button" class="ck-icon-button" aria-label={`Rename ${name}`} title="Rename" onClick={() => setEditing(thread.id)}>
-                      <Icon name="edit" />
-                    </button>
-                  )}
-                  {props.showDelete && (
-                    <button type="button" class="ck-icon-button" aria-label={`Delete ${name}`} title="Delete" onClick={() => setConfirming(thread.id)}>
-                      <Icon name="trash" />
-                    </button>
-                  )}
-                </div>
-              )}
-            </li>
-          );
-        })}
-      </ul>
-      {props.hasMore && (
-        <button type="button" class="ck-button ck-more" onClick={props.onMore}>
-          Show older
-        </button>
-      )}
-    </nav>
+    </div>
   );
 }
 

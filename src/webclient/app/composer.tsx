@@ -3,6 +3,7 @@ import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Attachment } from "../../protocol/items.ts";
 import type { ChatkitApi } from "./api.ts";
+import { ToolMenu } from "./tool-menu.tsx";
 
 /** `composer` of the official options, as far as this client uses it. */
 export interface ComposerOptions {
@@ -125,12 +126,15 @@ export function Composer(props: {
   };
 
   const ready = pending.filter((p) => p.attachment).map((p) => p.attachment!);
-  const canSend = !props.streaming && !props.disabledReason && !uploading && (text.trim() !== "" || ready.length > 0);
+  const canSendText = (value: string) => !props.streaming && !props.disabledReason && !uploading && (value.trim() !== "" || ready.length > 0);
+  const canSend = canSendText(text);
 
   const submit = async () => {
-    if (!canSend) return;
-    const draft: Draft = { text: text.trim(), attachments: ready, model: models.length > 0 ? model : undefined, tool };
-    const kept = { text, pending, tool };
+    // The box's own value: text pasted and sent at once may not have reached the state yet.
+    const value = textarea.current?.value ?? text;
+    if (!canSendText(value)) return;
+    const draft: Draft = { text: value.trim(), attachments: ready, model: models.length > 0 ? model : undefined, tool };
+    const kept = { text: value, pending, tool };
     setText("");
     setPending([]);
     setTool(undefined);
@@ -246,7 +250,10 @@ export function Composer(props: {
             }
           }}
           onKeyDown={(e) => {
-            if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+            if (e.key === "Escape" && props.streaming && props.canStop) {
+              e.preventDefault();
+              props.onStop();
+            } else if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
               e.preventDefault();
               void submit();
             }
@@ -269,14 +276,7 @@ export function Composer(props: {
       </div>
       {(models.length > 0 || tools.length > 0 || limits) && (
         <div class="ck-composer-meta">
-          {tools.length > 0 && (
-            <select value={tool ?? ""} onChange={(e) => setTool(e.currentTarget.value || undefined)} aria-label="Tool">
-              <option value="">No tool</option>
-              {tools.map((t) => (
-                <option value={t.id}>{t.label}</option>
-              ))}
-            </select>
-          )}
+          {tools.length > 0 && <ToolMenu tools={tools} chosen={tool} onChoose={setTool} />}
           {models.length > 0 && (
             <label>
               <span class="ck-visually-hidden">Model</span>

@@ -14,6 +14,11 @@ const PATHS = {
   file: "M6 3h8l5 5v13H6zM14 3v5h5",
   send: "M12 19V5M5 12l7-7 7 7",
   close: "M6 6l12 12M18 6L6 18",
+  plus: "M12 5v14M5 12h14",
+  sparkle: "M12 3l1.8 5.2L19 10l-5.2 1.8L12 17l-1.8-5.2L5 10l5.2-1.8zM19 15l.8 2.2L22 18l-2.2.8L19 21l-.8-2.2L16 18l2.2-.8z",
+  tool: "M14.7 6.3a4 4 0 0 0-5.4 5.4L3 18l3 3 6.3-6.3a4 4 0 0 0 5.4-5.4l-2.5 2.5-2.5-.5-.5-2.5z",
+  chevron: "M6 9l6 6 6-6",
+  check: "M5 12l5 5 9-10",
 } as const;
 
 export type IconName = keyof typeof PATHS | "stop";

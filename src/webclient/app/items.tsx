@@ -2,12 +2,16 @@ import { Icon } from "./icons.tsx";
 import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import type { Annotation, Attachment, Task, ThreadItem, WidgetItem } from "../../protocol/items.ts";
+import { copyText } from "./clipboard.ts";
 import { renderMarkdown } from "./markdown.ts";
+import { toolCallsSummary } from "../../protocol/workflow-summary.ts";
 import { WidgetView, type WidgetAction } from "./widgets.tsx";
 
 interface ItemProps {
   item: ThreadItem;
   streaming: boolean;
+  /** The user stopped this answer before it finished. */
+  stopped: boolean;
   /** undefined: feedback buttons off; null: none given yet. */
   feedback: "positive" | "negative" | null | undefined;
   onFeedback: (kind: "positive" | "negative") => void;
@@ -137,6 +141,18 @@ function StructuredInputView({ item, onSubmit }: { item: Extract<ThreadItem, { t
   );
 }
 
+/**
+ * A workflow's one-line summary. Tool calls are named by their tasks, also in items stored before
+ * the server wrote such titles; a duration only means something for thinking.
+ */
+function workflowSummary(workflow: Extract<ThreadItem, { type: "workflow" }>["workflow"]): string {
+  const summary = workflow.summary;
+  if (summary && "title" in summary) return summary.title;
+  if (workflow.type === "custom") return workflow.tasks.length > 0 ? toolCallsSummary(workflow.tasks) : "Working";
+  if (!summary) return "Thinking";
+  return summary.duration < 1 ? "Thought briefly" : `Thought for ${summary.duration} s`;
+}
+
 /** One thread item, drawn by its type. Hidden and marker items draw nothing. */
 export function ItemView(props: ItemProps): JSX.Element | null {
   const { item } = props;
@@ -162,10 +178,11 @@ export function ItemView(props: ItemProps): JSX.Element | null {
       return (
         <div class="ck-item ck-assistant" data-item-id={item.id}>
           <div class="markdown" dangerouslySetInnerHTML={{ __html: renderMarkdown(text) }} />
+          {props.stopped && <p class="ck-stopped">Stopped</p>}
           <Sources annotations={item.content.flatMap((part) => part.annotations)} />
           {!props.streaming && text && (
             <div class="ck-item-actions">
-              <button type="button" class="ck-icon-button" aria-label="Copy" title="Copy" onClick={() => void navigator.clipboard?.writeText(text)}>
+              <button type="button" class="ck-icon-button" aria-label="Copy" title="Copy" onClick={() => void copyText(text).catch(() => undefined)}>
                 <Icon name="copy" />
               </button>
               {props.feedback !== undefined && (
@@ -198,13 +215,8 @@ export function ItemView(props: ItemProps): JSX.Element | null {
       return (
         <details class="ck-item ck-workflow" open={item.workflow.expanded || props.streaming} data-item-id={item.id}>
           <summary>
-            {item.workflow.summary
-              ? "title" in item.workflow.summary
-                ? item.workflow.summary.title
-                : `Thought for ${item.workflow.summary.duration} s`
-              : item.workflow.type === "reasoning"
-                ? "Thinking"
-                : "Working"}
+            <Icon name={item.workflow.type === "reasoning" ? "sparkle" : "tool"} size={16} />
+            {workflowSummary(item.workflow)}
           </summary>
           {item.workflow.tasks.map((task) => (
             <TaskView task={task} />
@@ -226,12 +238,17 @@ export function ItemView(props: ItemProps): JSX.Element | null {
         </div>
       );
     }
-    case "client_tool_call":
+    case "client_tool_call": {
+      const failed = typeof item.output === "object" && item.output !== null && "error" in item.output;
       return (
-        <div class="ck-item ck-muted" data-item-id={item.id}>
-          Tool <code>{item.name}</code> {item.status === "pending" ? "is waiting for the page (this client has no client tools)." : "finished."}
+        <div class="ck-item ck-tool-call" data-item-id={item.id}>
+          <Icon name="tool" size={16} />
+          <span>
+            Tool call in this browser: <code>{item.name}</code> {item.status === "pending" ? "running…" : failed ? "refused" : "done"}
+          </span>
         </div>
       );
+    }
     case "structured_input":
       return (
         <div class="ck-item" data-item-id={item.id}>

@@ -1,5 +1,6 @@
 import type { ComponentChildren, JSX } from "preact";
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { ChartProps } from "./chart.ts";
 import type { WidgetItem, WidgetNode } from "../../protocol/items.ts";
 import { renderMarkdown } from "./markdown.ts";
 
@@ -293,10 +294,107 @@ function Node({ node, ctx }: { node: WidgetNode; ctx: RenderContext }): JSX.Elem
         </div>
       );
     }
+    case "Chart":
+      return <ChartView node={node} />;
+    case "Table":
+      return <TableView node={node} ctx={ctx} />;
     default:
-      // Components this client does not draw (Chart, Table, templates) still show their contents.
+      // Components this client does not draw (templates, newer ones) still show their contents.
       return Array.isArray(node.children) ? <div style={boxStyle(node, "column")}>{children(node.children)}</div> : text(node.value) ? <p class="w-text">{text(node.value)}</p> : null;
   }
+}
+
+const CELL_ALIGN: Record<string, string> = { start: "left", center: "center", end: "right" };
+
+/** A `Table` widget as a real table: header rows (`header: true`) in its head, cells as `th`/`td`. */
+function TableView({ node, ctx }: { node: WidgetNode; ctx: RenderContext }): JSX.Element {
+  const rows = (Array.isArray(node.children) ? node.children : []) as WidgetNode[];
+  const row = (r: WidgetNode, i: number) => (
+    <tr key={r.key ?? r.id ?? i}>
+      {((Array.isArray(r.children) ? r.children : []) as WidgetNode[]).map((cell, j) => {
+        const Cell = r.header ? "th" : "td";
+        return (
+          <Cell
+            key={cell.key ?? cell.id ?? j}
+            {...(r.header ? { scope: "col" } : {})}
+            colSpan={typeof cell.colSpan === "number" ? cell.colSpan : undefined}
+            rowSpan={typeof cell.rowSpan === "number" ? cell.rowSpan : undefined}
+            style={{ textAlign: CELL_ALIGN[text(cell.align)], verticalAlign: text(cell.vAlign) === "end" ? "bottom" : text(cell.vAlign) === "center" ? "middle" : undefined, width: space(cell.width) ?? (typeof cell.width === "number" ? `${cell.width}px` : undefined), padding: space(cell.padding) }}
+          >
+            {Array.isArray(cell.children) ? (cell.children as WidgetNode[]).map((child, k) => <Node key={child.key ?? child.id ?? k} node={child} ctx={ctx} />) : text(cell.value)}
+          </Cell>
+        );
+      })}
+    </tr>
+  );
+  const headerCount = rows.findIndex((r) => !r.header);
+  const head = rows.slice(0, headerCount < 0 ? rows.length : headerCount);
+  const body = rows.slice(head.length);
+  return (
+    <div class="w-table" role="region" aria-label="Table" tabIndex={0}>
+      <table>
+        {head.length > 0 && <thead>{head.map(row)}</thead>}
+        <tbody>{body.map((r, i) => row(r, head.length + i))}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/**
+ * A `Chart` widget, drawn by uPlot. The chart code is its own file, fetched with the first chart
+ * (our origin), so pages without charts do not load it. Screen readers get the data as a table.
+ */
+function ChartView({ node }: { node: WidgetNode }): JSX.Element {
+  const canvas = useRef<HTMLDivElement>(null);
+  const [failed, setFailed] = useState(false);
+  const props = node as unknown as ChartProps;
+  const data = Array.isArray(props.data) ? props.data : [];
+  const series = Array.isArray(props.series) ? props.series.filter((s) => typeof s?.dataKey === "string") : [];
+  const xKey = typeof props.xAxis === "string" ? props.xAxis : typeof props.xAxis?.dataKey === "string" ? props.xAxis.dataKey : "";
+  const xLabels = typeof props.xAxis === "object" && props.xAxis?.labels ? props.xAxis.labels : {};
+  const key = JSON.stringify([data, series, props.xAxis, props.height, props.showLegend, props.showYAxis]);
+  useEffect(() => {
+    let undraw: (() => void) | undefined;
+    let cancelled = false;
+    import("./chart.ts").then(
+      ({ drawChart }) => {
+        if (!cancelled && canvas.current) undraw = drawChart(canvas.current, { ...props, data, series });
+      },
+      () => setFailed(true),
+    );
+    return () => {
+      cancelled = true;
+      undraw?.();
+    };
+  }, [key]);
+  const label = `Chart of ${series.map((s) => s.label ?? s.dataKey).join(", ") || "no series"} by ${xKey}`;
+  return (
+    <figure class="w-chart" aria-label={label}>
+      <div ref={canvas} class="w-chart-canvas" aria-hidden="true" />
+      {failed && <p class="w-caption">The chart could not be drawn.</p>}
+      <table class="ck-visually-hidden">
+        <caption>{label}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{xKey}</th>
+            {series.map((s) => (
+              <th scope="col">{s.label ?? s.dataKey}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {data.map((row) => (
+            <tr>
+              <th scope="row">{xLabels[text(row[xKey])] ?? text(row[xKey])}</th>
+              {series.map((s) => (
+                <td>{text(row[s.dataKey])}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </figure>
+  );
 }
 
 /** A widget item: its tree drawn with the common components; actions go through `run`. */
