@@ -2,7 +2,7 @@ import { PerformanceObserver } from "node:perf_hooks";
 import v8 from "node:v8";
 
 /**
- * How the server sizes V8's heap (issue 10: peak RSS under the benchmark below 150 MB).
+ * How the server sizes V8's heap (to keep peak RSS under `npm run bench` below 150 MB).
  *
  * Node's defaults suit a batch job more than a long-running server on a small box: the young
  * generation grows to 32 MB (two 16 MB semi-spaces), most of it while the server's own modules
@@ -11,7 +11,7 @@ import v8 from "node:v8";
  * between full collections cut the peak RSS of 1,000 concurrent streams from about 220 MB to
  * about 150 MB, and that of the list and stream workloads by 30-50 MB; the CPU per request or
  * turn did not move beyond the benchmark's noise. The old generation's setting costs event-loop
- * delay with 1,000 streams at once (p99 about 70 ms against 55): README, Performance.
+ * delay with 1,000 streams at once (p99 about 70 ms against 55): bench/README.md.
  */
 export interface HeapTuning {
   /** The largest the young generation may grow to, both semi-spaces together. 0 leaves V8's default. */

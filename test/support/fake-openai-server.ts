@@ -1,7 +1,8 @@
 /**
  * Runs the tests' fake OpenAI-compatible upstream on its own, to try the server against a
- * "model" without a key:  npx tsx test/support/fake-openai-server.ts [port]
- * then start the server with OPENAI_BASE_URL=<printed base URL>.
+ * "model" without a key:  node --import tsx test/support/fake-openai-server.ts [port] &
+ * then start the server with OPENAI_BASE_URL=<printed base URL>. It is one node process (npx
+ * would start a child that outlives a kill of its own pid), so `kill %1` stops it.
  */
 import { startFakeOpenAI } from "./fake-openai.ts";
 
