@@ -2,6 +2,7 @@
 export { defineConfig } from "./config/schema.ts";
 export type { ChatkitConfig, ChatkitConfigInput, AgentConfig } from "./config/schema.ts";
 export { loadConfig, parseConfig, ConfigError } from "./config/load.ts";
+export { localModelAgent, LOCAL_MODEL_SERVERS, type LocalModelServer } from "./config/presets.ts";
 export { createApp, createHttpServer, type AppDeps } from "./http/app.ts";
 export { recoverInterruptedUploads } from "./attachments/sweep.ts";
 export { AttachmentFiles } from "./attachments/files.ts";

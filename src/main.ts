@@ -1,5 +1,6 @@
 import type { Server } from "node:http";
 import { ConfigError, loadConfig } from "./config/load.ts";
+import { describeProbe, probeUpstreams } from "./agents/probe.ts";
 import { describeUpstream, upstreamOf } from "./agents/upstream.ts";
 import { attachmentStorageFor } from "./attachments/storage.ts";
 import { recoverInterruptedUploads } from "./attachments/sweep.ts";
@@ -78,6 +79,14 @@ async function main(): Promise<void> {
     const hint = upstreamOf(config, agent) ? "" : "; set OPENAI_API_KEY or OPENAI_BASE_URL to use a model";
     logger.info(`agent "${agent.id}": ${describeUpstream(config, agent)}${hint}`);
   }
+  // Whether each model answers, said once it is known; start-up does not wait for it.
+  void probeUpstreams(config).then((probes) => {
+    for (const agent of config.agents) {
+      const probe = probes.get(agent.id);
+      if (probe?.ok) logger.info(`agent "${agent.id}": ${describeProbe(config, agent, probe)}`);
+      else if (probe) logger.error(`agent "${agent.id}": ${describeProbe(config, agent, probe)}; its chats fail until it does (npm run check tells again)`);
+    }
+  });
 }
 
 main().catch((error: unknown) => {
