@@ -4,7 +4,7 @@ import { readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import SQLite from "better-sqlite3";
-import { DATABASE_FILE, openStore } from "../src/store/index.ts";
+import { DATABASE_FILE } from "../src/store/index.ts";
 import { mintToken, startTestServer, tempDataDir, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { foldEvents, userInput } from "./support/client.ts";
 import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
