@@ -6,6 +6,7 @@ import { attachmentStorageFor } from "./attachments/storage.ts";
 import { recoverInterruptedUploads } from "./attachments/sweep.ts";
 import { createLogger } from "./core/logger.ts";
 import { createApp, createHttpServer } from "./http/app.ts";
+import { firstSignInLink, serverBaseUrl } from "./ops/login-link.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
 import { openStore } from "./store/index.ts";
 import { McpRegistry } from "./mcp/registry.ts";
@@ -78,6 +79,14 @@ async function main(): Promise<void> {
   for (const agent of config.agents) {
     const hint = upstreamOf(config, agent) ? "" : "; set OPENAI_API_KEY or OPENAI_BASE_URL to use a model";
     logger.info(`agent "${agent.id}": ${describeUpstream(config, agent)}${hint}`);
+  }
+  const firstLink = await firstSignInLink(store, config, serverBaseUrl({ ...config, server: { ...config.server, port } }));
+  if (firstLink) {
+    logger.info(
+      `nobody has signed in yet: open this single-use link to sign in as the first administrator, ${firstLink.email} ` +
+        `(valid ${config.signIn.linkMinutes} minutes; a restart prints a new one until someone signs in; ` +
+        `later links: npm run --silent login-link -- <email>):\n\n    ${firstLink.url}\n`,
+    );
   }
   // Whether each model answers, said once it is known; start-up does not wait for it.
   void probeUpstreams(config).then((probes) => {

@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { mintToken, tempDataDir } from "./support/app.ts";
 import { foldEvents, userInput } from "./support/client.ts";
 import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
-import { cleanEnv, REPO_ROOT, run, startServerProcess, type ServerProcess } from "./support/process.ts";
+import { cleanEnv, REPO_ROOT, run, startServerProcess, stopServerProcess, waitForOutput } from "./support/process.ts";
 import { parseSse } from "./support/sse.ts";
 
 /** The README's one line for a local model server, as `{ env, command }`. */
@@ -24,15 +24,6 @@ async function deadPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-async function outputMatching(server: ServerProcess, pattern: RegExp): Promise<string> {
-  for (let waited = 0; waited < 30_000; waited += 50) {
-    const match = pattern.exec(server.output());
-    if (match) return match[0];
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(`no ${pattern} in the output:\n${server.output()}`);
 }
 
 describe("a real model in one line", () => {
@@ -54,8 +45,8 @@ describe("a real model in one line", () => {
     const token = await mintToken(dataDir, "local@example.com");
     const server = await startServerProcess({ ...line, OPENAI_BASE_URL: fake.baseURL, CHATKIT_DATA_DIR: dataDir });
     try {
-      await outputMatching(server, new RegExp(`agent "assistant": llama3\\.2 via chat_completions at ${fake.baseURL.replace(/\./g, "\\.")}`));
-      await outputMatching(server, /agent "assistant": the upstream \S+ answers, and lists llama3\.2/);
+      await waitForOutput(server, new RegExp(`agent "assistant": llama3\\.2 via chat_completions at ${fake.baseURL.replace(/\./g, "\\.")}`));
+      await waitForOutput(server, /agent "assistant": the upstream \S+ answers, and lists llama3\.2/);
       const response = await fetch(`${server.url}/chatkit?agent_id=assistant`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
@@ -70,8 +61,7 @@ describe("a real model in one line", () => {
       assert.equal(turn.headers.authorization, "Bearer no-key", "a local server gets a placeholder key, not a real one");
       assert.ok(fake.modelListings >= 1, "start-up listed the upstream's models");
     } finally {
-      server.child.kill("SIGTERM");
-      await server.exited;
+      await stopServerProcess(server);
     }
   });
 
@@ -79,11 +69,10 @@ describe("a real model in one line", () => {
     const port = await deadPort();
     const server = await startServerProcess({ OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, CHATKIT_DATA_DIR: dataDir });
     try {
-      await outputMatching(server, new RegExp(`agent "assistant": the upstream http://127\\.0\\.0\\.1:${port}/v1 does not answer \\(ECONNREFUSED\\); its chats fail until it does`));
+      await waitForOutput(server, new RegExp(`agent "assistant": the upstream http://127\\.0\\.0\\.1:${port}/v1 does not answer \\(ECONNREFUSED\\); its chats fail until it does`));
       assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
     } finally {
-      server.child.kill("SIGTERM");
-      await server.exited;
+      await stopServerProcess(server);
     }
   });
 

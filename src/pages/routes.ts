@@ -110,6 +110,7 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
     sendMessagePage(ctx, 200, "chatkit-box", [
       "This is a self-hosted ChatKit server. This browser is not signed in.",
       `To chat, ask the operator for a sign-in link. They create one on the server with <code>${escapeHtml(loginLinkCommand())}</code>; open the link it prints in this browser.`,
+      "Setting up a new box? Until someone signs in, the server prints a single-use sign-in link for the first administrator when it starts: look in its output (under systemd: <code>journalctl -u chatkit</code>), or restart it for a fresh one.",
       `API clients: <code>POST /chatkit</code> with a bearer token (<code>npm run --silent session -- you@example.com</code>). Health check: <code>GET /healthz</code>.`,
     ]);
   });
