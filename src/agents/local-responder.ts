@@ -66,7 +66,7 @@ export class LocalResponder implements ModelRunner {
     const tools = request.tools?.length ? ` Name one of my tools in a message and I will call it: ${request.tools.map((t) => `\`${t.name}\``).join(", ")}.` : "";
     return [
       `Hello! I am the ${LOCAL_RESPONDER_NAME} of the agent "${this.agent.name}": no model is configured yet, so I can only echo.${tools}`,
-      "To talk to a real model, set OPENAI_API_KEY, or point `openai.baseURL` in chatkit.config.ts at an OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio), and restart.",
+      "To talk to a real model, restart with OPENAI_API_KEY set, or with a local OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio), e.g. `OPENAI_BASE_URL=http://127.0.0.1:11434/v1 CHATKIT_MODEL=llama3.2 CHATKIT_API=chat_completions npm start`.",
       said ? `You said: "${said}".${files}` : `You sent a message without text.${files}`,
     ].join("\n\n");
   }
