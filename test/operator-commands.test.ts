@@ -73,7 +73,7 @@ describe("operator commands", () => {
     assert.match(local.stdout, /assistant\s+Assistant\s+gpt-4\.1-mini\s+built-in local responder/);
     assert.match(local.stdout, /demo \(stdio\): demo__echo, demo__add/, "the bundled MCP server answers");
     const upstream = await npm(["agents"], { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: "http://127.0.0.1:9/v1" });
-    assert.match(upstream.stdout, /assistant\s+Assistant\s+gpt-4\.1-mini\s+gpt-4\.1-mini via responses at http:\/\/127\.0\.0\.1:9\/v1/);
+    assert.match(upstream.stdout, /assistant\s+Assistant\s+gpt-4\.1-mini\s+gpt-4\.1-mini via responses at http:\/\/127\.0\.0\.1:9\/v1\s+does not answer \(ECONNREFUSED\)/);
     const keyless = await npm(["agents"], { OPENAI_BASE_URL: "http://127.0.0.1:11434/v1" });
     assert.match(keyless.stdout, /via responses at http:\/\/127\.0\.0\.1:11434\/v1/, "a local server needs no key");
   });
