@@ -60,7 +60,7 @@ export default defineConfig({
     // host: "127.0.0.1",
     // port: 8787,
     // publicUrl: "https://chat.example.com", // how users reach the box, when behind a proxy
-    // trustProxy: false,                      // trust X-Forwarded-* from that proxy
+    // trustProxy: false,                      // proxies whose X-Forwarded-* are believed: ["10.0.0.5", "10.1.0.0/16"]; true = loopback only
     // accessLog: true,                        // one line per request: method, path, request type, status, duration
     // sseHeartbeatSeconds: 15,                // comment lines that keep idle proxies from closing streams; 0 = off
     // logFormat: "text",                      // or "json": one JSON object per line, with the request id
@@ -73,7 +73,7 @@ export default defineConfig({
     // jsonMaxStringLength: 200_000,           // longest string in a request, transcription audio aside (400)
     // streamsPerUser: 8,                      // streaming turns one user may have open (429 too_many_streams)
     // upstreamConcurrency: 512,               // model requests in flight for the whole box (429 upstream_busy)
-    // failedAuthPerMinute: 20,                // bad bearer tokens / sign-in links per client address (429)
+    // failedAuthPerMinute: 20,                // failed bearer tokens / sign-in links per client address, then 429 (valid ones always work)
     // headersTimeoutMs: 20_000,               // slow request headers are cut
     // requestTimeoutMs: 300_000,              // slow request bodies are cut (answers and streams are not)
   },
@@ -110,7 +110,12 @@ export default defineConfig({
   signIn: {
     // linkMinutes: 15,                        // how long a login link stays valid
     // sessionDays: 30,                        // how long the browser stays signed in
+    // jwt: [{ issuer: "https://app.example.com", audience: "chatkit-box", jwksUrl: "https://app.example.com/.well-known/jwks.json" }],
+    //                                         // apps that sign their users' tokens (or `secret` for HS256); see README "Sign-in"
+    // proxy: { header: "X-Forwarded-Email" }, // an authenticating proxy names the user; only from server.trustProxy
   },
+
+  // admins: ["you@example.com"],              // these addresses get the admin role (users, invitations, sessions)
 
   // cookieKeys: ["a long random string", "the previous one, while rotating"],
   // Left empty, a random key is generated once and kept in the data dir (with database.url, set them).

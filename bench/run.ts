@@ -9,7 +9,7 @@
  * WARMUP (s, 1), CONNECTIONS (16), TURNS (streamed turns per target, 200), LEVELS (paced
  * concurrency levels, "50,200,400"), LEVEL_SECONDS (3), BIG_STREAMS (1000), BIG_DELTAS (200),
  * STARTUP_ITEMS (100000), STARTS (start-ups per target, 3), ONLY (comma-separated groups:
- * startup, lists, streams, thousand), SERVER_CPU / LOAD_CPU (0 / 1).
+ * startup, lists, auth, streams, thousand), SERVER_CPU / LOAD_CPU (0 / 1).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -19,7 +19,8 @@ import { userInput } from "../test/support/client.ts";
 import type { Script } from "../test/support/fake-openai.ts";
 import { hammer, percentile, runTurns, turnMessage, expectedAnswer, type HttpCall, type Throughput, type TurnsSummary } from "./support/load.ts";
 import { describeMachine, launch, pinLoadGenerator, type Kind, type Launched } from "./support/processes.ts";
-import { SEED, seedItem } from "./support/seed-data.ts";
+import { SignJWT } from "jose";
+import { BENCH_JWT, LISTER_EMAIL, SEED, seedItem } from "./support/seed-data.ts";
 import { seedDataDir, type SeededData } from "./support/seed.ts";
 import { formatTable, type Row } from "./support/table.ts";
 import { openStore, type Owner, type Store } from "../src/store/index.ts";
@@ -37,7 +38,7 @@ const KNOBS = {
   startupItems: env("STARTUP_ITEMS", SEED.totalItems),
   starts: env("STARTS", 3),
 };
-const GROUPS = ["startup", "lists", "streams", "thousand"] as const;
+const GROUPS = ["startup", "lists", "auth", "streams", "thousand"] as const;
 const only = new Set(process.env.ONLY ? process.env.ONLY.split(",") : GROUPS);
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
@@ -249,6 +250,47 @@ async function listsGroup(fixture: Fixture, servers: Record<Server, Launched>): 
   await store.close();
 }
 
+/**
+ * What signing in costs on every request: the same threads.list page on our server only, with
+ * the lister's session token and with a token the lister's app signed (HS256, `signIn.jwt`),
+ * alternated twice so a drift of the machine's speed hits both. Target: the JWT's server CPU per
+ * request within 10% of the session token's.
+ */
+async function authGroup(fixture: Fixture): Promise<void> {
+  const ours = await start("ours", { env: fixture.serverEnv.ours });
+  const jwt = await new SignJWT({ sub: "bench-lister", email: LISTER_EMAIL })
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuer(BENCH_JWT.issuer)
+    .setAudience(BENCH_JWT.audience)
+    .setExpirationTime("1h")
+    .sign(new TextEncoder().encode(BENCH_JWT.secret));
+  const credentials = { "session token": fixture.seeded.listerToken, "app-issued JWT (HS256)": jwt };
+  type Credential = keyof typeof credentials;
+  const list = (token: string) => chatkitCall("ours", token, "threads.list", { limit: 20, order: "desc" });
+  for (const [name, token] of Object.entries(credentials)) {
+    const call = list(token);
+    const answer = await fetch(`${ours.url}${call.path}`, { method: "POST", headers: call.headers, body: call.body });
+    const data = ((await answer.json()) as { data?: unknown[] }).data;
+    if (answer.status !== 200 || data?.length !== 20) throw new Error(`threads.list with the ${name}: our server answered ${answer.status}`);
+  }
+  const best = {} as Record<Credential, Throughput>;
+  for (let round = 0; round < 2; round++) {
+    for (const [name, token] of Object.entries(credentials) as Array<[Credential, string]>) {
+      log(`threads.list by ${name}, round ${round + 1}`);
+      const result = await hammer(ours, list(token), { seconds: KNOBS.duration, warmupSeconds: round === 0 ? 3 * KNOBS.warmup : KNOBS.warmup, connections: KNOBS.connections });
+      if (result.failed > 0) notes.push(`threads.list by ${name}: ${result.failed} failed requests`);
+      if (!best[name] || result.requestsPerSecond > best[name].requestsPerSecond) best[name] = result;
+    }
+  }
+  await stop(ours);
+  const session = best["session token"];
+  const app = best["app-issued JWT (HS256)"];
+  // Judged by server CPU per request: on a shared machine requests per second swing with the neighbours' load.
+  const cost = app.cpuMicrosPerRequest / session.cpuMicrosPerRequest;
+  rows.push({ workload: "threads.list, page of 20, by credential (ours only, best of 2)", metric: "req/s, session token / app-issued JWT (HS256)", ours: `${int(session.requestsPerSecond)} / ${int(app.requestsPerSecond)}`, bare: "", peer: "", vsBare: "", vsPeer: "", target: "" });
+  rows.push({ workload: "", metric: "server CPU µs per request, session / JWT", ours: `${int(session.cpuMicrosPerRequest)} / ${int(app.cpuMicrosPerRequest)}`, bare: "", peer: "", vsBare: `JWT ${times(app.cpuMicrosPerRequest, session.cpuMicrosPerRequest)}`, vsPeer: "", target: "JWT within 10% of the session token", met: cost <= 1.1 });
+}
+
 /** A list page as the store reads it for the handler (stored JSON texts). */
 type PageRead = (store: Store, owner: Owner) => Promise<{ rows: string[] }>;
 
@@ -396,6 +438,7 @@ async function main(): Promise<void> {
   const began = performance.now();
   const fixture = await prepare();
   if (only.has("startup")) await startupGroup(fixture);
+  if (only.has("auth")) await authGroup(fixture);
   if (only.has("lists") || only.has("streams")) {
     const servers = await startAll(fixture);
     if (only.has("lists")) await listsGroup(fixture, servers);

@@ -1,4 +1,5 @@
-import { createLoginLink } from "../src/ops/login-link.ts";
+import { createLoginLink } from "../src/auth/login-links.ts";
+import { serverBaseUrl } from "../src/ops/login-link.ts";
 import { fail, parseCommandArgs, requireEmail, withStore } from "../src/ops/cli.ts";
 
 const help = `
@@ -26,7 +27,7 @@ await withStore(async (store, config) => {
   if (!Number.isInteger(minutes) || minutes <= 0 || minutes > 24 * 60) fail("--minutes takes a whole number from 1 to 1440", 2);
   const { user, created } = await store.users.findOrCreate(email);
   if (user.disabled_at !== null) fail(`user ${user.email} is disabled; enable it first (npm run users -- enable ${user.email})`);
-  const { url, expiresAt } = await createLoginLink(store, config, user, { agentId, minutes });
+  const { url, expiresAt } = await createLoginLink(store, serverBaseUrl(config), user, { agentId, ttlMs: minutes * 60_000 });
   console.error(`${created ? "created" : "found"} user ${user.email}; the link works once, until ${new Date(expiresAt).toISOString()}`);
   console.log(url);
 });

@@ -2,14 +2,14 @@ import type { Server } from "node:http";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { describeProbe, probeUpstreams } from "./agents/probe.ts";
 import { describeUpstream, upstreamOf } from "./agents/upstream.ts";
-import { attachmentStorageFor } from "./attachments/storage.ts";
 import { recoverInterruptedUploads } from "./attachments/sweep.ts";
 import { createLogger } from "./core/logger.ts";
-import { createApp, createHttpServer } from "./http/app.ts";
-import { firstSignInLink, serverBaseUrl } from "./ops/login-link.ts";
+import { firstSignInLink } from "./auth/login-links.ts";
+import { serverBaseUrl } from "./ops/login-link.ts";
+import { createApp, createHttpServer } from "./server/app.ts";
+import { createServices } from "./server/services.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
 import { openStore } from "./store/index.ts";
-import { McpRegistry } from "./mcp/registry.ts";
 
 /**
  * Loads the config, locks the data dir when it holds the database (one server per SQLite file;
@@ -20,9 +20,9 @@ async function main(): Promise<void> {
   const config = await loadConfig();
   const releaseLock = config.database.url ? () => {} : lockDataDir(config.dataDir);
   const store = await openStore(config);
-  const storage = attachmentStorageFor(config);
   const logger = createLogger(config.server.logFormat);
-  const mcp = new McpRegistry(config, logger);
+  const services = createServices(config, { store, logger });
+  const storage = services.files;
   let app;
   try {
     await storage.check().catch((error: Error) => {
@@ -36,8 +36,9 @@ async function main(): Promise<void> {
         logger.info(`recovered from an interrupted run: ${recovered.uploads} upload(s) made retryable, ${recovered.tempFiles} temporary file(s) removed`);
       }
     }
-    app = createApp(config, { store, storage, logger, mcp });
+    app = createApp(config, { services });
   } catch (error) {
+    await services.close();
     await store.close();
     throw error;
   }
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
     forceExit.unref();
     server.close(async () => {
       // An MCP server that will not stop cannot hold the shutdown (stdio ones are killed by then).
-      await Promise.race([mcp.close(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      await Promise.race([services.close(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       await store.close();
       releaseLock();
       logger.info("stopped");
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
     );
   }
   // Whether each model answers, said once it is known; start-up does not wait for it.
-  void probeUpstreams(config).then((probes) => {
+  void probeUpstreams(config, { metrics: services.metrics }).then((probes) => {
     for (const agent of config.agents) {
       const probe = probes.get(agent.id);
       if (probe?.ok) logger.info(`agent "${agent.id}": ${describeProbe(config, agent, probe)}`);

@@ -46,9 +46,9 @@ describe("authentication", () => {
     assert.equal((await listWith({ authorization: `Bearer ${expired.token}` })).status, 401);
 
     const live = await server.store.sessions.create(user.id, null);
-    await server.store.users.setDisabled("revoked@example.com", true);
+    await server.store.users.setDisabled({ email: "revoked@example.com" }, true);
     assert.equal((await listWith({ authorization: `Bearer ${live.token}` })).status, 401);
-    await server.store.users.setDisabled("revoked@example.com", false);
+    await server.store.users.setDisabled({ email: "revoked@example.com" }, false);
     assert.equal((await listWith({ authorization: `Bearer ${live.token}` })).status, 200);
   });
 

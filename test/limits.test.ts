@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { brotliCompressSync, gzipSync } from "node:zlib";
+import { z } from "zod";
+import { streamMessage } from "../src/core/locale.ts";
 import { FailureThrottle } from "../src/limits/throttle.ts";
+import { defineTool } from "../src/tools/define.ts";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { userInput } from "./support/client.ts";
 import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
@@ -189,14 +192,70 @@ describe("concurrency limits", () => {
   });
 });
 
-describe("failed credentials are throttled per client", () => {
+describe("the upstream slot is taken before the model request, once", () => {
+  let fake: FakeOpenAI;
+  let server: TestServer;
+  /** Set by the tool below: the box's last upstream slot, taken while the turn runs its tool. */
+  let releaseHeldSlot: (() => void) | undefined;
+  before(async () => {
+    fake = await startFakeOpenAI({ text: "ok" });
+    // The tool takes the only slot, as another user's turn would between the up-front check and
+    // the turn's next model request. The client would retry a refusal thrown inside it twice.
+    const takeTheLastSlot = defineTool({
+      name: "take_the_last_slot",
+      description: "Takes the box's last upstream slot",
+      parameters: z.object({}),
+      handler: async () => {
+        releaseHeldSlot = server.services.upstream.acquire();
+        return "taken";
+      },
+    });
+    server = await startTestServer({
+      config: {
+        agents: [{ ...TEST_AGENT, tools: [takeTheLastSlot] }],
+        openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 2 },
+        limits: { upstreamConcurrency: 1 },
+        server: { metrics: { enabled: true } },
+      },
+    });
+  });
+  after(async () => {
+    releaseHeldSlot?.();
+    await server.close({ removeData: true });
+    await fake.close();
+  });
+
+  test("a model request that finds every slot taken ends the stream with upstream_busy, never sent upstream nor retried", async () => {
+    fake.queue.push({ toolCalls: [{ name: "take_the_last_slot", arguments: {} }] }, { text: "not reached" });
+    const upstreamBefore = fake.requests.length;
+    const { status, events } = await server.stream("threads.create", { input: userInput("go") });
+    assert.equal(status, 200);
+    const last = events.at(-1)!;
+    assert.equal(last.type, "error");
+    assert.equal(last.message, streamMessage("upstream_busy"));
+    assert.equal(last.allow_retry, true);
+    assert.equal(fake.requests.length - upstreamBefore, 1, "only the first model request reached the upstream");
+    assert.deepEqual(fake.queue.map((script) => script.text), ["not reached"]);
+    const refusals = await server.services.metrics.limitRefusals.get();
+    assert.deepEqual(refusals.values.map(({ labels, value }) => [labels.limit, value]), [["upstream_busy", 1]], "refused once");
+
+    releaseHeldSlot!();
+    releaseHeldSlot = undefined;
+    assert.equal(server.services.upstream.inUse, 0, "the refused turn holds no slot");
+    fake.queue.length = 0;
+    const after = await server.stream("threads.create", { input: userInput("again") });
+    assert.equal(after.events.at(-1)!.type, "thread.item.done");
+  });
+});
+
+describe("failed credentials are throttled per client, valid ones never", () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ config: { limits: { failedAuthPerMinute: 3 } } });
+    server = await startTestServer({ config: { limits: { failedAuthPerMinute: 3 }, server: { metrics: { enabled: true, token: "metrics-token-0123456789" } } } });
   });
   after(() => server.close({ removeData: true }));
 
-  test("bad bearer tokens: 401 until the limit, then 429 too_many_failed_attempts with Retry-After", async () => {
+  test("bad bearer tokens: 401 until the limit, then 429 too_many_failed_attempts with Retry-After; a valid token from that address still works", async () => {
     const good = await server.token();
     for (let i = 0; i < 3; i++) assert.equal((await server.request("threads.list", {}, { token: `guess-${i}` })).status, 401);
     const throttled = await server.request("threads.list", {}, { token: "guess-4" });
@@ -204,18 +263,37 @@ describe("failed credentials are throttled per client", () => {
     assert.equal(throttled.body.error, "too_many_failed_attempts");
     const retryAfter = Number(throttled.headers.get("retry-after"));
     assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
-    assert.equal((await server.request("threads.list", {}, { token: good })).status, 429, "the client is throttled, whatever token it tries");
+    for (let i = 0; i < 30; i++) assert.equal((await server.request("threads.list", {}, { token: `more-guess-${i}` })).status, 429);
+    assert.equal((await server.request("threads.list", {}, { token: good })).status, 200, "thirty wrong tokens from this address do not lock out a valid one");
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200, "requests without credentials are not throttled");
   });
 
-  test("bad sign-in links count the same way", async () => {
+  test("wrong /metrics tokens are not sign-in attempts", async () => {
+    const other = await startTestServer({ config: { limits: { failedAuthPerMinute: 2 }, server: { metrics: { enabled: true, token: "metrics-token-0123456789" } } } });
+    try {
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await fetch(`${other.url}/metrics`, { headers: { authorization: `Bearer wrong-${i}` } })).status, 401);
+      }
+      assert.equal((await other.request("threads.list", {}, { token: "one-wrong-session-token" })).status, 401, "the first failed sign-in is a 401, not a 429");
+    } finally {
+      await other.close({ removeData: true });
+    }
+  });
+
+  test("bad sign-in links count the same way; a valid link from that address still signs in", async () => {
     const other = await startTestServer({ config: { limits: { failedAuthPerMinute: 2 } } });
     try {
       for (let i = 0; i < 2; i++) assert.equal((await fetch(`${other.url}/login/not-a-real-link-${i}`)).status, 400);
       const throttled = await fetch(`${other.url}/login/not-a-real-link-3`);
       assert.equal(throttled.status, 429);
       assert.equal(((await throttled.json()) as any).error, "too_many_failed_attempts");
-      assert.equal((await other.request("threads.list", {})).status, 429, "bearer requests from that client too");
+      assert.equal((await other.request("threads.list", {}, { token: "guess" })).status, 429, "failed bearer tokens from that client too");
+      assert.equal((await other.request("threads.list", {})).status, 200, "a valid token is never refused");
+      const { user } = await other.store.users.findOrCreate("linked@example.com");
+      const { token } = await other.store.loginLinks.create(user.id, { agentId: null, ttlMs: 60_000 });
+      const signIn = await fetch(`${other.url}/login/${token}`, { headers: { "sec-fetch-site": "none" }, redirect: "manual" });
+      assert.equal(signIn.status, 303);
+      assert.match(signIn.headers.get("set-cookie") ?? "", /session_id=/);
     } finally {
       await other.close({ removeData: true });
     }

@@ -127,7 +127,7 @@ describe("browser sign-in with a login link", () => {
 
   test("a link for a disabled user is refused", async () => {
     const url = await loginLinkFor(server, "gone@example.com");
-    await server.store.users.setDisabled("gone@example.com", true);
+    await server.store.users.setDisabled({ email: "gone@example.com" }, true);
     const response = await openWithoutRedirect(url);
     assert.equal(response.status, 403);
     assert.match(await response.text(), /disabled/);

@@ -29,21 +29,40 @@ describe("operator commands", () => {
   test("users create, list, disable and enable", async () => {
     assert.equal((await npm(["users", "--", "create", "Ann@Example.com"])).code, 0);
     const listed = await npm(["users", "--", "list"]);
-    assert.match(listed.stdout, /ann@example\.com\s+active/);
+    assert.match(listed.stdout, /ann@example\.com\s+user\s+active/);
     const disabled = await npm(["users", "--", "disable", "ann@example.com"]);
     assert.equal(disabled.code, 0);
-    assert.match((await npm(["users", "--", "list"])).stdout, /ann@example\.com\s+disabled/);
+    assert.match((await npm(["users", "--", "list"])).stdout, /ann@example\.com\s+user\s+disabled/);
     const link = await npm(["login-link", "--", "ann@example.com"]);
     assert.equal(link.code, 1, "a disabled user gets no link");
     assert.match(link.stderr, /disabled/);
     assert.equal((await npm(["users", "--", "enable", "ann@example.com"])).code, 0);
-    assert.match((await npm(["users", "--", "list"])).stdout, /ann@example\.com\s+active/);
+    assert.match((await npm(["users", "--", "list"])).stdout, /ann@example\.com\s+user\s+active/);
     const unknown = await npm(["users", "--", "disable", "nobody@example.com"]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no user nobody@example\.com/);
     const bad = await npm(["users", "--", "frobnicate"]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /unknown command "frobnicate"/);
+  });
+
+  test("users invite prints a link valid for signIn.invitationHours; users role makes an admin", async () => {
+    const invited = await npm(["users", "--", "invite", "Guest@Example.com"]);
+    assert.equal(invited.code, 0, invited.stderr);
+    const url = invited.stdout.trim().split("\n").at(-1)!;
+    assert.match(url, /^http:\/\/127\.0\.0\.1:8787\/login\/[\w-]{43}$/);
+    const store = await openStore({ dataDir });
+    try {
+      const checked = await store.loginLinks.check(url.split("/login/")[1]!);
+      assert.ok(checked.ok && checked.user.email === "guest@example.com");
+      assert.ok(checked.ok && Math.abs(checked.link.expires_at - checked.link.created_at - 72 * 3_600_000) < 1000);
+    } finally {
+      await store.close();
+    }
+    assert.equal((await npm(["users", "--", "role", "guest@example.com", "admin"])).code, 0);
+    assert.match((await npm(["users", "--", "list"])).stdout, /guest@example\.com\s+admin\s+active/);
+    assert.equal((await npm(["users", "--", "role", "guest@example.com", "owner"])).code, 2);
+    assert.equal((await npm(["users", "--", "role", "nobody@example.com", "user"])).code, 1);
   });
 
   test("sessions list shows live sessions and revoke ends one or all of a user's", async () => {

@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { Migrator, sql } from "kysely";
 import { monotonicNow, toIso } from "../src/core/clock.ts";
-import { newId } from "../src/core/ids.ts";
+import { hashToken, newId } from "../src/core/ids.ts";
 import type { ThreadItem, UserMessageItem } from "../src/protocol/items.ts";
 import { connectDatabase, openStore, type Owner, type Store, type StoreLocation } from "../src/store/index.ts";
 import * as initial from "../src/store/migrations/0001_initial.ts";
 import * as loginLinks from "../src/store/migrations/0002_login_links.ts";
+import * as itemSequence from "../src/store/migrations/0003_item_sequence.ts";
+import * as threadWire from "../src/store/migrations/0004_thread_wire.ts";
 import { itemPage, tempDataDir, threadPage } from "./support/app.ts";
 import { postgresForTests } from "./support/postgres.ts";
 
@@ -80,7 +82,7 @@ for (const backend of backends) {
         const { error } = await new Migrator({ db, provider }).migrateToLatest();
         assert.equal(error, undefined);
         await db.insertInto("accounts").values({ id: "acct_1", name: "old", created_at: 1 }).execute();
-        await db.insertInto("users").values({ id: "usr_1", account_id: "acct_1", email: "old@example.com", created_at: 1, disabled_at: null }).execute();
+        await sql`INSERT INTO users (id, account_id, email, created_at, disabled_at) VALUES ('usr_1', 'acct_1', 'old@example.com', 1, NULL)`.execute(db);
         for (const [id, title, at] of [["thr_1", null, 1], ["thr_2", "Locked one", 2]] as const) {
           const status = id === "thr_2" ? '{"type":"locked","reason":"old"}' : '{"type":"active"}';
           await sql`INSERT INTO threads (id, account_id, user_id, agent_id, title, status, metadata, created_at, updated_at) VALUES (${id}, 'acct_1', 'usr_1', 'assistant', ${title}, ${status}, '{}', ${at}, ${at})`.execute(db);
@@ -125,9 +127,9 @@ for (const backend of backends) {
           (await store.users.list()).map((u) => u.email),
           ["alice@example.com", "bob@example.com", "carol@example.com"],
         );
-        assert.equal(await store.users.setDisabled("nobody@example.com", true), undefined);
-        assert.equal(typeof (await store.users.setDisabled("carol@example.com", true))?.disabled_at, "number");
-        assert.equal((await store.users.setDisabled("carol@example.com", false))?.disabled_at, null);
+        assert.equal(await store.users.setDisabled({ email: "nobody@example.com" }, true), undefined);
+        assert.equal(typeof (await store.users.setDisabled({ email: "carol@example.com" }, true))?.disabled_at, "number");
+        assert.equal((await store.users.setDisabled({ email: "carol@example.com" }, false))?.disabled_at, null);
         assert.equal((await store.counts()).users, 3);
       });
     });
@@ -157,7 +159,7 @@ for (const backend of backends) {
         assert.equal(await store.sessions.authenticate(first.token), undefined);
         assert.equal((await store.counts()).sessions, 2);
         assert.equal((await store.sessions.authenticate(bobs.token))?.user.id, bob.userId);
-        await store.users.setDisabled("bob@example.com", true);
+        await store.users.setDisabled({ email: "bob@example.com" }, true);
         assert.equal(await store.sessions.authenticate(bobs.token), undefined);
         assert.equal(await store.sessions.revokeAllForUser(alice.userId), 1);
         assert.equal(await store.sessions.authenticate(second.token), undefined);
@@ -174,15 +176,136 @@ for (const backend of backends) {
         const operator = await openStore(location);
         try {
           assert.equal(await operator.sessions.revoke(mine.session.id), true);
-          await operator.users.setDisabled("bob@example.com", true);
+          await operator.users.setDisabled({ email: "bob@example.com" }, true);
         } finally {
           await operator.close();
         }
-        // SQLite sees another connection's commit at once; a shared PostgreSQL within 2 s.
-        if (store.kind === "postgres") await new Promise((resolve) => setTimeout(resolve, 2_100));
+        // At once: SQLite sees another connection's commit, and on PostgreSQL nothing is kept between requests.
         assert.equal(await store.sessions.authenticate(mine.token), undefined);
         assert.equal(await store.sessions.authenticate(bobs.token), undefined);
       });
+    });
+
+    test("sessions: a user sees their own live sessions and can end all but the current one", async () => {
+      await withStore(async (store, alice, bob) => {
+        const current = await store.sessions.create(alice.userId, null);
+        const other = await store.sessions.create(alice.userId, 30);
+        const revoked = await store.sessions.create(alice.userId, null);
+        const expired = await store.sessions.create(alice.userId, -1);
+        const bobs = await store.sessions.create(bob.userId, null);
+        await store.sessions.revoke(revoked.session.id);
+        assert.deepEqual(
+          (await store.sessions.listLiveFor(alice.userId)).map((s) => s.id),
+          [current.session.id, other.session.id],
+        );
+        assert.equal(await store.sessions.revokeAllForUser(alice.userId, { except: current.session.id }), 1);
+        assert.ok(await store.sessions.authenticate(current.token));
+        assert.equal(await store.sessions.authenticate(other.token), undefined);
+        assert.equal(await store.sessions.authenticate(expired.token), undefined);
+        assert.ok(await store.sessions.authenticate(bobs.token));
+      });
+    });
+
+    test("identities: a new identity with a verified address makes a user; the same identity finds it again; another way in with that address links to it", async () => {
+      await withStore(async (store, alice) => {
+        const first = await store.identities.signIn({ provider: "jwt:https://app.example", subject: "42", email: "Dana@Example.com", emailVerified: true });
+        assert.ok("user" in first);
+        assert.equal(first.created, true);
+        assert.equal(first.user.email, "dana@example.com");
+        assert.equal(first.user.role, "user");
+        const again = await store.identities.signIn({ provider: "jwt:https://app.example", subject: "42", email: null, emailVerified: false });
+        assert.deepEqual(again, { user: first.user, created: false });
+        // The subject, not the address, names the person: a new address on a known identity is the same user.
+        const renamed = await store.identities.signIn({ provider: "jwt:https://app.example", subject: "42", email: "dana.new@example.com", emailVerified: true });
+        assert.ok("user" in renamed && renamed.user.id === first.user.id);
+        // An existing user (made by the operator, before any identity) is linked by verified address.
+        const linked = await store.identities.signIn({ provider: "oidc:https://idp.example", subject: "a-1", email: "alice@example.com", emailVerified: true });
+        assert.ok("user" in linked);
+        assert.deepEqual([linked.user.id, linked.created], [alice.userId, false]);
+        const viaLink = await store.identities.signIn({ provider: "email-link", subject: "alice@example.com", email: "alice@example.com", emailVerified: true });
+        assert.ok("user" in viaLink && viaLink.user.id === alice.userId);
+        assert.deepEqual(
+          (await store.identities.listFor(alice.userId)).map((identity) => [identity.provider, identity.subject, identity.email]),
+          [["oidc:https://idp.example", "a-1", "alice@example.com"], ["email-link", "alice@example.com", "alice@example.com"]],
+        );
+        assert.deepEqual(
+          (await store.identities.listFor(first.user.id)).map((identity) => [identity.provider, identity.subject, identity.email, typeof identity.last_used_at]),
+          [["jwt:https://app.example", "42", "dana.new@example.com", "number"]],
+        );
+        assert.equal((await store.counts()).users, 3);
+      });
+    });
+
+    test("identities: without a verified address nobody is created or linked; a disabled user is refused every way in", async () => {
+      await withStore(async (store, alice, bob) => {
+        assert.deepEqual(await store.identities.signIn({ provider: "proxy", subject: "x", email: null, emailVerified: true }), { refused: "no_email" });
+        // An unverified address must not take over (or pre-claim) that address's account.
+        assert.deepEqual(await store.identities.signIn({ provider: "oidc:https://idp.example", subject: "evil", email: "alice@example.com", emailVerified: false }), { refused: "no_email" });
+        assert.deepEqual(await store.identities.signIn({ provider: "oidc:https://idp.example", subject: "new", email: "new@example.com", emailVerified: false }), { refused: "no_email" });
+        assert.deepEqual(await store.identities.listFor(alice.userId), []);
+        assert.equal((await store.counts()).users, 2);
+
+        const bobs = await store.identities.signIn({ provider: "jwt:https://app.example", subject: "bob", email: "bob@example.com", emailVerified: true });
+        assert.ok("user" in bobs && bobs.user.id === bob.userId);
+        await store.users.setDisabled({ id: bob.userId }, true);
+        assert.deepEqual(await store.identities.signIn({ provider: "jwt:https://app.example", subject: "bob", email: null, emailVerified: false }), { refused: "disabled" });
+        assert.deepEqual(await store.identities.signIn({ provider: "proxy", subject: "bob@example.com", email: "bob@example.com", emailVerified: true }), { refused: "disabled" });
+        assert.equal((await store.identities.listFor(bob.userId)).length, 1);
+        await store.users.setDisabled({ id: bob.userId }, false);
+        assert.ok("user" in (await store.identities.signIn({ provider: "jwt:https://app.example", subject: "bob", email: null, emailVerified: false })));
+        await assert.rejects(store.identities.signIn({ provider: "password", subject: "bob", email: null, emailVerified: false }), /unknown sign-in provider/);
+      });
+    });
+
+    test("identities: concurrent first sign-ins of one identity make one user and one identity", async () => {
+      await withStore(async (store) => {
+        const claim = { provider: "oidc:https://idp.example", subject: "s-9", email: "erin@example.com", emailVerified: true };
+        const results = await Promise.all(Array.from({ length: 8 }, () => store.identities.signIn(claim)));
+        const users = results.map((result) => ("user" in result ? result.user.id : result.refused));
+        assert.equal(new Set(users).size, 1);
+        assert.equal(results.filter((result) => "user" in result && result.created).length, 1);
+        assert.equal((await store.identities.listFor(users[0]!)).length, 1);
+      });
+    });
+
+    test("roles: a user is set admin and back by id or email; the kept sign-ins carry the new role at once", async () => {
+      await withStore(async (store, alice) => {
+        const { token } = await store.sessions.create(alice.userId, null);
+        assert.equal((await store.sessions.authenticate(token))?.user.role, "user");
+        assert.equal((await store.users.setRole({ email: "ALICE@example.com" }, "admin"))?.role, "admin");
+        assert.equal((await store.sessions.authenticate(token))?.user.role, "admin");
+        assert.equal((await store.users.findById(alice.userId))?.role, "admin");
+        assert.equal((await store.users.setRole({ id: alice.userId }, "user"))?.role, "user");
+        assert.equal((await store.sessions.authenticate(token))?.user.role, "user");
+        assert.equal(await store.users.setRole({ id: "usr_nobody" }, "admin"), undefined);
+      });
+    });
+
+    test("a database from before identities and roles keeps its users, sessions and login links working", async () => {
+      const location = await backend.location();
+      const { db } = connectDatabase(location);
+      try {
+        const provider = { getMigrations: async () => ({ "0001_initial": initial, "0002_login_links": loginLinks, "0003_item_sequence": itemSequence, "0004_thread_wire": threadWire }) };
+        const { error } = await new Migrator({ db, provider }).migrateToLatest();
+        assert.equal(error, undefined);
+        await sql`INSERT INTO accounts (id, name, created_at) VALUES ('acct_1', 'old', 1)`.execute(db);
+        await sql`INSERT INTO users (id, account_id, email, created_at, disabled_at) VALUES ('usr_1', 'acct_1', 'old@example.com', 1, NULL)`.execute(db);
+        await sql`INSERT INTO sessions (id, user_id, token_hash, created_at) VALUES ('ses_1', 'usr_1', ${hashToken("old-token")}, 1)`.execute(db);
+        await sql`INSERT INTO login_links (id, user_id, token_hash, created_at, expires_at) VALUES ('lnk_1', 'usr_1', ${hashToken("old-link")}, 1, ${Date.now() + 60_000})`.execute(db);
+      } finally {
+        await db.destroy();
+      }
+      const store = await openStore(location);
+      try {
+        const found = await store.sessions.authenticate("old-token");
+        assert.deepEqual(found?.user, { id: "usr_1", account_id: "acct_1", email: "old@example.com", role: "user", created_at: 1, disabled_at: null });
+        const consumed = await store.loginLinks.consume("old-link");
+        assert.ok(consumed.ok && consumed.user.id === "usr_1");
+        const signedIn = await store.identities.signIn({ provider: "email-link", subject: "old@example.com", email: "old@example.com", emailVerified: true });
+        assert.ok("user" in signedIn && signedIn.user.id === "usr_1" && !signedIn.created);
+      } finally {
+        await store.close();
+      }
     });
 
     test("threads: decoded records, isolation by owner and agent, updates", async () => {
@@ -477,7 +600,7 @@ for (const backend of backends) {
         const expired = await store.loginLinks.create(alice.userId, { agentId: null, ttlMs: -60_000 });
         assert.deepEqual(await store.loginLinks.consume(expired.token), { ok: false, reason: "expired" });
         const bobs = await store.loginLinks.create(bob.userId, { agentId: null, ttlMs: 60_000 });
-        await store.users.setDisabled("bob@example.com", true);
+        await store.users.setDisabled({ email: "bob@example.com" }, true);
         assert.deepEqual(await store.loginLinks.consume(bobs.token), { ok: false, reason: "user_disabled" });
       });
     });

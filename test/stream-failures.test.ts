@@ -4,7 +4,6 @@ import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { eventShape, foldEvents, userInput } from "./support/client.ts";
 import { lastUserText, startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
 import { ownerOf } from "./support/fixtures.ts";
-import { upstreamGateFor } from "../src/limits/upstream.ts";
 
 describe("a turn that fails or is stopped keeps the thread readable", () => {
   let fake: FakeOpenAI;
@@ -133,7 +132,7 @@ describe("a turn that fails or is stopped keeps the thread readable", () => {
     const stored = (await on.request("items.list", { thread_id: events[0]!.thread.id, order: "asc" })).body.data;
     assert.equal(stored[0].type, "user_message");
     assert.equal((await fetch(`${on.url}/healthz`)).status, 200);
-    const gate = upstreamGateFor(on.config);
+    const gate = on.services.upstream;
     for (let i = 0; i < 50 && gate.inUse > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(gate.inUse, 0, "the failed call gave its upstream slot back");
   }

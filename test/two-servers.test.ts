@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { SignJWT } from "jose";
 import { TEST_AGENT, tempDataDir } from "./support/app.ts";
 import { cookieHeader, openWithoutRedirect } from "./support/browser.ts";
 import { foldEvents, userInput } from "./support/client.ts";
@@ -21,6 +22,8 @@ import { pngBytes } from "./support/uploads.ts";
 
 const postgres = await postgresForTests();
 const COOKIE_KEYS = "newest-key-0123456789abcdef,older-key-0123456789abcdef";
+const APP_ISSUER = "https://app.test";
+const APP_SECRET = "an-app-secret-of-at-least-32-characters";
 
 interface Box {
   url: string;
@@ -65,7 +68,8 @@ if (!postgres.cluster) {
       const configDir = tempDataDir();
       dirs.push(configDir);
       const configFile = path.join(configDir, "chatkit.config.mjs");
-      writeFileSync(configFile, `export default ${JSON.stringify({ agents: [TEST_AGENT], storage: s3.storage, database: { poolSize: 4 } })};\n`);
+      const signIn = { jwt: [{ issuer: APP_ISSUER, audience: "chatkit-box", secret: APP_SECRET }] };
+      writeFileSync(configFile, `export default ${JSON.stringify({ agents: [TEST_AGENT], storage: s3.storage, database: { poolSize: 4 }, admins: ["boss@example.com"], signIn })};\n`);
       env = { CHATKIT_CONFIG: configFile, CHATKIT_DATABASE_URL: await cluster.createDatabase(), CHATKIT_COOKIE_KEYS: COOKIE_KEYS };
       // Started together: both migrate the empty database at once.
       const started = await Promise.all(
@@ -96,6 +100,13 @@ if (!postgres.cluster) {
       const text = await response.text();
       return { status: response.status, text, body: response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : undefined };
     };
+
+    const bearer = (box: Box, token: string) =>
+      fetch(`${box.url}/chatkit?agent_id=${TEST_AGENT.id}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ type: "threads.list", params: { limit: 1 } }),
+      });
 
     let cookie: string;
 
@@ -183,6 +194,37 @@ if (!postgres.cluster) {
       const restore = await operator(["restore", "--", tempDataDir()]);
       assert.equal(restore.code, 1);
       assert.match(restore.stderr, /pg_restore/);
+    });
+
+    test("an admin on A disables a user: their cookie, session token and app token stop on B at once; enabling restores them", async () => {
+      const mint = async (email: string) => (await operator(["session", "--", email])).stdout.trim().split("\n").at(-1)!;
+      const boss = await mint("boss@example.com");
+      const carolToken = await mint("carol@example.com");
+      const carolJwt = await new SignJWT({ sub: "carol-1", email: "carol@example.com" })
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuer(APP_ISSUER)
+        .setAudience("chatkit-box")
+        .setExpirationTime("10m")
+        .sign(new TextEncoder().encode(APP_SECRET));
+      const asCarol = async (box: Box) => [
+        (await chatkit(box, cookie, "threads.list", { limit: 1 })).status,
+        (await bearer(box, carolToken)).status,
+        (await bearer(box, carolJwt)).status,
+      ];
+      const admin = (box: Box, token: string, method: string, path: string) =>
+        fetch(`${box.url}/admin/api${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+      assert.deepEqual(await asCarol(b), [200, 200, 200]);
+      assert.deepEqual(await asCarol(b), [200, 200, 200], "B has just seen every credential live");
+      assert.equal((await admin(a, carolToken, "GET", "/users")).status, 403, "an ordinary user is no admin");
+      const users = (await (await admin(b, boss, "GET", "/users")).json()) as { users: Array<{ id: string; email: string; role: string }> };
+      const carol = users.users.find((user) => user.email === "carol@example.com")!;
+      assert.equal(users.users.find((user) => user.email === "boss@example.com")?.role, "admin");
+
+      assert.equal((await admin(a, boss, "POST", `/users/${carol.id}/disable`)).status, 200);
+      assert.deepEqual(await asCarol(b), [401, 401, 401], "refused on the other server on its very next request");
+      assert.deepEqual(await asCarol(a), [401, 401, 401]);
+      assert.equal((await admin(a, boss, "POST", `/users/${carol.id}/enable`)).status, 200);
+      assert.deepEqual(await asCarol(b), [200, 200, 200]);
     });
 
     test("a server on the shared database without configured cookie keys refuses to start, saying why", async () => {

@@ -14,6 +14,8 @@ export const SEED = {
 };
 
 export const LISTER_EMAIL = "lister@bench.example";
+/** The app whose tokens sign the lister in for the auth workload (bench/chatkit.bench.config.ts). */
+export const BENCH_JWT = { issuer: "https://app.bench.example", audience: "chatkit-box", secret: "bench-app-secret-0123456789abcdef0123" };
 export const STREAMER_EMAIL = "streamer@bench.example";
 /** Seeded items are timestamped from here, a millisecond apart. */
 export const SEED_START_MS = Date.UTC(2026, 0, 1);

@@ -1,6 +1,5 @@
-import { monotonicNow, toIso } from "../core/clock.ts";
-import { newId } from "../core/ids.ts";
 import type { StructuredInputItem, ThreadItem } from "../protocol/items.ts";
+import { newStructuredInput } from "../protocol/new-items.ts";
 
 /**
  * Tools with `requireApproval` ask the user first: the turn ends with a `structured_input` item
@@ -23,13 +22,9 @@ export interface CallToApprove {
 }
 
 export function approvalItem(threadId: string, calls: CallToApprove[]): StructuredInputItem {
-  return {
-    id: newId("message"),
-    thread_id: threadId,
-    created_at: toIso(monotonicNow()),
-    type: "structured_input",
-    status: "pending",
-    inputs: calls.map((call) => {
+  return newStructuredInput(
+    threadId,
+    calls.map((call) => {
       const args = call.arguments.trim() && call.arguments.trim() !== "{}" ? ` with ${call.arguments.length > ARGUMENTS_SHOWN ? `${call.arguments.slice(0, ARGUMENTS_SHOWN)}…` : call.arguments}` : "";
       return {
         type: "multiple_choice",
@@ -39,7 +34,7 @@ export function approvalItem(threadId: string, calls: CallToApprove[]): Structur
         multiple: false,
       };
     }),
-  };
+  );
 }
 
 export function isApprovalItem(item: ThreadItem): boolean {

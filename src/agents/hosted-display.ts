@@ -1,16 +1,14 @@
 import { sniffMimeType } from "../attachments/content-types.ts";
-import { monotonicNow, toIso } from "../core/clock.ts";
-import { newId } from "../core/ids.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
-import type { GeneratedImageItem, SdkHostedCallItem } from "../protocol/items.ts";
+import type { GeneratedImageItem } from "../protocol/items.ts";
 import { hostedTask } from "./hosted.ts";
 import type { ModelEvent } from "./runner.ts";
 import type { WorkflowTracker } from "./workflow.ts";
+import { newGeneratedImage, newSdkHostedCall } from "../protocol/new-items.ts";
 
 /** Stores a generated image's bytes (base64) for the thread's owner; answers the image as items carry it. */
 export type SaveImage = (itemId: string, base64: string) => Promise<{ id: string; url: string }>;
 
-const now = () => toIso(monotonicNow());
 
 /**
  * Shows hosted tools the ChatKit way while the model streams: searches and code runs as
@@ -52,7 +50,7 @@ export class HostedDisplay {
     if (!item) {
       yield* this.workflow.end();
       this.workflowEnded();
-      item = { id: newId("message"), thread_id: this.threadId, created_at: now(), type: "generated_image" };
+      item = newGeneratedImage(this.threadId);
       this.images.set(event.id, item);
       yield { type: "thread.item.added", item };
     }
@@ -69,7 +67,6 @@ export class HostedDisplay {
   }
 
   private *keep(call: Record<string, unknown>): Generator<ThreadStreamEvent> {
-    const item: SdkHostedCallItem = { id: newId("sdk_hosted_call"), thread_id: this.threadId, created_at: now(), type: "sdk_hosted_call", call };
-    yield { type: "thread.item.done", item };
+    yield { type: "thread.item.done", item: newSdkHostedCall(this.threadId, call) };
   }
 }

@@ -1,13 +1,5 @@
-import type { FileSearchTool, ResponseOutputItem, Tool, WebSearchPreviewTool, WebSearchTool } from "openai/resources/responses/responses";
+import type { ResponseOutputItem } from "openai/resources/responses/responses";
 import type { Source, Task } from "../protocol/items.ts";
-
-/**
- * OpenAI's hosted tools (Responses API only), written in the config in the API's own shape and
- * passed through as they are: web search, file search over vector stores, code interpreter,
- * image generation and OpenAI-hosted remote MCP.
- */
-export type HostedTool = WebSearchTool | WebSearchPreviewTool | FileSearchTool | Tool.CodeInterpreter | Tool.ImageGeneration | Tool.Mcp;
-export const HOSTED_TOOL_TYPES = ["web_search", "web_search_preview", "file_search", "code_interpreter", "image_generation", "mcp"] as const;
 
 /** A hosted tool's call as the turn shows it, whatever the upstream's wire shape. */
 export interface HostedCall {

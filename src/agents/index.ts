@@ -1,5 +1,6 @@
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
-import { metricsFor } from "../metrics/index.ts";
+import type { UpstreamGate } from "../limits/upstream.ts";
+import type { Metrics } from "../metrics/index.ts";
 import { LocalResponder } from "./local-responder.ts";
 import { OpenAIRunner, type AttachmentParts } from "./openai-runner.ts";
 import type { ModelRunner } from "./runner.ts";
@@ -12,6 +13,7 @@ export class RunnerRegistry {
   constructor(
     private readonly config: ChatkitConfig,
     private readonly attachmentParts: AttachmentParts,
+    private readonly upstream: { gate: UpstreamGate; metrics: Metrics },
   ) {}
 
   forAgent(agent: AgentConfig): ModelRunner {
@@ -26,8 +28,19 @@ export class RunnerRegistry {
   private build(agent: AgentConfig): ModelRunner {
     const upstream = upstreamOf(this.config, agent);
     if (!upstream) return new LocalResponder(agent);
-    const client = openaiClient(upstream, this.config);
-    const metrics = metricsFor(this.config);
-    return new OpenAIRunner({ client, api: agent.api, idleTimeoutMs: this.config.openai.timeoutMs, attachmentParts: this.attachmentParts, vision: agent.vision, onUsage: (usage) => metrics.recordUsage(usage) });
+    const { gate, metrics } = this.upstream;
+    const client = openaiClient(upstream, this.config, metrics);
+    return new OpenAIRunner({
+      client,
+      api: agent.api,
+      idleTimeoutMs: this.config.openai.timeoutMs,
+      attachmentParts: this.attachmentParts,
+      vision: agent.vision,
+      acquireSlot: () => {
+        if (gate.full) metrics.limitRefusals.inc({ limit: "upstream_busy" });
+        return gate.acquire();
+      },
+      onUsage: (usage) => metrics.recordUsage(usage),
+    });
   }
 }

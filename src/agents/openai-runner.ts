@@ -22,6 +22,11 @@ export interface OpenAIRunnerOptions {
   attachmentParts: AttachmentParts;
   /** Whether the model takes images (the agent's `vision`). */
   vision: boolean;
+  /**
+   * Takes one of the box's upstream slots before each request (its release function), or throws
+   * the refusal, which ends the turn as it is: it is not an upstream failure, and never retried.
+   */
+  acquireSlot: () => () => void;
   /** Told the tokens an answer used, when the upstream reports them (metrics). */
   onUsage?: (usage: { input: number; output: number }) => void;
 }
@@ -44,7 +49,10 @@ export class OpenAIRunner implements ModelRunner {
    * several per event: relaying a delta is what a streamed turn mostly costs.
    */
   async *stream(request: ModelRequest, signal: AbortSignal): AsyncIterable<ModelEvent> {
+    const releaseSlot = this.options.acquireSlot();
     const upstream = new AbortController();
+    // Freed once the answer ended or the request was aborted, even while the consumer still holds this generator.
+    upstream.signal.addEventListener("abort", releaseSlot, { once: true });
     const onAbort = () => upstream.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     const watchdog = new IdleWatchdog(this.options.idleTimeoutMs, () => upstream.abort(new UpstreamError("idle timeout")));
@@ -61,6 +69,7 @@ export class OpenAIRunner implements ModelRunner {
         for (const event of out) yield event;
         out.length = 0;
       }
+      releaseSlot();
       call.end(out);
       complete = true;
       for (const event of out) yield event;
@@ -76,6 +85,7 @@ export class OpenAIRunner implements ModelRunner {
       // A consumer that stops early (or a failure) leaves no request open upstream. Not after a
       // complete answer: the connection is reused, and an abort costs more than the rest.
       if (!complete && !upstream.signal.aborted) upstream.abort();
+      releaseSlot();
     }
   }
 

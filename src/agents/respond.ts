@@ -16,8 +16,8 @@ import type {
 } from "../protocol/items.ts";
 import { monotonicNow, toIso } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
-import { drainWhile, EventChannel } from "../tools/channel.ts";
-import { finishOpenWidgets, streamingContext } from "../tools/context.ts";
+import { drainWhile } from "../tools/channel.ts";
+import { finishOpenWidgets, HandlerChannel, streamingContext } from "../tools/context.ts";
 import type { StructuredInputQuestion, ToolContext } from "../tools/define.ts";
 import { parseToolArguments, toolSpec, type ResolvedTool, type ToolOutcome } from "../tools/run.ts";
 import { approvalItem, approvalDecisions, APPROVAL_DENIED_OUTPUT } from "./approval.ts";
@@ -249,7 +249,7 @@ async function* runToolRound(
   decisions: Map<string, boolean> = new Map(),
 ): AsyncGenerator<ThreadStreamEvent, RoundResult> {
   const byName = new Map(turn.tools.map((tool) => [tool.name, tool]));
-  const channel = new EventChannel<ThreadStreamEvent>();
+  const channel = new HandlerChannel();
   const questions: StructuredInputQuestion[] = [];
   let visibleItems = 0;
   let clientCall: { callId: string; name: string; args: Record<string, unknown> } | undefined;

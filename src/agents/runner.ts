@@ -1,5 +1,6 @@
 import type { Attachment, Source } from "../protocol/items.ts";
-import type { HostedCall, HostedTool } from "./hosted.ts";
+import type { HostedTool } from "../config/tools.ts";
+import type { HostedCall } from "./hosted.ts";
 
 /**
  * One entry of the conversation as the model sees it, independent of the upstream's wire format.

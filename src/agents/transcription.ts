@@ -4,6 +4,8 @@ import { openaiClient, upstreamOf } from "./upstream.ts";
 import { normalizeMimeType } from "../attachments/content-types.ts";
 import { ChatkitError } from "../core/errors.ts";
 import { type Logger } from "../core/logger.ts";
+import type { UpstreamGate } from "../limits/upstream.ts";
+import type { Metrics } from "../metrics/index.ts";
 
 /** Upstreams guess the audio format from the file name's extension, so it must match the type. */
 const EXTENSION_FOR_AUDIO_TYPE: Record<string, string> = {
@@ -47,12 +49,13 @@ export async function transcribeAudio(
   agent: AgentConfig | undefined,
   audio: Buffer,
   mimeType: string,
-  options: { signal?: AbortSignal; logger: Logger },
+  options: { signal?: AbortSignal; logger: Logger; gate: UpstreamGate; metrics: Metrics },
 ): Promise<string> {
   const upstream = upstreamOf(config, agent ?? config.agents[0]);
   if (!upstream) throw new ChatkitError(422, "transcription_unavailable");
-  const client = openaiClient(upstream, config, { maxRetries: 1 });
+  const client = openaiClient(upstream, config, options.metrics, { maxRetries: 1 });
   const file = await toFile(audio, `audio.${EXTENSION_FOR_AUDIO_TYPE[mimeType] ?? "webm"}`, { type: mimeType });
+  const releaseSlot = options.gate.acquire();
   try {
     const result = await client.audio.transcriptions.create({ file, model: config.openai.transcriptionModel }, { signal: options.signal ?? null });
     return result.text;
@@ -61,5 +64,7 @@ export async function transcribeAudio(
     options.logger.error(`transcription upstream failed (${upstream.baseURL})`, error);
     const status = (error as { status?: number }).status;
     throw new ChatkitError(502, "transcription_failed", status ? { upstream_status: status } : {});
+  } finally {
+    releaseSlot();
   }
 }

@@ -3,9 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { performance } from "node:perf_hooks";
 import { finished, Readable } from "node:stream";
 import type { ReadableStream as NodeWebStream } from "node:stream/web";
-import type { ChatkitConfig } from "../config/schema.ts";
-import { UpstreamBusyError, upstreamGateFor } from "../limits/upstream.ts";
-import { metricsFor } from "../metrics/index.ts";
+import type { Metrics } from "../metrics/index.ts";
 
 /**
  * An upstream's event stream (`text/event-stream`, 2xx) whose body is still the Node stream it
@@ -139,26 +137,18 @@ async function nodeFetch(input: string | URL | Request, init: RequestInit = {}):
 }
 
 /**
- * The `fetch` every `openai` client of ours uses: `nodeFetch`, holding one of the box's upstream
- * slots (limits.upstreamConcurrency) from the request until the answer's body has ended (or was
- * cancelled), refusing at once when none is free, and recording upstream latency.
+ * The `fetch` every `openai` client of ours uses: `nodeFetch`, recording upstream latency and the
+ * requests in flight from the request until the answer's body has ended (or was cancelled). The
+ * upstream slot (`UpstreamGate`) is taken by the caller, before the client is asked.
  */
-export function upstreamFetch(config: ChatkitConfig): typeof fetch {
-  const gate = upstreamGateFor(config);
-  const metrics = metricsFor(config);
+export function upstreamFetch(metrics: Metrics): typeof fetch {
   return async (input, init) => {
-    const release = gate.tryAcquire();
-    if (!release) {
-      metrics.limitRefusals.inc({ limit: "upstream_busy" });
-      throw new UpstreamBusyError();
-    }
     metrics.upstreamInFlight.inc();
     const started = performance.now();
     let settled = false;
     const finish = (outcome: string) => {
       if (settled) return;
       settled = true;
-      release();
       metrics.upstreamInFlight.dec();
       metrics.upstreamDuration.observe({ outcome }, (performance.now() - started) / 1000);
       init?.signal?.removeEventListener("abort", onAbort);

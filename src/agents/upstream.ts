@@ -1,5 +1,6 @@
 import OpenAI from "openai";
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
+import type { Metrics } from "../metrics/index.ts";
 import { upstreamFetch } from "./upstream-fetch.ts";
 
 export const DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1";
@@ -31,14 +32,14 @@ export function describeUpstream(config: ChatkitConfig, agent: AgentConfig): str
 }
 
 /** An `openai` client for an upstream; every client of ours is built here. */
-export function openaiClient(upstream: Upstream, config: ChatkitConfig, options: { maxRetries?: number; timeoutMs?: number } = {}): OpenAI {
+export function openaiClient(upstream: Upstream, config: ChatkitConfig, metrics: Metrics, options: { maxRetries?: number; timeoutMs?: number } = {}): OpenAI {
   return new OpenAI({
     // Keyless local servers still get a header; the client refuses to start without one.
     apiKey: upstream.apiKey ?? "no-key",
     baseURL: upstream.baseURL,
     timeout: options.timeoutMs ?? config.openai.timeoutMs,
     maxRetries: options.maxRetries ?? config.openai.maxRetries,
-    // node:http with keep-alive; holds one of the box's upstream slots per request (limits.upstreamConcurrency) and times it.
-    fetch: upstreamFetch(config),
+    // node:http with keep-alive, timed. Callers take an upstream slot (UpstreamGate) before asking the client.
+    fetch: upstreamFetch(metrics),
   });
 }

@@ -1,7 +1,6 @@
-import { monotonicNow, toIso } from "../core/clock.ts";
-import { newId } from "../core/ids.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { Task, WorkflowItem } from "../protocol/items.ts";
+import { newWorkflowItem } from "../protocol/new-items.ts";
 
 /**
  * The workflow item that shows work before an answer, as chatkit-python shows it: reasoning
@@ -19,7 +18,7 @@ export class WorkflowTracker {
   private *open(type: "custom" | "reasoning"): Generator<ThreadStreamEvent, WorkflowItem> {
     if (this.item) return this.item;
     this.startedAt = Date.now();
-    this.item = { id: newId("workflow"), thread_id: this.threadId, created_at: toIso(monotonicNow()), type: "workflow", workflow: { type, tasks: [], expanded: false } };
+    this.item = newWorkflowItem(this.threadId, { type, tasks: [], expanded: false });
     yield { type: "thread.item.added", item: structuredClone(this.item) };
     return this.item;
   }

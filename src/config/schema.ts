@@ -1,7 +1,6 @@
+import { isIP } from "node:net";
 import { z } from "zod";
-import type { ActionDefinition, ToolDefinition } from "../tools/define.ts";
-import { resolveDefinedTool } from "../tools/run.ts";
-import { HOSTED_TOOL_TYPES, type HostedTool } from "../agents/hosted.ts";
+import { HOSTED_TOOL_TYPES, toolParametersJsonSchema, type ConfigAction, type ConfigTool, type HostedTool } from "./tools.ts";
 
 /** The seed's default CDN location of the ChatKit web component. */
 export const DEFAULT_SCRIPT_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js";
@@ -107,11 +106,11 @@ export const agentSchema = z.strictObject({
   /** Functions the model may call (`defineTool`): on this server (with a handler) or in the browser (without). */
   tools: z
     .array(
-      checkShape<ToolDefinition>(toolShape).superRefine((tool, ctx) => {
+      checkShape<ConfigTool>(toolShape).superRefine((tool, ctx) => {
         if (!isZodSchema(tool.parameters)) return;
         // What the model is sent must be an object schema; a schema zod cannot export fails here, not on every turn.
         try {
-          if (resolveDefinedTool(tool).parameters.type !== "object") ctx.addIssue({ code: "custom", path: ["parameters"], message: "must be an object schema, e.g. z.object({ ... })" });
+          if (toolParametersJsonSchema(tool.parameters).type !== "object") ctx.addIssue({ code: "custom", path: ["parameters"], message: "must be an object schema, e.g. z.object({ ... })" });
         } catch (error) {
           ctx.addIssue({ code: "custom", path: ["parameters"], message: `cannot be sent as JSON schema: ${(error as Error).message}` });
         }
@@ -126,7 +125,7 @@ export const agentSchema = z.strictObject({
       });
     }),
   /** Widget action handlers by action type (`defineAction`). */
-  actions: z.record(z.string().min(1), checkShape<ActionDefinition>(actionShape)).default({}),
+  actions: z.record(z.string().min(1), checkShape<ConfigAction>(actionShape)).default({}),
   /**
    * For reasoning models: how hard to think and whether to stream summaries of it (shown as a
    * workflow of thoughts). Responses API: `reasoning`; Chat Completions: `reasoning_effort`.
@@ -174,6 +173,60 @@ export const s3StorageSchema = z
 
 export type S3StorageConfig = z.output<typeof s3StorageSchema>;
 
+/** An address (`10.0.0.5`, `::1`) or a CIDR block (`10.0.0.0/8`, `fd00::/8`). */
+export function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split("/");
+  const family = isIP(address ?? "");
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** What `trustProxy: true` means: a proxy on this host (loopback), never any client that reaches the port. */
+export const LOOPBACK_PROXIES = ["127.0.0.0/8", "::1"];
+
+const trustProxySchema = z
+  .union([z.boolean(), z.array(z.string().refine(isAddressOrCidr, "an IP address or CIDR block, e.g. \"10.0.0.0/8\""))])
+  .default(false)
+  .transform((value) => (value === true ? LOOPBACK_PROXIES : value === false ? [] : value));
+
+/** JWS algorithms an app's tokens may use: public-key ones for a JWKS, HMAC ones for a shared secret; never `none`. */
+export const JWKS_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"] as const;
+export const SECRET_ALGORITHMS = ["HS256", "HS384", "HS512"] as const;
+
+const jwtIssuerSchema = z
+  .strictObject({
+    /** The tokens' `iss`; users are found by it and `sub` (provider `jwt:<issuer>`). */
+    issuer: z.string().min(1),
+    /** The `aud` the tokens must carry (one of these). */
+    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    /** Where the issuer publishes its public keys; fetched once, then again only for a key id not seen yet. */
+    jwksUrl: z.url().optional(),
+    /** A shared secret for HS256 tokens instead of a JWKS (at least 32 characters). */
+    secret: z.string().min(32, "use at least 32 characters").optional(),
+    /** Accepted algorithms; default every public-key one with `jwksUrl`, HS256 with `secret`. */
+    algorithms: z.array(z.enum([...JWKS_ALGORITHMS, ...SECRET_ALGORITHMS])).min(1).optional(),
+    /** Seconds of clock difference tolerated for `exp` and `nbf`. */
+    clockToleranceSec: z.number().int().min(0).max(300).default(30),
+    /** Seconds after a fetch of the JWKS during which an unknown key id does not fetch it again. */
+    jwksCooldownSec: z.number().min(0).max(3600).default(30),
+  })
+  .superRefine((jwt, ctx) => {
+    if ((jwt.jwksUrl === undefined) === (jwt.secret === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["jwksUrl"], message: "give either jwksUrl (public keys) or secret (HS256), not both or neither" });
+      return;
+    }
+    const allowed: readonly string[] = jwt.secret === undefined ? JWKS_ALGORITHMS : SECRET_ALGORITHMS;
+    for (const [index, algorithm] of (jwt.algorithms ?? []).entries()) {
+      if (!allowed.includes(algorithm)) {
+        const why = jwt.secret === undefined ? "a JWKS holds public keys: use RS256, ES256, EdDSA…" : "a shared secret signs with HMAC: use HS256, HS384 or HS512";
+        ctx.addIssue({ code: "custom", path: ["algorithms", index], message: `${algorithm} does not fit: ${why}` });
+      }
+    }
+  });
+
+export type JwtIssuerConfig = z.output<typeof jwtIssuerSchema>;
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -181,8 +234,12 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(8787),
       /** Absolute base URL users reach us at (behind a proxy); used for preview and upload URLs. */
       publicUrl: z.url().optional(),
-      /** Trust `X-Forwarded-*` headers from a reverse proxy. */
-      trustProxy: z.boolean().default(false),
+      /**
+       * Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For`, `-Proto` and `-Host`
+       * are believed, and from which `signIn.proxy.header` is honoured; from anyone else those
+       * headers are ignored. `true` means loopback only (a proxy on this host), `false` none.
+       */
+      trustProxy: trustProxySchema,
       /** Log one line per request (method, path, ChatKit request type, status, duration). */
       accessLog: z.boolean().default(true),
       /** Seconds between SSE comment heartbeats while the model is silent; 0 turns them off. */
@@ -273,15 +330,37 @@ export const configSchema = z.strictObject({
       ui: z.enum(["auto", "chatkit", "builtin"]).default("auto"),
     })
     .prefault({}),
-  /** Browser sign-in through `npm run login-link`. */
+  /** Who may sign in, and how: login links, app-issued tokens, an authenticating proxy. */
   signIn: z
     .strictObject({
       /** Minutes a login link stays valid. */
       linkMinutes: z.number().int().positive().max(24 * 60).default(15),
       /** Days the browser session a login link opens lasts. */
       sessionDays: z.number().int().positive().default(30),
+      /** Hours an invitation's sign-in link stays valid (an admin's invite, from the admin API or `npm run users -- invite`). */
+      invitationHours: z.number().int().positive().max(30 * 24).default(72),
+      /** Apps whose signed tokens (`Authorization: Bearer <JWT>`) sign their users in, one entry per issuer. */
+      jwt: z
+        .array(jwtIssuerSchema)
+        .default([])
+        .superRefine((issuers, ctx) => {
+          const seen = new Set<string>();
+          issuers.forEach((issuer, index) => {
+            if (seen.has(issuer.issuer)) ctx.addIssue({ code: "custom", path: [index, "issuer"], message: `duplicate issuer "${issuer.issuer}"` });
+            seen.add(issuer.issuer);
+          });
+        }),
+      /** An authenticating proxy in front of the box (oauth2-proxy, Authelia…) names the user in this header. */
+      proxy: z
+        .strictObject({
+          /** The header with the signed-in user's email, e.g. "X-Forwarded-Email"; honoured only from `server.trustProxy` addresses. */
+          header: z.string().regex(/^[A-Za-z0-9-]{1,100}$/, "a header name, e.g. \"X-Forwarded-Email\""),
+        })
+        .optional(),
     })
     .prefault({}),
+  /** Email addresses of the administrators: they get the admin role when they sign in (and at start, if they exist). */
+  admins: z.array(z.email().transform((email) => email.trim().toLowerCase())).default([]),
   /**
    * Keys that sign the `session_id` cookie and preview links, newest first (keygrip rotation).
    * When empty, a random key is generated once and kept in the data dir; with a `database.url`
@@ -317,6 +396,9 @@ export const configSchema = z.strictObject({
     }),
 })
   .superRefine((config, ctx) => {
+    if (config.signIn.proxy && config.server.trustProxy.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["signIn", "proxy"], message: "list the proxy's addresses in server.trustProxy: the header is honoured only from them" });
+    }
     if (config.limits.headersTimeoutMs > config.limits.requestTimeoutMs) {
       ctx.addIssue({ code: "custom", path: ["limits", "headersTimeoutMs"], message: "must not exceed limits.requestTimeoutMs" });
     }

@@ -13,3 +13,8 @@ export function monotonicNow(): number {
 export function toIso(ms: number): string {
   return new Date(ms).toISOString();
 }
+
+/** The current time as an item's `created_at`: ISO 8601, strictly increasing (see `monotonicNow`). */
+export function nowIso(): string {
+  return toIso(monotonicNow());
+}

@@ -14,6 +14,7 @@ export const ID_PREFIX = {
   user: "usr",
   session: "ses",
   login_link: "lnk",
+  identity: "idn",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

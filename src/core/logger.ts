@@ -1,5 +1,8 @@
+/** Named values of a log line (an event's user, outcome, reason): JSON keys, or `key=value` in text. */
+export type LogFields = Record<string, string | number | boolean | null>;
+
 export interface Logger {
-  info(message: string): void;
+  info(message: string, fields?: LogFields): void;
   error(message: string, error?: unknown): void;
   /**
    * The same logger for one request: each of its lines names the request id. Passed down
@@ -21,14 +24,25 @@ function errorFields(error: unknown): { name?: string; message: string; stack?: 
  * One log line: text (`[request id] message`, then the error's stack) or one JSON object
  * (`time`, `level`, `request_id`, `msg`, `error`) for log shippers.
  */
-export function formatLogLine(format: LogFormat, level: "info" | "error", message: string, error?: unknown, requestId?: string): string {
+export function formatLogLine(format: LogFormat, level: "info" | "error", message: string, error?: unknown, requestId?: string, fields?: LogFields): string {
   if (format === "json") {
     const err = errorFields(error);
-    return JSON.stringify({ time: new Date().toISOString(), level, ...(requestId ? { request_id: requestId } : {}), msg: message, ...(err ? { error: err } : {}) });
+    return JSON.stringify({ time: new Date().toISOString(), level, ...(requestId ? { request_id: requestId } : {}), msg: message, ...fields, ...(err ? { error: err } : {}) });
   }
   const prefix = requestId ? `[${requestId}] ` : "";
-  if (level === "info" || error === undefined) return `${prefix}${message}`;
-  return `${prefix}${message} ${error instanceof Error ? error.stack : String(error)}`;
+  const text = fields ? `${message}${textFields(fields)}` : message;
+  if (level === "info" || error === undefined) return `${prefix}${text}`;
+  return `${prefix}${text} ${error instanceof Error ? error.stack : String(error)}`;
+}
+
+/** ` key=value` per field; a value with spaces, quotes or `=` is JSON-quoted, so a line splits back unambiguously. */
+function textFields(fields: LogFields): string {
+  let out = "";
+  for (const [key, value] of Object.entries(fields)) {
+    const text = String(value);
+    out += ` ${key}=${/^[^\s"=]+$/.test(text) ? text : JSON.stringify(text)}`;
+  }
+  return out;
 }
 
 /**
@@ -60,7 +74,7 @@ process.once("exit", flushInfoLines);
 /** A logger writing to stdout (info) and stderr (errors) in the given format. */
 export function createLogger(format: LogFormat = "text", requestId?: string): Logger {
   return {
-    info: (message) => infoLines.add(`${formatLogLine(format, "info", message, undefined, requestId)}\n`),
+    info: (message, fields) => infoLines.add(`${formatLogLine(format, "info", message, undefined, requestId, fields)}\n`),
     error: (message, error) => {
       flushInfoLines();
       process.stderr.write(`${formatLogLine(format, "error", message, error, requestId)}\n`);

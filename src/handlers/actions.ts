@@ -1,17 +1,16 @@
 import { chatRefusal, ChatkitError } from "../core/errors.ts";
-import { monotonicNow, toIso } from "../core/clock.ts";
-import { newId } from "../core/ids.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
-import type { AssistantMessageItem, HiddenContextItem, ThreadItem, WidgetItem, WidgetNode } from "../protocol/items.ts";
+import type { HiddenContextItem, ThreadItem, WidgetItem, WidgetNode } from "../protocol/items.ts";
 import type { RequestParams } from "../protocol/requests.ts";
 import type { ThreadRow } from "../store/index.ts";
-import { drainWhile, EventChannel } from "../tools/channel.ts";
-import { finishOpenWidgets, streamingContext } from "../tools/context.ts";
+import { drainWhile } from "../tools/channel.ts";
+import { finishOpenWidgets, HandlerChannel, streamingContext } from "../tools/context.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS, withTimeout } from "../tools/run.ts";
-import type { ActionContext, ActionDefinition } from "../tools/define.ts";
+import { actionDefinition, type ActionContext, type ActionDefinition } from "../tools/define.ts";
 import { agentOfThread, requireThread, type HandlerContext } from "./context.ts";
 import { assertOpen, modelTurn } from "./conversation.ts";
 import { runPipeline } from "./pipeline.ts";
+import { newAssistantMessage, newHiddenContext } from "../protocol/new-items.ts";
 
 type ActionParams = RequestParams<"threads.custom_action">;
 
@@ -20,17 +19,11 @@ type ActionParams = RequestParams<"threads.custom_action">;
  * 6.3). The payload is untrusted: it is stored as data for the model, never executed.
  */
 function actionNote(thread: ThreadRow, params: ActionParams, widget: ThreadItem | undefined): HiddenContextItem {
-  return {
-    id: newId("message"),
-    thread_id: thread.id,
-    created_at: toIso(monotonicNow()),
-    type: "hidden_context_item",
-    content: {
-      event: "widget_action",
-      action: { type: params.action.type, payload: params.action.payload ?? null },
-      ...(widget ? { widget_item_id: widget.id } : {}),
-    },
-  };
+  return newHiddenContext(thread.id, {
+    event: "widget_action",
+    action: { type: params.action.type, payload: params.action.payload ?? null },
+    ...(widget ? { widget_item_id: widget.id } : {}),
+  });
 }
 
 interface PreparedAction {
@@ -57,7 +50,7 @@ async function prepareAction(hc: HandlerContext, params: ActionParams): Promise<
   assertOpen(thread);
   const actions = agentOfThread(hc, thread).actions;
   // Own keys only: "constructor" or "__proto__" must not find Object.prototype's members.
-  const definition = Object.hasOwn(actions, params.action.type) ? actions[params.action.type] : undefined;
+  const definition = Object.hasOwn(actions, params.action.type) ? actionDefinition(actions[params.action.type]!) : undefined;
   if (!definition) throw chatRefusal("action_not_handled", 422);
   const parsed = definition.payload ? definition.payload.safeParse(params.action.payload ?? {}) : { success: true as const, data: params.action.payload ?? null };
   if (!parsed.success) throw chatRefusal("action_payload_invalid", 400);
@@ -66,7 +59,7 @@ async function prepareAction(hc: HandlerContext, params: ActionParams): Promise<
 
 interface ActionRun {
   context: ActionContext;
-  channel: EventChannel<ThreadStreamEvent>;
+  channel: HandlerChannel;
   /** The sender as the handler left it, when it changed it. */
   updatedSender(): WidgetItem | undefined;
   wantsModel(): boolean;
@@ -74,7 +67,7 @@ interface ActionRun {
 
 function actionRun(hc: HandlerContext, prepared: PreparedAction, sync: boolean): ActionRun {
   const { thread, sender } = prepared;
-  const channel = new EventChannel<ThreadStreamEvent>();
+  const channel = new HandlerChannel();
   let updated: WidgetItem | undefined;
   let respond = false;
   const base = streamingContext(
@@ -97,14 +90,7 @@ function actionRun(hc: HandlerContext, prepared: PreparedAction, sync: boolean):
       channel.push({ type: "thread.item.replaced", item: updated });
     },
     say(text) {
-      const item: AssistantMessageItem = {
-        id: newId("message"),
-        thread_id: thread.id,
-        created_at: toIso(monotonicNow()),
-        type: "assistant_message",
-        content: [{ type: "output_text", text, annotations: [] }],
-      };
-      channel.push({ type: "thread.item.done", item });
+      channel.push({ type: "thread.item.done", item: newAssistantMessage(thread.id, [{ type: "output_text", text, annotations: [] }]) });
     },
     respond() {
       respond = true;

@@ -6,12 +6,20 @@ import type { AttachmentService } from "../attachments/service.ts";
 import type { Logger } from "../core/logger.ts";
 import type { RunnerRegistry } from "../agents/index.ts";
 import type { McpRegistry } from "../mcp/registry.ts";
+import type { UpstreamGate } from "../limits/upstream.ts";
+import type { Metrics } from "../metrics/index.ts";
+import type { ToolRegistry } from "../tools/run.ts";
 
-/** Long-lived collaborators, built once per app. */
+/** Long-lived collaborators, built once per app (by the composition root, server/services.ts). */
 export interface Services {
   attachments: AttachmentService;
   runners: RunnerRegistry;
   mcp: McpRegistry;
+  /** The config's tools as the tool loop takes them. */
+  tools: ToolRegistry;
+  /** The box's gate on model requests in flight. */
+  upstream: UpstreamGate;
+  metrics: Metrics;
 }
 
 /** Everything a handler may use for one request; built once by the entry route. */

@@ -4,16 +4,14 @@ import { titleFromText } from "../agents/titles.ts";
 import type { AgentConfig } from "../config/schema.ts";
 import { chatRefusal, ChatkitError } from "../core/errors.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
-import { HIDDEN_ITEM_TYPES, type InferenceOptions, type ThreadItem, type UserMessageItem } from "../protocol/items.ts";
+import { HIDDEN_ITEM_TYPES, type InferenceOptions, type ThreadItem, type UserMessageContent, type UserMessageItem } from "../protocol/items.ts";
 import type { RequestParams, UserMessageInput } from "../protocol/requests.ts";
 import { threadToWire } from "../protocol/serialize.ts";
 import { answerStructuredInput } from "../protocol/structured-input.ts";
-import { monotonicNow, toIso } from "../core/clock.ts";
-import { newId } from "../core/ids.ts";
 import type { AttachmentRow, ThreadRow } from "../store/index.ts";
 import { agentOfThread, requireAgent, requireItem, requireThread, type HandlerContext } from "./context.ts";
 import { runPipeline } from "./pipeline.ts";
-import { resolveDefinedTool } from "../tools/run.ts";
+import { newUserMessage } from "../protocol/new-items.ts";
 
 /** The model for this turn: the composer's pick if the agent allows it, else the agent's. */
 function chooseModel(agent: AgentConfig, options: InferenceOptions | UserMessageInput["inference_options"]): string {
@@ -41,25 +39,16 @@ function turnOptions(agent: AgentConfig, options: InferenceOptions | UserMessage
  * which the caller resolved with `requireReady` before changing anything.
  */
 async function storeUserMessage(hc: HandlerContext, thread: ThreadRow, input: UserMessageInput, rows: AttachmentRow[]): Promise<UserMessageItem> {
-  const id = newId("message");
   const inferenceOptions: InferenceOptions = {};
   if (input.inference_options.model) inferenceOptions.model = input.inference_options.model;
   if (input.inference_options.tool_choice) inferenceOptions.tool_choice = { id: input.inference_options.tool_choice.id };
-  const item: UserMessageItem = {
-    id,
-    thread_id: thread.id,
-    created_at: toIso(monotonicNow()),
-    type: "user_message",
-    content: input.content.map((part) =>
-      part.type === "input_text"
-        ? { type: "input_text", text: part.text }
-        : { type: "input_tag", id: part.id, text: part.text, data: part.data, interactive: part.interactive, ...(part.group ? { group: part.group } : {}) },
-    ),
-    attachments: [],
-    ...(input.quoted_text ? { quoted_text: input.quoted_text } : {}),
-    inference_options: inferenceOptions,
-  };
-  item.attachments = await hc.services.attachments.attachToMessage(hc.owner, rows, thread.id, id, hc.publicBaseUrl);
+  const content = input.content.map((part): UserMessageContent =>
+    part.type === "input_text"
+      ? { type: "input_text", text: part.text }
+      : { type: "input_tag", id: part.id, text: part.text, data: part.data, interactive: part.interactive, ...(part.group ? { group: part.group } : {}) },
+  );
+  const item = newUserMessage(thread.id, content, inferenceOptions, input.quoted_text);
+  item.attachments = await hc.services.attachments.attachToMessage(hc.owner, rows, thread.id, item.id, hc.publicBaseUrl);
   await hc.store.items.add(hc.owner, item);
   return item;
 }
@@ -92,7 +81,7 @@ export async function* modelTurn(hc: HandlerContext, thread: ThreadRow, state: T
     reach: options.reach,
   });
   if (hc.services.mcp.needsConnecting(agent)) yield { type: "progress_update", text: "Connecting to tools…" };
-  const tools = [...agent.tools.map(resolveDefinedTool), ...(await hc.services.mcp.toolsFor(agent))];
+  const tools = [...hc.services.tools.forAgent(agent), ...(await hc.services.mcp.toolsFor(agent))];
   yield* respondWithModel({
     tools,
     saveImage: (itemId, base64) => hc.services.attachments.saveGeneratedImage(hc.owner, { threadId: thread.id, itemId, base64, publicBaseUrl: hc.publicBaseUrl }),

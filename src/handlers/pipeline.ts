@@ -2,13 +2,13 @@ import { UpstreamError } from "../agents/runner.ts";
 import type { ThreadState } from "../agents/respond.ts";
 import { ChatkitError } from "../core/errors.ts";
 import { streamMessage } from "../core/locale.ts";
-import type { ThreadItemUpdate, ThreadStreamEvent } from "../protocol/events.ts";
-import { isHiddenItem, type AssistantMessageItem, type SdkHiddenContextItem, type ThreadItem } from "../protocol/items.ts";
+import type { ThreadStreamEvent } from "../protocol/events.ts";
+import { applyUpdate, inPlace } from "../protocol/fold.ts";
+import { isHiddenItem, type AssistantMessageItem, type ThreadItem } from "../protocol/items.ts";
 import { threadToWire } from "../protocol/serialize.ts";
-import { monotonicNow, toIso } from "../core/clock.ts";
-import { newId } from "../core/ids.ts";
 import type { ThreadRow } from "../store/index.ts";
 import type { HandlerContext } from "./context.ts";
+import { newSdkHiddenContext } from "../protocol/new-items.ts";
 
 /** How a stream ends when something fails: the one mapping from errors to `error` events. */
 export function errorEvent(error: unknown): ThreadStreamEvent {
@@ -23,22 +23,6 @@ export function errorEvent(error: unknown): ThreadStreamEvent {
 
 export function threadState(row: ThreadRow): ThreadState {
   return { id: row.id, title: row.title, status: row.status };
-}
-
-/** Applies an update to a pending item the way the client does (protocol section 4.1). */
-function applyUpdate(item: ThreadItem, update: ThreadItemUpdate): void {
-  if (item.type === "assistant_message" && update.type.startsWith("assistant_message.content_part.")) {
-    const index = (update as { content_index: number }).content_index;
-    while (item.content.length <= index) item.content.push({ type: "output_text", text: "", annotations: [] });
-    const part = item.content[index]!;
-    if (update.type === "assistant_message.content_part.text_delta") part.text += update.delta;
-    else if (update.type === "assistant_message.content_part.added" || update.type === "assistant_message.content_part.done")
-      item.content[index] = structuredClone(update.content);
-    else if (update.type === "assistant_message.content_part.annotation_added") part.annotations.splice(update.annotation_index, 0, update.annotation);
-  } else if (item.type === "workflow") {
-    if (update.type === "workflow.task.added") item.workflow.tasks.push(update.task);
-    else if (update.type === "workflow.task.updated") item.workflow.tasks[update.task_index] = update.task;
-  }
 }
 
 const hasText = (item: ThreadItem): item is AssistantMessageItem =>
@@ -111,7 +95,8 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
         return undefined;
       case "thread.item.updated": {
         const item = pending.get(event.item_id);
-        if (item) applyUpdate(item, event.update);
+        // Only answers (and workflows) are kept when a turn is cut short; widgets and images end with their `done`.
+        if (item && (item.type === "assistant_message" || item.type === "workflow")) applyUpdate(item, event.update, inPlace);
         return undefined;
       }
       case "thread.item.done":
@@ -187,14 +172,7 @@ export async function* runPipeline({ hc, thread, preface, responder }: PipelineI
   }
 
   async function addCancelledNote(): Promise<void> {
-    const note: SdkHiddenContextItem = {
-      id: newId("sdk_hidden_context"),
-      thread_id: state.id,
-      created_at: toIso(monotonicNow()),
-      type: "sdk_hidden_context",
-      content: streamMessage("cancelled_note"),
-    };
-    await hc.store.items.add(hc.owner, note);
+    await hc.store.items.add(hc.owner, newSdkHiddenContext(state.id, streamMessage("cancelled_note")));
   }
 }
 

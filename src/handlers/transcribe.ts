@@ -6,6 +6,6 @@ import type { HandlerContext } from "./context.ts";
 export async function transcribe(hc: HandlerContext, params: RequestParams<"input.transcribe">): Promise<{ text: string }> {
   const mimeType = audioMimeType(params.mime_type);
   const audio = decodeAudio(params.audio_base64, hc.config.chatkit.uploadMaxBytes);
-  const text = await transcribeAudio(hc.config, hc.agent, audio, mimeType, { signal: hc.signal, logger: hc.log });
+  const text = await transcribeAudio(hc.config, hc.agent, audio, mimeType, { signal: hc.signal, logger: hc.log, gate: hc.services.upstream, metrics: hc.services.metrics });
   return { text };
 }

@@ -4,6 +4,8 @@ import { openaiClient, upstreamOf } from "../agents/upstream.ts";
 import { chatkitMode } from "../config/mode.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
 import { ChatkitError } from "../core/errors.ts";
+import type { UpstreamGate } from "../limits/upstream.ts";
+import type { Metrics } from "../metrics/index.ts";
 import type { AppState } from "./state.ts";
 
 const MIB = 1024 * 1024;
@@ -24,7 +26,7 @@ function chatkitConfiguration(config: ChatkitConfig) {
  * `POST /chatkit/client_secret` (hosted mode): a client secret for the signed-in user, minted
  * through OpenAI's ChatKit sessions API for the configured workflow, else the static secret.
  */
-export function clientSecretRoute(config: ChatkitConfig) {
+export function clientSecretRoute(config: ChatkitConfig, upstreamDeps: { gate: UpstreamGate; metrics: Metrics }) {
   const mode = chatkitMode(config);
   let client: OpenAI | undefined;
   return async function clientSecret(ctx: Context): Promise<void> {
@@ -36,8 +38,9 @@ export function clientSecretRoute(config: ChatkitConfig) {
     }
     const upstream = upstreamOf(config, undefined);
     if (!upstream) throw new ChatkitError(404, "client_secret_unavailable");
-    client ??= openaiClient(upstream, config, { maxRetries: 1 });
+    client ??= openaiClient(upstream, config, upstreamDeps.metrics, { maxRetries: 1 });
     const state = ctx.state as AppState;
+    const releaseSlot = upstreamDeps.gate.acquire();
     try {
       const session = await client.beta.chatkit.sessions.create({
         user: state.user.id,
@@ -48,6 +51,8 @@ export function clientSecretRoute(config: ChatkitConfig) {
     } catch (error) {
       state.log.error(`minting a ChatKit client secret for workflow ${mode.workflowId} failed`, error);
       throw new ChatkitError(502, "client_secret_failed");
+    } finally {
+      releaseSlot();
     }
   };
 }

@@ -12,8 +12,7 @@ import { JsonText } from "../protocol/serialize.ts";
 import { sendEventStream } from "./sse.ts";
 import type { AppState } from "./state.ts";
 import { KeyedGate } from "../limits/gate.ts";
-import { upstreamGateFor } from "../limits/upstream.ts";
-import { metricsFor } from "../metrics/index.ts";
+import { upstreamBusy } from "../limits/upstream.ts";
 
 function invalidParams(error: z.ZodError, prefix: string[]): ChatkitError {
   const issues = error.issues.map((issue) => ({ field: formatConfigPath([...prefix, ...issue.path]), message: issue.message }));
@@ -29,7 +28,11 @@ export interface EntryDeps {
 
 const JSON_TYPE = "application/json; charset=utf-8";
 
-/** Requests that call the model upstream: refused up front while every upstream slot is taken. */
+/**
+ * Requests that call the model upstream: refused up front while every upstream slot is taken, so
+ * a turn that cannot be answered stores nothing. The slot itself is taken before each upstream
+ * request (`UpstreamGate.acquire`); a race lost there ends the stream with the same refusal.
+ */
 const CALLS_UPSTREAM = (type: RequestType, kind: "json" | "stream") => kind === "stream" || type === "input.transcribe";
 
 /**
@@ -91,8 +94,7 @@ class RequestHandlerContext implements HandlerContext {
  */
 export function chatkitEntry(deps: EntryDeps) {
   const streamsPerUser = new KeyedGate(deps.config.limits.streamsPerUser);
-  const upstream = upstreamGateFor(deps.config);
-  const metrics = metricsFor(deps.config);
+  const { upstream, metrics } = deps.services;
   return async function entry(ctx: Context): Promise<void> {
     const envelope = envelopeSchema.safeParse(ctx.request.body);
     if (!envelope.success) throw invalidParams(envelope.error, []);
@@ -107,7 +109,7 @@ export function chatkitEntry(deps: EntryDeps) {
     if (state.requestedAgentId && !state.agent) throw new ChatkitError(422, "agent_required");
 
     const route = routes[type] as Route<RequestType>;
-    if (CALLS_UPSTREAM(type, route.kind) && upstream.inUse >= upstream.max) throw new ChatkitError(429, "upstream_busy", { retry_after: 1 });
+    if (CALLS_UPSTREAM(type, route.kind) && upstream.full) throw upstreamBusy();
     if (route.kind === "json") {
       // Serialised here, inside the error middleware's reach (a value that cannot be serialised
       // is its logged 500), and set once as text: cheaper for Koa than an object body.

@@ -1,22 +1,24 @@
-import type { ChatkitConfig } from "../config/schema.ts";
+import { ChatkitError } from "../core/errors.ts";
 import { ConcurrencyGate } from "./gate.ts";
 
-/** Every upstream slot of the box is taken (`limits.upstreamConcurrency`). */
-export class UpstreamBusyError extends Error {
-  constructor() {
-    super("too many model requests in flight (limits.upstreamConcurrency)");
-    this.name = "UpstreamBusyError";
+/**
+ * The box's one gate on model requests in flight (`limits.upstreamConcurrency`), shared by every
+ * agent, titles and voice input. A slot is taken before a request is handed to the `openai`
+ * client (never inside it: the client would retry the refusal) and held until its answer ended.
+ */
+export class UpstreamGate extends ConcurrencyGate {
+  /** Whether every slot is taken now: a request that would call the model is refused up front. */
+  get full(): boolean {
+    return this.inUse >= this.max;
+  }
+
+  /** A slot's release function (safe to call twice), or 429 `upstream_busy` when every slot is taken. */
+  acquire(): () => void {
+    const release = this.tryAcquire();
+    if (!release) throw upstreamBusy();
+    return release;
   }
 }
 
-const gates = new WeakMap<object, ConcurrencyGate>();
-
-/** The box's one gate on model requests in flight, shared by every agent and voice input. */
-export function upstreamGateFor(config: ChatkitConfig): ConcurrencyGate {
-  let gate = gates.get(config);
-  if (!gate) {
-    gate = new ConcurrencyGate(config.limits.upstreamConcurrency);
-    gates.set(config, gate);
-  }
-  return gate;
-}
+/** Every upstream slot of the box is taken; retryable in a moment. */
+export const upstreamBusy = () => new ChatkitError(429, "upstream_busy", { retry_after: 1 }, { allowRetry: true });

@@ -11,9 +11,6 @@ let validators: Promise<jsonSchemaValidator> | undefined;
 /** The SDK's ajv-backed validator, loaded with the first listing rather than at start-up. */
 const schemaValidators = () => (validators ??= import("@modelcontextprotocol/sdk/validation/ajv").then(({ AjvJsonSchemaValidator }) => new AjvJsonSchemaValidator()));
 
-/** Resolved once per listing (schemas compiled once), not once per turn. */
-const resolvedLists = new WeakMap<Tool[], ResolvedTool[]>();
-
 /** `<server>__<tool>` in the characters and length function names allow; a hash keeps shortened names apart. */
 export function namespacedToolName(server: string, tool: string): string {
   const name = `${server}__${tool.replace(/[^A-Za-z0-9_-]/g, "_")}`;
@@ -52,6 +49,8 @@ export interface McpServerStatus {
  */
 export class McpRegistry {
   private readonly connections = new Map<string, McpConnection>();
+  /** Each listing's tools resolved once (schemas compiled once), not once per turn; a new listing replaces its entry. */
+  private readonly resolvedLists = new WeakMap<Tool[], ResolvedTool[]>();
 
   constructor(
     private readonly config: ChatkitConfig,
@@ -118,12 +117,12 @@ export class McpRegistry {
   }
 
   private async offered(connection: McpConnection, tools: Tool[]): Promise<ResolvedTool[]> {
-    let resolved = resolvedLists.get(tools);
+    let resolved = this.resolvedLists.get(tools);
     if (!resolved) {
       const allowed = connection.config.tools;
       const validators = await schemaValidators();
       resolved = tools.filter((tool) => !allowed || allowed.includes(tool.name)).map((tool) => this.resolve(connection, tool, validators));
-      resolvedLists.set(tools, resolved);
+      this.resolvedLists.set(tools, resolved);
     }
     return resolved;
   }

@@ -63,6 +63,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly authEvents = new Counter({
+    name: "chatkit_auth_events_total",
+    help: "Sign-ins, failed sign-ins and admin actions (invitations, role changes, disables…), by event",
+    labelNames: ["event"] as const,
+    registers: [this.registry],
+  });
+
   private processMetrics = false;
 
   /** Adds the process's own metrics (memory, CPU, event-loop delay, GC); only once `/metrics` is served. */
@@ -88,18 +95,3 @@ export const LIMIT_KEYS = new Set([
   "too_many_failed_attempts",
   "file_too_large",
 ]);
-
-const byConfig = new WeakMap<object, Metrics>();
-
-/**
- * The metrics of the box running with this config object: every layer that holds the config
- * (the HTTP app, the model runners, voice input) records into the same registry.
- */
-export function metricsFor(config: object): Metrics {
-  let metrics = byConfig.get(config);
-  if (!metrics) {
-    metrics = new Metrics();
-    byConfig.set(config, metrics);
-  }
-  return metrics;
-}

@@ -1,9 +1,10 @@
 import type Router from "@koa/router";
 import type { Context } from "koa";
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
-import { hasOwnOrigin, isSameOriginRequest, loadSession } from "../http/auth.ts";
-import type { SessionCookie } from "../http/session-cookie.ts";
-import type { AppState } from "../http/state.ts";
+import { hasOwnOrigin, isSameOriginRequest } from "../auth/origin.ts";
+import type { SessionCookie } from "../auth/session-cookie.ts";
+import { LOGIN_PATH_PREFIX } from "../auth/login-links.ts";
+import type { Authenticator, SignedInState } from "../auth/session.ts";
 import type { LoginLinkRefusal, Store } from "../store/index.ts";
 import { webClientAssetLoader, WEBCLIENT_PATH_PREFIX } from "../webclient/assets.ts";
 import { LOGOUT_PATH, pageUi, renderChatPage } from "./chat-page.ts";
@@ -11,13 +12,13 @@ import { chatPagePolicy, MESSAGE_PAGE_POLICY } from "./csp.ts";
 import { escapeHtml, newNonce } from "./html.ts";
 import { loginLinkCommand, type MessagePageButton, renderMessagePage } from "./message-page.ts";
 
-export const LOGIN_PATH_PREFIX = "/login/";
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface PageDeps {
   config: ChatkitConfig;
   store: Store;
   sessionCookie: SessionCookie;
+  auth: Authenticator;
   /** Origins a same-origin form post may carry in `Origin`. */
   ownOrigins: (ctx: Context) => string[];
 }
@@ -102,7 +103,7 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
 
   // The front door: a signed-in person goes to their chat; anyone else learns how to sign in.
   router.get("/", async (ctx) => {
-    if (await loadSession(ctx, store.sessions, sessionCookie)) {
+    if (await deps.auth.load(ctx)) {
       ctx.status = 302;
       ctx.redirect(chatPagePath(config.agents[0]!.id));
       return;
@@ -117,7 +118,7 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
 
   const chatPage = (standalone: boolean) => async (ctx: Context) => {
     const agentId = String(ctx.params.id ?? "");
-    if (!(await loadSession(ctx, store.sessions, sessionCookie))) {
+    if (!(await deps.auth.load(ctx))) {
       sendMessagePage(ctx, 401, "Sign in to chat", [
         "This browser is not signed in (or its session has ended).",
         `Ask the operator of this server for a login link. They create one on the server with <code>${escapeHtml(loginLinkCommand(agents.has(agentId) ? agentId : undefined))}</code>; open the link it prints in this browser.`,
@@ -140,7 +141,7 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
       return;
     }
     const nonce = newNonce();
-    const state = ctx.state as AppState;
+    const state = ctx.state as SignedInState;
     const policy = chatPagePolicy({
       nonce,
       scriptUrl: ui === "builtin" ? undefined : config.chatkit.scriptUrl,
@@ -161,9 +162,8 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
       return;
     }
     // A browser that was signed in as someone else gives that session up.
-    if ((await loadSession(ctx, store.sessions, sessionCookie)) && (ctx.state as AppState).authVia === "cookie") {
-      await store.sessions.revoke((ctx.state as AppState).session.id);
-    }
+    const previous = (await deps.auth.load(ctx)) ? (ctx.state as SignedInState).session : null;
+    if (previous && (ctx.state as SignedInState).authVia === "cookie") await store.sessions.revoke(previous.id);
     const session = await store.sessions.create(consumed.user.id, config.signIn.sessionDays);
     sessionCookie.set(ctx, session.token, config.signIn.sessionDays * DAY_MS);
     const agentId = consumed.link.agent_id && agents.has(consumed.link.agent_id) ? consumed.link.agent_id : config.agents[0]!.id;
@@ -204,12 +204,13 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
   });
 
   router.post(LOGOUT_PATH, async (ctx) => {
-    const signedIn = await loadSession(ctx, store.sessions, sessionCookie);
+    const signedIn = await deps.auth.load(ctx);
     if (!isSameOriginRequest(ctx, deps.ownOrigins(ctx))) {
       sendMessagePage(ctx, 403, "Refused", ["This sign-out request came from another site."]);
       return;
     }
-    if (signedIn) await store.sessions.revoke((ctx.state as AppState).session.id);
+    const session = signedIn ? (ctx.state as SignedInState).session : null;
+    if (session) await store.sessions.revoke(session.id);
     sessionCookie.clear(ctx);
     sendMessagePage(ctx, 200, "Signed out", [
       "This browser is signed out. To sign in again, ask the operator for a new login link.",

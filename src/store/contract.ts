@@ -36,13 +36,48 @@ export interface PageResult<T> {
   hasMore: boolean;
 }
 
+/** `admin` may manage users (the admin API and page); `user` is everyone else. */
+export type UserRole = "admin" | "user";
+
 export interface UserRow {
   id: string;
   account_id: string;
   email: string;
+  role: UserRole;
   created_at: number;
   disabled_at: number | null;
 }
+
+/**
+ * A way a user signs in: `email-link`, `oidc:<issuer>`, `jwt:<issuer>` or `proxy`, and the
+ * provider's stable id for the person (`sub`; the address for email links and the proxy header).
+ */
+export interface IdentityRow {
+  id: string;
+  user_id: string;
+  provider: string;
+  subject: string;
+  /** The address the provider last gave, if any. */
+  email: string | null;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+/** What a provider vouches for when someone signs in. */
+export interface SignInClaim {
+  provider: string;
+  subject: string;
+  email: string | null;
+  /** Whether the provider checked that the person owns `email`; an unverified address neither links nor creates a user. */
+  emailVerified: boolean;
+}
+
+/**
+ * The signed-in user (`created` when this sign-in made it), or why nobody is signed in:
+ * `disabled` (the user is disabled), `no_email` (an unknown identity without a verified address
+ * to link or create a user by).
+ */
+export type SignInResult = { user: UserRow; created: boolean } | { refused: "disabled" | "no_email" };
 
 export interface SessionRow {
   id: string;
@@ -109,6 +144,9 @@ export interface ThreadChanges {
   metadata?: Record<string, unknown>;
 }
 
+/** A user named by id (the admin API) or by email (the operator's commands). */
+export type WhichUser = { id: string } | { email: string };
+
 export interface UserStore {
   findByEmail(email: string): Promise<UserRow | undefined>;
   findById(id: string): Promise<UserRow | undefined>;
@@ -116,8 +154,24 @@ export interface UserStore {
   findOrCreate(email: string): Promise<{ user: UserRow; created: boolean }>;
   /** Every user, oldest first. */
   list(): Promise<UserRow[]>;
-  /** Disables (or re-enables) a user; a disabled user's sessions stop working at once. Undefined for an unknown email. */
-  setDisabled(email: string, disabled: boolean): Promise<UserRow | undefined>;
+  /**
+   * Disables (or re-enables) a user; a disabled user's sessions, login links and identities stop
+   * working at once, on every server sharing the database. Undefined for an unknown user.
+   */
+  setDisabled(who: WhichUser, disabled: boolean): Promise<UserRow | undefined>;
+  /** Sets a user's role; undefined for an unknown user. */
+  setRole(who: WhichUser, role: UserRole): Promise<UserRow | undefined>;
+}
+
+export interface IdentityStore {
+  /**
+   * Signs someone in by a provider's claim: the user with this identity (provider, subject); else
+   * the user with the claim's verified email, to whom the identity is then linked; else a new
+   * user with that email and the identity. One user and one identity even under concurrent calls.
+   */
+  signIn(claim: SignInClaim): Promise<SignInResult>;
+  /** A user's identities, oldest first. */
+  listFor(userId: string): Promise<IdentityRow[]>;
 }
 
 export interface SessionStore {
@@ -127,8 +181,10 @@ export interface SessionStore {
   authenticate(token: string): Promise<{ session: SessionRow; user: UserRow } | undefined>;
   /** Every session with its user's email, oldest first: the operator's view. */
   listAll(): Promise<Array<SessionRow & { email: string }>>;
-  /** Revokes every live session of a user; returns how many were revoked. */
-  revokeAllForUser(userId: string): Promise<number>;
+  /** A user's live sessions (not revoked, not expired), oldest first: what the user sees of their own. */
+  listLiveFor(userId: string): Promise<SessionRow[]>;
+  /** Revokes every live session of a user, but for `except` (signing out one's other sessions); returns how many were revoked. */
+  revokeAllForUser(userId: string, options?: { except?: string }): Promise<number>;
   /** Revokes one session by id; returns whether a live session was revoked. */
   revoke(sessionId: string): Promise<boolean>;
 }
@@ -235,6 +291,7 @@ export interface Store {
   /** Where the data lives, for logs and `check`, without credentials. */
   readonly description: string;
   users: UserStore;
+  identities: IdentityStore;
   sessions: SessionStore;
   threads: ThreadStore;
   items: ItemStore;

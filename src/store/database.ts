@@ -4,6 +4,7 @@ import * as initial from "./migrations/0001_initial.ts";
 import * as loginLinks from "./migrations/0002_login_links.ts";
 import * as itemSequence from "./migrations/0003_item_sequence.ts";
 import * as threadWire from "./migrations/0004_thread_wire.ts";
+import * as identities from "./migrations/0005_identities.ts";
 import { describePostgresUrl, isPostgresUrl, postgresDialect } from "./postgres.ts";
 import type { QueryRunner } from "./prepared.ts";
 import type { Database } from "./schema.ts";
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   "0002_login_links": loginLinks,
   "0003_item_sequence": itemSequence,
   "0004_thread_wire": threadWire,
+  "0005_identities": identities,
 };
 
 const migrationProvider: MigrationProvider = {

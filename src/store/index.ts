@@ -1,6 +1,7 @@
 import { SqlAttachmentStore } from "./attachments.ts";
 import type { Store, StoreCounts } from "./contract.ts";
 import { connectDatabase, migrateToLatest, type ConnectOptions, type StoreLocation } from "./database.ts";
+import { SqlIdentityStore } from "./identities.ts";
 import { SqlItemStore } from "./items.ts";
 import { SqlLoginLinkStore } from "./login-links.ts";
 import { SqlSessionStore } from "./sessions.ts";
@@ -28,10 +29,12 @@ export async function openStore(location: StoreLocation, options: ConnectOptions
     throw new Error(`${description}: ${(error as Error).message}`, { cause: error });
   }
   const threads = new SqlThreadStore(connection);
+  const users = new SqlUserStore(connection);
   return {
     kind,
     description,
-    users: new SqlUserStore(connection),
+    users,
+    identities: new SqlIdentityStore(connection, users),
     sessions: new SqlSessionStore(connection),
     threads,
     items: new SqlItemStore(connection, threads.lockOwnedThread),

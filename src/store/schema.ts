@@ -1,5 +1,5 @@
 import type { Selectable } from "kysely";
-import type { AttachmentRow, LoginLinkRow, SessionRow, UserRow } from "./contract.ts";
+import type { AttachmentRow, IdentityRow, LoginLinkRow, SessionRow, UserRow } from "./contract.ts";
 
 /**
  * The tables as the database holds them, private to src/store (the rest of the app sees the
@@ -10,6 +10,7 @@ export interface Database {
   accounts: AccountsTable;
   // These hold their records exactly as the contract hands them out.
   users: UserRow;
+  identities: IdentityRow;
   sessions: SessionRow;
   attachments: AttachmentRow;
   login_links: LoginLinkRow;

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import { monotonicNow } from "../core/clock.ts";
 import { newId } from "../core/ids.ts";
-import type { UserRow, UserStore } from "./contract.ts";
+import type { UserRole, UserRow, UserStore, WhichUser } from "./contract.ts";
 import type { QueryRunner } from "./prepared.ts";
 import type { Database } from "./schema.ts";
 
@@ -40,7 +40,7 @@ export class SqlUserStore implements UserStore {
         // unique index makes one of us insert nothing, and that one takes the winner's user.
         const inserted = await trx
           .insertInto("users")
-          .values({ id: newId("user"), account_id: accountId, email: normalized, created_at: now, disabled_at: null })
+          .values({ id: newId("user"), account_id: accountId, email: normalized, role: "user", created_at: now, disabled_at: null })
           .onConflict((oc) => oc.column("email").doNothing())
           .returningAll()
           .executeTakeFirst();
@@ -60,14 +60,23 @@ export class SqlUserStore implements UserStore {
     return this.db.selectFrom("users").selectAll().orderBy("created_at", "asc").orderBy("id", "asc").execute();
   }
 
-  async setDisabled(email: string, disabled: boolean): Promise<UserRow | undefined> {
-    const user = await this.db
-      .updateTable("users")
-      .set({ disabled_at: disabled ? monotonicNow() : null })
-      .where("email", "=", normalizeEmail(email))
-      .returningAll()
-      .executeTakeFirst();
+  async setDisabled(who: WhichUser, disabled: boolean): Promise<UserRow | undefined> {
+    const user = await this.update(who, { disabled_at: disabled ? monotonicNow() : null });
+    // After the write: a lookup racing it may not keep the user's sign-ins as still live.
     this.runner.sessionEndings.count++;
     return user;
+  }
+
+  async setRole(who: WhichUser, role: UserRole): Promise<UserRow | undefined> {
+    const user = await this.update(who, { role });
+    // Sign-ins kept for a moment carry the user's role: an admin demoted is one no longer.
+    this.runner.sessionEndings.count++;
+    return user;
+  }
+
+  private async update(who: WhichUser, changes: Partial<Pick<UserRow, "disabled_at" | "role">>): Promise<UserRow | undefined> {
+    const query = this.db.updateTable("users").set(changes);
+    const where = "id" in who ? query.where("id", "=", who.id) : query.where("email", "=", normalizeEmail(who.email));
+    return where.returningAll().executeTakeFirst();
   }
 }

@@ -1,37 +1,32 @@
-import { monotonicNow, toIso } from "../core/clock.ts";
-import { newId } from "../core/ids.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
-import type { HiddenContextItem, WidgetItem, WidgetNode } from "../protocol/items.ts";
+import type { WidgetNode } from "../protocol/items.ts";
 import type { WidgetRoot } from "../widgets/builder.ts";
 import { diffWidget, replaceComponent } from "../widgets/diff.ts";
-import type { EventChannel } from "./channel.ts";
+import { EventChannel } from "./channel.ts";
 import type { RunScope, StreamingContext, WidgetHandle } from "./define.ts";
+import { newHiddenContext, newWidgetItem } from "../protocol/new-items.ts";
 
-const now = () => toIso(monotonicNow());
 
-export function newWidgetItem(threadId: string, root: WidgetRoot, copyText?: string): WidgetItem {
-  return { id: newId("message"), thread_id: threadId, created_at: now(), type: "widget", widget: root as WidgetNode, ...(copyText ? { copy_text: copyText } : {}) };
+/** The events handlers (tools, actions) send while they run, and the widgets they started and have not marked done. */
+export class HandlerChannel extends EventChannel<ThreadStreamEvent> {
+  readonly openWidgets = new Set<WidgetHandle>();
 }
-
-/** Widgets started on a channel and not marked done yet. */
-const openWidgets = new WeakMap<EventChannel<ThreadStreamEvent>, Set<WidgetHandle>>();
 
 /**
  * Marks done every widget started on `channel` that its handler left open: the client was shown
  * it, so it is finished (and stored) instead of staying pending and vanishing on reload.
  */
-export function finishOpenWidgets(channel: EventChannel<ThreadStreamEvent>): void {
-  for (const handle of [...(openWidgets.get(channel) ?? [])]) handle.done();
+export function finishOpenWidgets(channel: HandlerChannel): void {
+  for (const handle of [...channel.openWidgets]) handle.done();
 }
 
 /** The helpers every handler (tool or action) gets, each turned into stream events on `channel`. */
-export function streamingContext(scope: RunScope, channel: EventChannel<ThreadStreamEvent>): StreamingContext {
+export function streamingContext(scope: RunScope, channel: HandlerChannel): StreamingContext {
   const emit = (event: ThreadStreamEvent) => channel.push(event);
-  const open = openWidgets.get(channel) ?? new Set<WidgetHandle>();
-  openWidgets.set(channel, open);
+  const open = channel.openWidgets;
 
   function startWidget(root: WidgetRoot, options: { copyText?: string } = {}): WidgetHandle {
-    const item = newWidgetItem(scope.thread.id, root, options.copyText);
+    const item = newWidgetItem(scope.thread.id, root as WidgetNode, options.copyText);
     let current = item.widget;
     let finished = false;
     emit({ type: "thread.item.added", item });
@@ -67,13 +62,12 @@ export function streamingContext(scope: RunScope, channel: EventChannel<ThreadSt
     effect: (name, data = {}) => emit({ type: "client_effect", name, data }),
     notice: (message, options = {}) => emit({ type: "notice", level: options.level ?? "info", message, ...(options.title ? { title: options.title } : {}) }),
     addHiddenContext(content) {
-      const item: HiddenContextItem = { id: newId("message"), thread_id: scope.thread.id, created_at: now(), type: "hidden_context_item", content };
-      emit({ type: "thread.item.done", item });
+      emit({ type: "thread.item.done", item: newHiddenContext(scope.thread.id, content) });
     },
     startWidget,
     async widget(root, options = {}) {
       if (!(Symbol.asyncIterator in (root as object))) {
-        const item = newWidgetItem(scope.thread.id, root as WidgetRoot, options.copyText);
+        const item = newWidgetItem(scope.thread.id, root as WidgetNode, options.copyText);
         emit({ type: "thread.item.done", item });
         return item.id;
       }

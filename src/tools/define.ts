@@ -1,5 +1,6 @@
 import type { ChatKitIcon } from "@openai/chatkit";
 import type { z } from "zod";
+import type { ConfigAction, ConfigTool } from "../config/tools.ts";
 import type { ThreadStreamEvent } from "../protocol/events.ts";
 import type { Source, StructuredInputField, WidgetItem } from "../protocol/items.ts";
 import type { WidgetComponent, WidgetRoot } from "../widgets/builder.ts";
@@ -146,5 +147,15 @@ export interface ActionDefinition<P extends z.ZodType = z.ZodType> {
  * actions: { "order.cancel": defineAction({ payload: z.object({ id: z.string() }), handler: async ({ payload }, ctx) => ... }) }
  */
 export function defineAction<P extends z.ZodType>(action: ActionDefinition<P>): ActionDefinition {
+  return action as unknown as ActionDefinition;
+}
+
+/** A tool of the config as its full definition: the config checked its shape, `defineTool` its types. */
+export function toolDefinition(tool: ConfigTool): ToolDefinition {
+  return tool as ToolDefinition;
+}
+
+/** An action of the config as its full definition: the config checked its shape, `defineAction` its types. */
+export function actionDefinition(action: ConfigAction): ActionDefinition {
   return action as unknown as ActionDefinition;
 }

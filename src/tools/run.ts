@@ -1,5 +1,6 @@
-import { z } from "zod";
-import type { ToolContext, ToolDefinition, ToolDisplay } from "./define.ts";
+import type { AgentConfig } from "../config/schema.ts";
+import { toolParametersJsonSchema } from "../config/tools.ts";
+import { toolDefinition, type ToolContext, type ToolDefinition, type ToolDisplay } from "./define.ts";
 
 /** A tool as the model is offered it; the JSON schema comes from zod's own export. */
 export interface ToolSpec {
@@ -28,15 +29,24 @@ export interface ResolvedTool extends ToolSpec {
   run?: (args: unknown, context: ToolContext) => Promise<ToolOutcome>;
 }
 
-const resolved = new WeakMap<ToolDefinition, ResolvedTool>();
+/** The config's tools as the tool loop takes them: each agent's resolved once, when first asked for. */
+export class ToolRegistry {
+  private readonly byAgent = new Map<AgentConfig, ResolvedTool[]>();
 
-/** A config tool (`defineTool`) as the loop uses it; built once per tool. */
+  forAgent(agent: AgentConfig): ResolvedTool[] {
+    let tools = this.byAgent.get(agent);
+    if (!tools) {
+      tools = agent.tools.map((tool) => resolveDefinedTool(toolDefinition(tool)));
+      this.byAgent.set(agent, tools);
+    }
+    return tools;
+  }
+}
+
+/** A config tool (`defineTool`) as the loop uses it (its JSON schema exported once, here). */
 export function resolveDefinedTool(tool: ToolDefinition): ResolvedTool {
-  let entry = resolved.get(tool);
-  if (entry) return entry;
-  // `io: "input"`: fields with defaults are optional for the model, as they are for the parser.
-  const { $schema: _ignored, ...parameters } = z.toJSONSchema(tool.parameters, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
-  entry = {
+  const parameters = toolParametersJsonSchema(tool.parameters);
+  return {
     name: tool.name,
     description: tool.description,
     parameters,
@@ -57,8 +67,6 @@ export function resolveDefinedTool(tool: ToolDefinition): ResolvedTool {
     requireApproval: false,
     ...(tool.handler ? { run: (args: unknown, context: ToolContext) => runToolHandler(tool, args, context) } : {}),
   };
-  resolved.set(tool, entry);
-  return entry;
 }
 
 export function toolSpec(tool: ResolvedTool): ToolSpec {

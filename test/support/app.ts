@@ -9,9 +9,10 @@ import { formatLogLine, type Logger } from "../../src/core/logger.ts";
 import type { ThreadItem, ThreadMetadata } from "../../src/protocol/items.ts";
 import { attachmentStorageFor } from "../../src/attachments/storage.ts";
 import { recoverInterruptedUploads } from "../../src/attachments/sweep.ts";
-import { createApp, createHttpServer } from "../../src/http/app.ts";
+import { createApp, createHttpServer } from "../../src/server/app.ts";
 import type { Kysely } from "kysely";
-import { McpRegistry } from "../../src/mcp/registry.ts";
+import type { McpRegistry } from "../../src/mcp/registry.ts";
+import type { AppServices } from "../../src/server/services.ts";
 import { connectDatabase, openStore, type ItemPageRequest, type Owner, type PageResult, type Store, type ThreadPageRequest } from "../../src/store/index.ts";
 import type { Database } from "../../src/store/schema.ts";
 import { parseSse, readSse, type ParsedEvent } from "./sse.ts";
@@ -44,9 +45,9 @@ export function memoryLogger(): Logger & { lines: string[]; infoLines: string[];
   const infoLines: string[] = [];
   const jsonLines: string[] = [];
   const logger = (requestId?: string): Logger => ({
-    info: (message) => {
-      infoLines.push(message);
-      jsonLines.push(formatLogLine("json", "info", message, undefined, requestId));
+    info: (message, fields) => {
+      infoLines.push(formatLogLine("text", "info", message, undefined, undefined, fields));
+      jsonLines.push(formatLogLine("json", "info", message, undefined, requestId, fields));
     },
     error: (message, error) => {
       lines.push(`${message} ${error instanceof Error ? error.message : (error ?? "")}`);
@@ -67,6 +68,8 @@ export interface TestServer {
   logger: ReturnType<typeof memoryLogger>;
   /** The app's MCP connections (closed by `close`). */
   mcp: McpRegistry;
+  /** Every service the app runs on (metrics, the upstream gate, ...). */
+  services: AppServices;
   /** Mints a bearer token for this email, creating the user if needed. */
   token(email?: string): Promise<string>;
   /** POSTs a ChatKit request as JSON and returns the status and parsed body. */
@@ -133,8 +136,8 @@ export async function startTestServer(
   const { db } = connectDatabase(config);
   const logger = memoryLogger();
   if (!config.database.url) await recoverInterruptedUploads(store.attachments, attachmentStorageFor(config));
-  const mcp = new McpRegistry(config, logger);
-  const app = createApp(config, { store, logger, mcp });
+  const app = createApp(config, { store, logger });
+  const { mcp } = app.services;
   const server: Server = await new Promise((resolve) => {
     const s = createHttpServer(app, config).listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -170,6 +173,7 @@ export async function startTestServer(
     dataDir,
     logger,
     mcp,
+    services: app.services,
     token,
     async request(type, params, opts = {}) {
       const response = await post(type, params, opts);
@@ -198,7 +202,7 @@ export async function startTestServer(
     async close({ removeData = false } = {}) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await mcp.close();
+      await app.close();
       await db.destroy();
       await store.close();
       if (removeData) rmSync(dataDir, { recursive: true, force: true });

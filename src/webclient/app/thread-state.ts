@@ -1,5 +1,6 @@
-import type { ThreadItemUpdate, ThreadStreamEvent } from "../../protocol/events.ts";
-import type { ThreadItem, ThreadMetadata, WidgetNode } from "../../protocol/items.ts";
+import type { ThreadStreamEvent } from "../../protocol/events.ts";
+import { applyUpdate, copyOnWrite } from "../../protocol/fold.ts";
+import type { ThreadItem, ThreadMetadata } from "../../protocol/items.ts";
 
 export interface Notice {
   level: "info" | "warning" | "danger";
@@ -52,7 +53,7 @@ export function applyEvent(state: ThreadState, event: ThreadStreamEvent): Thread
       return {
         ...state,
         progress: null,
-        items: state.items.map((item) => (item.id === event.item_id ? applyUpdate(item, event.update) : item)),
+        items: state.items.map((item) => (item.id === event.item_id ? applyUpdate(item, event.update, copyOnWrite) : item)),
       };
     case "thread.item.removed":
       return { ...state, items: state.items.filter((item) => item.id !== event.item_id) };
@@ -71,69 +72,6 @@ export function applyEvent(state: ThreadState, event: ThreadStreamEvent): Thread
     case "client_effect":
       return state;
   }
-}
-
-/** Applies a `thread.item.updated` payload (protocol section 4.1) to the item it names. */
-export function applyUpdate(item: ThreadItem, update: ThreadItemUpdate): ThreadItem {
-  switch (update.type) {
-    case "assistant_message.content_part.added":
-    case "assistant_message.content_part.done":
-    case "assistant_message.content_part.text_delta":
-    case "assistant_message.content_part.annotation_added": {
-      if (item.type !== "assistant_message") return item;
-      const content = item.content.slice();
-      while (content.length <= update.content_index) content.push({ type: "output_text", text: "", annotations: [] });
-      const part = content[update.content_index]!;
-      if (update.type === "assistant_message.content_part.text_delta") {
-        content[update.content_index] = { ...part, text: part.text + update.delta };
-      } else if (update.type === "assistant_message.content_part.annotation_added") {
-        const annotations = part.annotations.slice();
-        annotations.splice(Math.min(update.annotation_index, annotations.length), 0, update.annotation);
-        content[update.content_index] = { ...part, annotations };
-      } else {
-        content[update.content_index] = update.content;
-      }
-      return { ...item, content };
-    }
-    case "widget.root.updated":
-      return item.type === "widget" ? { ...item, widget: update.widget } : item;
-    case "widget.component.updated":
-      return item.type === "widget" ? { ...item, widget: mapNode(item.widget, update.component_id, () => update.component) } : item;
-    case "widget.streaming_text.value_delta":
-      return item.type === "widget"
-        ? {
-            ...item,
-            widget: mapNode(item.widget, update.component_id, (node) => ({
-              ...node,
-              value: `${typeof node.value === "string" ? node.value : ""}${update.delta}`,
-              streaming: !update.done,
-            })),
-          }
-        : item;
-    case "workflow.task.added":
-    case "workflow.task.updated": {
-      if (item.type !== "workflow") return item;
-      const tasks = item.workflow.tasks.slice();
-      if (update.type === "workflow.task.added") tasks.push(update.task);
-      else tasks[update.task_index] = update.task;
-      return { ...item, workflow: { ...item.workflow, tasks } };
-    }
-    case "generated_image.updated":
-      return item.type === "generated_image" ? { ...item, image: update.image } : item;
-  }
-}
-
-/** The tree with the node of id `id` replaced by `replace(node)`; other nodes are kept as they are. */
-export function mapNode(node: WidgetNode, id: string, replace: (node: WidgetNode) => WidgetNode): WidgetNode {
-  if (node.id === id) return replace(node);
-  if (!Array.isArray(node.children)) return node;
-  let changed = false;
-  const children = node.children.map((child) => {
-    const next = mapNode(child, id, replace);
-    if (next !== child) changed = true;
-    return next;
-  });
-  return changed ? { ...node, children } : node;
 }
 
 /** The user message an answer belongs to: the nearest one before `itemId` (what retry re-runs). */

@@ -1,74 +1,59 @@
 import { createServer, type Server } from "node:http";
 import Router from "@koa/router";
-import Keygrip from "keygrip";
 import Koa, { type Context, type Next } from "koa";
 import compose, { type ComposedMiddleware } from "koa-compose";
-import { attachmentStorageFor, type AttachmentStorage } from "../attachments/storage.ts";
-import { AttachmentService } from "../attachments/service.ts";
-import { RunnerRegistry } from "../agents/index.ts";
-import { chatCompletionParts, responsesInputParts } from "../attachments/model-input.ts";
-import { startUnsentAttachmentSweeper } from "../attachments/sweep.ts";
-import { resolveCookieKeys } from "../config/secrets.ts";
+import { mountAccountApi } from "../account/api.ts";
+import { mountAdminApi } from "../admin/api.ts";
+import { LOGIN_PATH_PREFIX } from "../auth/login-links.ts";
+import { sameOriginForCookies } from "../auth/origin.ts";
+import { throttleFailedCredentials } from "../auth/throttle.ts";
 import type { ChatkitConfig } from "../config/schema.ts";
-import type { Services } from "../handlers/context.ts";
-import type { Store } from "../store/index.ts";
-import { mountAttachmentRoutes } from "./attachment-routes.ts";
-import { LOGIN_PATH_PREFIX, registerPageRoutes } from "../pages/routes.ts";
-import { authenticate, resolveAgent, sameOriginForCookies, throttleFailedCredentials } from "./auth.ts";
-import { clientSecretRoute } from "./client-secret.ts";
-import { accessLogLine, onRequestEnd, requestMetrics } from "./access-log.ts";
-import { chatkitJsonBody } from "./body.ts";
-import { chatkitEntry } from "./entry.ts";
-import { createLogger, type Logger } from "../core/logger.ts";
-import { FailureThrottle } from "../limits/throttle.ts";
-import { LIMIT_KEYS, metricsFor } from "../metrics/index.ts";
-import { errorMiddleware, requestIds } from "./errors.ts";
-import { mountMetricsRoute } from "./metrics-route.ts";
-import { SessionCookie } from "./session-cookie.ts";
-import { McpRegistry } from "../mcp/registry.ts";
+import { accessLogLine, onRequestEnd, requestMetrics } from "../http/access-log.ts";
+import { resolveAgent } from "../http/agent.ts";
+import { mountAttachmentRoutes } from "../http/attachment-routes.ts";
+import { chatkitJsonBody } from "../http/body.ts";
+import { clientSecretRoute } from "../http/client-secret.ts";
+import { chatkitEntry } from "../http/entry.ts";
+import { errorMiddleware, requestIds } from "../http/errors.ts";
+import { mountMetricsRoute } from "../http/metrics-route.ts";
+import { LIMIT_KEYS } from "../metrics/index.ts";
+import { registerPageRoutes } from "../pages/routes.ts";
+import { AppServices, createServices, type ServiceDeps } from "./services.ts";
 
-export interface AppDeps {
-  store: Store;
-  /** Where attachment bytes live; built from `config.storage` when left out. */
-  storage?: AttachmentStorage;
-  logger?: Logger;
-  /** The MCP connections; whoever passes it in closes it at shutdown (one is made otherwise). */
-  mcp?: McpRegistry;
+/** What an app is built on: the services' parts (built into services here), or services built already. */
+export type AppDeps = ServiceDeps | { services: AppServices };
+
+/** The Koa app of one box, holding the services it runs on. */
+export class ChatkitApp extends Koa {
+  constructor(
+    readonly services: AppServices,
+    options: { proxy: boolean; maxIpsCount: number },
+  ) {
+    super(options);
+  }
+
+  /** Stops the services' background work and closes what they opened (the store stays open). */
+  close(): Promise<void> {
+    return this.services.close();
+  }
 }
 
 /**
- * Builds the Koa app without listening, so tests and host apps can mount it.
+ * Builds the Koa app without listening, so tests and host apps can mount it: its services (see
+ * `AppServices`), started, and every route, the API's and the pages'. `close()` stops them.
  *
  * @example
  * const store = await openStore(config);
  * createHttpServer(createApp(config, { store }), config).listen(config.server.port);
  */
-export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
-  const logger = deps.logger ?? createLogger(config.server.logFormat);
-  const metrics = metricsFor(config);
-  // One trusted proxy: the client's address is the last X-Forwarded-For entry (the one the proxy
-  // added), not the first, which the client itself can write (the sign-in throttle counts by it).
-  const app = new Koa({ proxy: config.server.trustProxy, maxIpsCount: 1 });
-  const keys = new Keygrip(resolveCookieKeys(config), "sha256");
-  app.keys = keys as unknown as string[];
-  const sessionCookie = new SessionCookie(config, keys);
+export function createApp(config: ChatkitConfig, deps: AppDeps): ChatkitApp {
+  const services = "services" in deps ? deps.services : createServices(config, deps);
+  const { logger, metrics, store, sessionCookie } = services;
+  // Forwarded headers reach Koa only from `server.trustProxy` (see TrustedProxies.middleware).
+  const app = new ChatkitApp(services, { proxy: !services.proxies.none, maxIpsCount: 1 });
+  app.keys = services.keys as unknown as string[];
   app.silent = true;
-
-  const files = deps.storage ?? attachmentStorageFor(config);
-  const services: Services = {
-    attachments: new AttachmentService({
-      files,
-      store: deps.store.attachments,
-      keys,
-      limits: { maxBytes: config.chatkit.uploadMaxBytes, allowedMimeTypes: config.chatkit.allowedMimeTypes },
-    }),
-    runners: new RunnerRegistry(config, {
-      responses: (attachments, options) => responsesInputParts(files, attachments, options),
-      chat: (attachments, options) => chatCompletionParts(files, attachments, options),
-    }),
-    mcp: deps.mcp ?? new McpRegistry(config, logger),
-  };
-  startUnsentAttachmentSweeper(deps.store.attachments, files, config.chatkit.unsentAttachmentTtlHours, logger);
+  services.start();
   // Koa 3's ctx.origin is the Origin request header; our own origin is protocol and host.
   const requestOrigin = (ctx: Context) => `${ctx.protocol}://${ctx.host}`;
   const publicBaseUrl = (ctx: Context) => (config.server.publicUrl ?? requestOrigin(ctx)).replace(/\/+$/, "");
@@ -79,7 +64,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
     ctx.body = { ok: true };
   });
 
-  const requireSession = authenticate(deps.store.sessions, sessionCookie);
+  const requireSession = services.auth.required();
   const checkOrigin = sameOriginForCookies(ownOrigins);
   mountAttachmentRoutes(router, {
     attachments: services.attachments,
@@ -92,18 +77,23 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
     checkOrigin,
     resolveAgent(config.agents),
     chatkitJsonBody({ ...config.limits, transcriptionBytes: config.chatkit.uploadMaxBytes }),
-    chatkitEntry({ config, store: deps.store, services, publicBaseUrl }),
+    chatkitEntry({ config, store, services, publicBaseUrl }),
   ]);
   router.post(CHATKIT_PATH, chatkitRoute);
 
-  router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config));
-  registerPageRoutes(router, { config, store: deps.store, sessionCookie, ownOrigins });
+  router.post("/chatkit/client_secret", requireSession, checkOrigin, clientSecretRoute(config, { gate: services.upstream, metrics }));
+  registerPageRoutes(router, { config, store, sessionCookie, auth: services.auth, ownOrigins });
+
+  const accountDeps = { store, auth: services.auth, events: services.authEvents, sameOriginForCookies: checkOrigin };
+  mountAccountApi(router, accountDeps);
+  mountAdminApi(router, { ...accountDeps, config, publicBaseUrl });
 
   if (config.server.metrics.enabled) mountMetricsRoute(router, metrics, config.server.metrics.token);
 
   const logLine = config.server.accessLog ? accessLogLine() : undefined;
   // Counted only when someone can read the counts: labelled counters cost every request.
   const countRequest = config.server.metrics.enabled ? requestMetrics(metrics) : undefined;
+  app.use(services.proxies.middleware());
   app.use(requestIds(logger));
   app.use(
     onRequestEnd((request) => {
@@ -117,7 +107,7 @@ export function createApp(config: ChatkitConfig, deps: AppDeps): Koa {
       if (LIMIT_KEYS.has(key)) metrics.limitRefusals.inc({ limit: key });
     }),
   );
-  app.use(throttleFailedCredentials(new FailureThrottle(config.limits.failedAuthPerMinute), LOGIN_PATH_PREFIX));
+  app.use(throttleFailedCredentials(services.failedCredentials, LOGIN_PATH_PREFIX));
   app.use(chatkitFirst(chatkitRoute));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
