@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { after, test } from "node:test";
-import { mintToken, tempDataDir } from "./support/app.ts";
+import { mintToken, tempDataDir, TEST_AGENT } from "./support/app.ts";
 import { cookieHeader, openWithoutRedirect } from "./support/browser.ts";
 import { startServerProcess, stopServerProcess, waitForOutput, type ServerProcess } from "./support/process.ts";
 
@@ -50,12 +51,28 @@ test("on a box nobody has signed in to, npm start prints a single-use link that 
     assert.match(cookie, /session_id=/);
     const chat = await fetch(`${server.url}${opened.headers.get("location")}`, { headers: { cookie } });
     assert.equal(chat.status, 200, "the session opens the chat page");
+    const users = await fetch(`${server.url}/admin/api/users`, { headers: { cookie, origin: server.url } });
+    assert.equal(users.status, 200, "the first administrator has the admin role");
+    assert.deepEqual(((await users.json()) as { users: Array<{ email: string; role: string }> }).users.map((user) => [user.email, user.role]), [["admin@localhost", "admin"]]);
     assert.equal((await openWithoutRedirect(url!)).status, 410, "the link works once");
   });
 
   const afterSignIn = await startAndStop(dataDir);
   assert.doesNotMatch(afterSignIn, /first administrator/, "someone has signed in: no link is printed");
   assert.doesNotMatch(unused.replace(FIRST_LINK, ""), /\/login\//, "the link is printed once per start");
+});
+
+test("with admins in the config, the link is for the first of them", async () => {
+  const dataDir = freshDataDir();
+  const config = path.join(dataDir, "box.config.mjs");
+  writeFileSync(config, `export default ${JSON.stringify({ admins: ["Boss@Example.com", "deputy@example.com"], agents: [TEST_AGENT] })};\n`);
+  const server = await startServerProcess({ CHATKIT_DATA_DIR: dataDir, CHATKIT_CONFIG: config });
+  try {
+    const [, email] = await waitForOutput(server, FIRST_LINK);
+    assert.equal(email, "boss@example.com");
+  } finally {
+    await stopServerProcess(server);
+  }
 });
 
 test("a box that already has users prints no sign-in link", async () => {

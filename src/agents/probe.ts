@@ -1,6 +1,7 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 import type OpenAI from "openai";
 import type { AgentConfig, ChatkitConfig } from "../config/schema.ts";
+import { Metrics } from "../metrics/index.ts";
 import { openaiClient, upstreamOf } from "./upstream.ts";
 
 /** Whether an agent's upstream answered one real request, in words for a log line or `check`. */
@@ -16,16 +17,21 @@ export const PROBE_TIMEOUT_MS = 10_000;
  * model list, which should hold the agent's model; where a server has no list, or does not list
  * the model (llama.cpp names its one model after the file), the smallest completion with it,
  * streamed and stopped at its first event. Agents of the local responder are left out. No retries,
- * and each request gives up after `timeoutMs`.
+ * and each request gives up after `timeoutMs`; `metrics` (a throwaway registry for a command)
+ * times them like every upstream request.
  */
-export async function probeUpstreams(config: ChatkitConfig, agents: readonly AgentConfig[] = config.agents, timeoutMs = PROBE_TIMEOUT_MS): Promise<Map<string, UpstreamProbe>> {
+export async function probeUpstreams(
+  config: ChatkitConfig,
+  { metrics = new Metrics(), timeoutMs = PROBE_TIMEOUT_MS }: { metrics?: Metrics; timeoutMs?: number } = {},
+): Promise<Map<string, UpstreamProbe>> {
+  const agents = config.agents;
   const lists = new Map<string, Promise<string[] | undefined>>();
   const results = new Map<string, UpstreamProbe>();
   await Promise.all(
     agents.map(async (agent) => {
       const upstream = upstreamOf(config, agent);
       if (!upstream) return;
-      const client = openaiClient(upstream, config, { maxRetries: 0, timeoutMs });
+      const client = openaiClient(upstream, config, metrics, { maxRetries: 0, timeoutMs });
       // Agents sharing an upstream share one listing.
       const key = JSON.stringify([upstream.baseURL, upstream.apiKey ?? ""]);
       if (!lists.has(key)) lists.set(key, listModels(client));
