@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { formatLogLine } from "../src/core/logger.ts";
 import { startTestServer } from "./support/app.ts";
 import { userInput } from "./support/client.ts";
 
@@ -52,4 +53,14 @@ test("accessLog: false keeps the log quiet", async () => {
   } finally {
     await server.close({ removeData: true });
   }
+});
+
+test("an event's fields: key=value in text (quoted when they hold spaces, quotes or '='), JSON keys in json", () => {
+  const fields = { event: "sign_in_failed", reason: "claim_aud", user: "a b@example.com", note: 'say "hi"', n: 2, ok: false, gone: null };
+  assert.equal(
+    formatLogLine("text", "info", "auth sign_in_failed", undefined, "req-1", fields),
+    '[req-1] auth sign_in_failed event=sign_in_failed reason=claim_aud user="a b@example.com" note="say \\"hi\\"" n=2 ok=false gone=null',
+  );
+  const json = JSON.parse(formatLogLine("json", "info", "auth sign_in_failed", undefined, "req-1", fields));
+  assert.deepEqual({ ...json, time: undefined }, { time: undefined, level: "info", request_id: "req-1", msg: "auth sign_in_failed", ...fields });
 });

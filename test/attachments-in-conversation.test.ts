@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { foldEvents, userInput } from "./support/client.ts";
-import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
+import type { FakeOpenAI } from "./support/fake-openai.ts";
 import { fetchBytes, pngBytes, uploadDirect } from "./support/uploads.ts";
 
 for (const api of ["responses", "chat_completions"] as const) {
@@ -10,13 +10,10 @@ for (const api of ["responses", "chat_completions"] as const) {
     let fake: FakeOpenAI;
     let server: TestServer;
     before(async () => {
-      fake = await startFakeOpenAI({ text: "I see a picture and a note." });
-      server = await startTestServer({ config: { agents: [{ ...TEST_AGENT, api }], openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 } } });
+      server = await startTestServer({ upstream: { text: "I see a picture and a note." }, config: { agents: [{ ...TEST_AGENT, api }] } });
+      fake = server.fake;
     });
-    after(async () => {
-      await server.close({ removeData: true });
-      await fake.close();
-    });
+    after(() => server.close({ removeData: true }));
 
     test("appear in the user message with a preview URL and reach the model as image and text input", async () => {
       const image = pngBytes(512);

@@ -120,16 +120,11 @@ describe("SIGKILL mid-stream and mid-upload, restarting on the same data dir", (
 });
 
 describe("racing a stream", () => {
-  let fake: FakeOpenAI;
   let server: TestServer;
   before(async () => {
-    fake = await startFakeOpenAI({ chunks: ["one ", "two ", "three ", "four ", "five"], delayMs: 60 });
-    server = await startTestServer({ config: { agents: [TEST_AGENT], openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 } } });
+    server = await startTestServer({ upstream: { chunks: ["one ", "two ", "three ", "four ", "five"], delayMs: 60 }, config: { agents: [TEST_AGENT] } });
   });
-  after(async () => {
-    await server.close({ removeData: true });
-    await fake.close();
-  });
+  after(() => server.close({ removeData: true }));
 
   test("two streams on one thread both finish and leave every item readable, in order", async () => {
     const first = await server.stream("threads.create", { input: userInput("start") });

@@ -6,7 +6,6 @@ import { gzipSync } from "node:zlib";
 import { requestParamSchemas } from "../src/protocol/requests.ts";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { userInput } from "./support/client.ts";
-import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
 import { seedThread } from "./support/fixtures.ts";
 import { rawRequest, type RawResponse } from "./support/raw-http.ts";
 import { uploadDirect } from "./support/uploads.ts";
@@ -200,15 +199,13 @@ function checkResponse(index: number, request: Case, response: RawResponse): voi
   }
 }
 
-let fake: FakeOpenAI;
 let server: TestServer;
 let fx: Fixtures;
 before(async () => {
-  fake = await startFakeOpenAI({ text: "fuzzed answer" });
   server = await startTestServer({
+    upstream: { text: "fuzzed answer" },
     config: {
       agents: [TEST_AGENT],
-      openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 },
       // Every case comes from 127.0.0.1: the failed-credential throttle would answer most of them 429.
       limits: { failedAuthPerMinute: 1_000_000, streamsPerUser: 16 },
     },
@@ -228,10 +225,7 @@ before(async () => {
     aliceItemId: alice.items[0]!.id,
   };
 });
-after(async () => {
-  await server.close({ removeData: true });
-  await fake.close();
-});
+after(() => server.close({ removeData: true }));
 
 function heapAfterGc(): number {
   setFlagsFromString("--expose-gc");

@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { parseConfig } from "../src/config/load.ts";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { foldEvents } from "./support/client.ts";
-import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
+import type { FakeOpenAI } from "./support/fake-openai.ts";
 
 /** 1×1 PNGs: a partial image and the final one. */
 const PARTIAL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
@@ -20,13 +20,10 @@ describe("OpenAI's hosted tools", () => {
   let fake: FakeOpenAI;
   let server: TestServer;
   before(async () => {
-    fake = await startFakeOpenAI({ text: "ok" });
-    server = await startTestServer({ config: { openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 }, agents: [{ ...TEST_AGENT, hostedTools: HOSTED_TOOLS }] } });
+    server = await startTestServer({ upstream: { text: "ok" }, config: { agents: [{ ...TEST_AGENT, hostedTools: HOSTED_TOOLS }] } });
+    fake = server.fake;
   });
-  after(async () => {
-    await server.close({ removeData: true });
-    await fake.close();
-  });
+  after(() => server.close({ removeData: true }));
 
   async function ask(text: string, token?: string) {
     const { events } = await server.stream("threads.create", { input: { content: [{ type: "input_text", text }], attachments: [], inference_options: {} } }, token ? { token } : {});

@@ -7,7 +7,7 @@ import { monotonicNow, toIso } from "../src/core/clock.ts";
 import { newId } from "../src/core/ids.ts";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { eventShape, foldEvents } from "./support/client.ts";
-import { lastUserText, startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
+import { lastUserText, type FakeOpenAI } from "./support/fake-openai.ts";
 import { seedThread } from "./support/fixtures.ts";
 
 const TURN = ["progress_update", "thread.item.added", "updated:added", "updated:text_delta", "updated:done", "thread.item.done"];
@@ -16,7 +16,6 @@ describe("client tools, structured input and widget actions", () => {
   let fake: FakeOpenAI;
   let server: TestServer;
   before(async () => {
-    fake = await startFakeOpenAI({ echo: true });
     const agent = {
       ...TEST_AGENT,
       actions: {
@@ -31,12 +30,10 @@ describe("client tools, structured input and widget actions", () => {
         noop: defineAction({ handler: () => {} }),
       },
     };
-    server = await startTestServer({ config: { agents: [agent], openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 } } });
+    server = await startTestServer({ upstream: { echo: true }, config: { agents: [agent] } });
+    fake = server.fake;
   });
-  after(async () => {
-    await server.close({ removeData: true });
-    await fake.close();
-  });
+  after(() => server.close({ removeData: true }));
 
   async function addItem(threadId: string, owner: any, fields: Record<string, unknown>): Promise<ThreadItem> {
     const item = { id: newId("message"), thread_id: threadId, created_at: toIso(monotonicNow()), ...fields } as ThreadItem;

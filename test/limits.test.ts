@@ -121,15 +121,13 @@ describe("concurrency limits", () => {
   let fake: FakeOpenAI;
   let server: TestServer;
   before(async () => {
-    fake = await startFakeOpenAI({ text: "ok" });
     server = await startTestServer({
-      config: { openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 }, limits: { streamsPerUser: 2, upstreamConcurrency: 3 } },
+      upstream: { text: "ok" },
+      config: { limits: { streamsPerUser: 2, upstreamConcurrency: 3 } },
     });
+    fake = server.fake;
   });
-  after(async () => {
-    await server.close({ removeData: true });
-    await fake.close();
-  });
+  after(() => server.close({ removeData: true }));
 
   /** Starts a stream and resolves once its first delta arrived; `finish` reads it to the end. */
   async function openStream(token: string, text: string) {
@@ -211,9 +209,10 @@ describe("the upstream slot is taken before the model request, once", () => {
       },
     });
     server = await startTestServer({
+      upstream: fake,
       config: {
         agents: [{ ...TEST_AGENT, tools: [takeTheLastSlot] }],
-        openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 2 },
+        openai: { maxRetries: 2 },
         limits: { upstreamConcurrency: 1 },
         server: { metrics: { enabled: true } },
       },
@@ -304,15 +303,13 @@ describe("slow clients", () => {
   let fake: FakeOpenAI;
   let server: TestServer;
   before(async () => {
-    fake = await startFakeOpenAI({ text: "ok" });
     server = await startTestServer({
-      config: { openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 }, limits: { headersTimeoutMs: 400, requestTimeoutMs: 800 } },
+      upstream: { text: "ok" },
+      config: { limits: { headersTimeoutMs: 400, requestTimeoutMs: 800 } },
     });
+    fake = server.fake;
   });
-  after(async () => {
-    await server.close({ removeData: true });
-    await fake.close();
-  });
+  after(() => server.close({ removeData: true }));
 
   /** Opens a raw connection, writes `send`, then waits for the server to answer or close; answers what it said. */
   function rawExchange(send: string, keepTrickling = false): Promise<{ text: string; ms: number }> {

@@ -6,7 +6,7 @@ import { parseConfig } from "../src/config/load.ts";
 import { McpRegistry, namespacedToolName } from "../src/mcp/registry.ts";
 import { memoryLogger, startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { foldEvents } from "./support/client.ts";
-import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
+import type { FakeOpenAI } from "./support/fake-openai.ts";
 import { startHttpMcpServer, type HttpMcpServer } from "./support/mcp-server.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -49,11 +49,10 @@ describe("MCP servers", () => {
   let server: TestServer;
 
   before(async () => {
-    fake = await startFakeOpenAI({ text: "Done." });
     http = await startHttpMcpServer();
     server = await startTestServer({
+      upstream: { text: "Done." },
       config: {
-        openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 },
         mcpServers: { demo: stdioServer({ timeoutMs: 6_000 }) },
         agents: [
           { ...TEST_AGENT },
@@ -66,11 +65,11 @@ describe("MCP servers", () => {
         ],
       },
     });
+    fake = server.fake;
   });
   after(async () => {
     await server.close({ removeData: true });
     await http.close();
-    await fake.close();
   });
 
   async function ask(text: string, agentId = TEST_AGENT.id) {

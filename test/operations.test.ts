@@ -91,7 +91,8 @@ describe("/metrics", () => {
   test("with a token: request counts by type, streams, upstream latency, tokens, errors and limit refusals", async () => {
     const token = "metrics-token-0123456789";
     const server = await startTestServer({
-      config: { server: { metrics: { enabled: true, token } }, openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 }, limits: { jsonMaxDepth: 8 } },
+      upstream: fake,
+      config: { server: { metrics: { enabled: true, token } }, limits: { jsonMaxDepth: 8 } },
     });
     try {
       assert.equal((await fetch(`${server.url}/metrics`)).status, 401);

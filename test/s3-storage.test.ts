@@ -144,7 +144,8 @@ describe("a server with S3 storage", () => {
 test("the model is shown attachments read from the bucket", async () => {
   const fake = await startFakeOpenAI({ chunks: ["seen"] });
   const server = await startTestServer({
-    config: { storage: s3.storage, openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 } },
+    upstream: fake,
+    config: { storage: s3.storage },
   });
   try {
     const { body } = await uploadDirect(server, { name: "plan.md", type: "text/markdown", bytes: "# Plan\nship it" });

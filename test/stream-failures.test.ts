@@ -9,16 +9,14 @@ describe("a turn that fails or is stopped keeps the thread readable", () => {
   let fake: FakeOpenAI;
   let server: TestServer;
   before(async () => {
-    fake = await startFakeOpenAI({ text: "ok" });
     server = await startTestServer({
+      upstream: { text: "ok" },
       // One user opens 20 streams at once below.
-      config: { agents: [TEST_AGENT], openai: { apiKey: "sk-test", baseURL: fake.baseURL, maxRetries: 0 }, limits: { streamsPerUser: 20 } },
+      config: { agents: [TEST_AGENT], limits: { streamsPerUser: 20 } },
     });
+    fake = server.fake;
   });
-  after(async () => {
-    await server.close({ removeData: true });
-    await fake.close();
-  });
+  after(() => server.close({ removeData: true }));
 
   async function threadItems(threadId: string) {
     return (await server.request("items.list", { thread_id: threadId, order: "asc" })).body.data as any[];
@@ -52,7 +50,8 @@ describe("a turn that fails or is stopped keeps the thread readable", () => {
 
   test("an upstream that hangs times out into an error event", async () => {
     const impatient = await startTestServer({
-      config: { agents: [TEST_AGENT], openai: { apiKey: "sk-test", baseURL: fake.baseURL, maxRetries: 0, timeoutMs: 400 } },
+      upstream: fake,
+      config: { agents: [TEST_AGENT], openai: { timeoutMs: 400 } },
     });
     try {
       fake.queue.push({ chunks: ["Slow ", "start"], hangAfterChunks: 1 });
@@ -98,7 +97,8 @@ describe("a turn that fails or is stopped keeps the thread readable", () => {
 
   test("leaving after the answer is complete (while a title is made) is not a stop", async () => {
     const titled = await startTestServer({
-      config: { agents: [{ ...TEST_AGENT, generateTitles: true }], openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 } },
+      upstream: fake,
+      config: { agents: [{ ...TEST_AGENT, generateTitles: true }] },
     });
     try {
       fake.queue.push({ text: "The full answer." }, { text: "Slow Title", firstChunkDelayMs: 600 });
@@ -154,7 +154,8 @@ describe("a turn that fails or is stopped keeps the thread readable", () => {
     await assertFailedTurn(server, "garbled");
 
     const chat = await startTestServer({
-      config: { agents: [{ ...TEST_AGENT, api: "chat_completions" }], openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 } },
+      upstream: fake,
+      config: { agents: [{ ...TEST_AGENT, api: "chat_completions" }] },
     });
     try {
       fake.queue.push({ chunks: ["Half ", "an ", "answer"], malformedAfterChunks: 1 });
@@ -165,7 +166,7 @@ describe("a turn that fails or is stopped keeps the thread readable", () => {
   });
 
   test("a 429 with Retry-After is waited out and retried when retries are allowed", async () => {
-    const patient = await startTestServer({ config: { agents: [TEST_AGENT], openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 1 } } });
+    const patient = await startTestServer({ upstream: fake, config: { agents: [TEST_AGENT], openai: { maxRetries: 1 } } });
     try {
       const first = fake.requests.length;
       fake.queue.push({ status: 429, retryAfterSeconds: 1 }, { text: "after the wait" });
@@ -216,7 +217,8 @@ describe("titles and heartbeats", () => {
 
   test("an agent that asks for titles gets the model's title as thread.updated", async () => {
     const server = await startTestServer({
-      config: { agents: [{ ...TEST_AGENT, generateTitles: true }], openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 } },
+      upstream: fake,
+      config: { agents: [{ ...TEST_AGENT, generateTitles: true }] },
     });
     try {
       fake.queue.push({ text: "Sure, Rome is lovely." }, { text: '"Weekend in Rome."' });
@@ -238,7 +240,8 @@ describe("titles and heartbeats", () => {
 
   test("heartbeat comments keep a silent stream open without confusing a data-line parser", async () => {
     const server = await startTestServer({
-      config: { agents: [TEST_AGENT], openai: { apiKey: "k", baseURL: fake.baseURL, maxRetries: 0 }, server: { sseHeartbeatSeconds: 0.1 } },
+      upstream: fake,
+      config: { agents: [TEST_AGENT], server: { sseHeartbeatSeconds: 0.1 } },
     });
     try {
       fake.queue.push({ text: "late answer", firstChunkDelayMs: 600 });

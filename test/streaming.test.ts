@@ -3,7 +3,7 @@ import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { startTestServer, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { eventShape, foldEvents, userInput } from "./support/client.ts";
-import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
+import type { FakeOpenAI } from "./support/fake-openai.ts";
 import { ownerOf } from "./support/fixtures.ts";
 import { parseSse } from "./support/sse.ts";
 
@@ -22,18 +22,15 @@ for (const api of ["responses", "chat_completions"] as const) {
     let fake: FakeOpenAI;
     let server: TestServer;
     before(async () => {
-      fake = await startFakeOpenAI({ text: "Hello from the fake model." });
       server = await startTestServer({
+        upstream: { text: "Hello from the fake model." },
         config: {
           agents: [{ ...TEST_AGENT, api, models: ["bigger-model"], temperature: 0.3, maxOutputTokens: 200 }],
-          openai: { apiKey: "sk-test", baseURL: fake.baseURL, maxRetries: 0 },
         },
       });
+      fake = server.fake;
     });
-    after(async () => {
-      await server.close({ removeData: true });
-      await fake.close();
-    });
+    after(() => server.close({ removeData: true }));
 
     test("threads.create emits the protocol's events in order and stores what it streamed", async () => {
       fake.queue.push({ chunks: ["Hel", "lo ", "there!"], delayMs: 5 });
@@ -200,13 +197,10 @@ describe("a client that stops reading", () => {
   let fake: FakeOpenAI;
   let server: TestServer;
   before(async () => {
-    fake = await startFakeOpenAI();
-    server = await startTestServer({ config: { agents: [TEST_AGENT], openai: { apiKey: "sk-test", baseURL: fake.baseURL, maxRetries: 0 } } });
+    server = await startTestServer({ upstream: { text: "Hello from the fake model." }, config: { agents: [TEST_AGENT] } });
+    fake = server.fake;
   });
-  after(async () => {
-    await server.close({ removeData: true });
-    await fake.close();
-  });
+  after(() => server.close({ removeData: true }));
 
   test("gets every frame, in order, once it reads again: the stream waits for the socket to drain", async () => {
     // 8 MB of answer: more than the socket buffers hold while the client does not read.

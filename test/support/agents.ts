@@ -1,7 +1,7 @@
 import type { ChatkitConfigInput } from "../../src/config/schema.ts";
 import { startTestServer, TEST_AGENT, type TestServer } from "./app.ts";
 import type { ParsedEvent } from "./sse.ts";
-import { startFakeOpenAI, type FakeOpenAI } from "./fake-openai.ts";
+import type { FakeOpenAI } from "./fake-openai.ts";
 
 /** Both upstream wire formats an agent can speak; tests where the upstream matters run in each. */
 export const APIS = ["responses", "chat_completions"] as const;
@@ -17,18 +17,11 @@ export interface AgentHarness {
 
 /** The app with the given agents (TEST_AGENT's fields as defaults) talking `api` to a fresh fake upstream. */
 export async function startAgentServer(api: Api, agents: Array<Partial<AgentInput>>): Promise<AgentHarness> {
-  const fake = await startFakeOpenAI({ text: "Fallback answer." });
   const server = await startTestServer({
-    config: { agents: agents.map((agent) => ({ ...TEST_AGENT, ...agent, api }) as AgentInput), openai: { apiKey: "sk-test", baseURL: fake.baseURL, maxRetries: 0 } },
+    upstream: { text: "Fallback answer." },
+    config: { agents: agents.map((agent) => ({ ...TEST_AGENT, ...agent, api }) as AgentInput) },
   });
-  return {
-    server,
-    fake,
-    async close() {
-      await server.close({ removeData: true });
-      await fake.close();
-    },
-  };
+  return { server, fake: server.fake, close: () => server.close({ removeData: true }) };
 }
 
 /** The tools a recorded upstream request offered, whatever the flavour. */

@@ -15,6 +15,7 @@ import type { McpRegistry } from "../../src/mcp/registry.ts";
 import type { AppServices } from "../../src/server/services.ts";
 import { connectDatabase, openStore, type ItemPageRequest, type Owner, type PageResult, type Store, type ThreadPageRequest } from "../../src/store/index.ts";
 import type { Database } from "../../src/store/schema.ts";
+import { startFakeOpenAI, type FakeOpenAI, type Script } from "./fake-openai.ts";
 import { parseSse, readSse, type ParsedEvent } from "./sse.ts";
 
 export const TEST_AGENT = {
@@ -70,6 +71,8 @@ export interface TestServer {
   mcp: McpRegistry;
   /** Every service the app runs on (metrics, the upstream gate, ...). */
   services: AppServices;
+  /** The fake upstream the config points at (`upstream` option); throws when started without one. */
+  fake: FakeOpenAI;
   /** Mints a bearer token for this email, creating the user if needed. */
   token(email?: string): Promise<string>;
   /** POSTs a ChatKit request as JSON and returns the status and parsed body. */
@@ -122,16 +125,29 @@ export function useDatabaseForTestServers(createDatabase: () => Promise<string>)
   };
 }
 
+export interface TestServerOptions {
+  /** Merged over a minimal test config (one agent, TEST_AGENT). */
+  config?: Partial<ChatkitConfigInput>;
+  dataDir?: string;
+  /**
+   * The model upstream: a fake started for this server (from its fallback script, closed with the
+   * server) or one already running (shared, left open). `openai` points at it, with no retries
+   * unless `config.openai` says otherwise.
+   */
+  upstream?: Script | FakeOpenAI;
+}
+
 /**
  * Starts the real app on 127.0.0.1 with an ephemeral port and a fresh (or given) data dir.
  * `config` is merged over a minimal test config; the environment is not read.
  */
-export async function startTestServer(
-  options: { config?: Partial<ChatkitConfigInput>; dataDir?: string } = {},
-): Promise<TestServer> {
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDataDir();
   const database = databaseFor && !options.config?.database ? { database: { url: await databaseFor(dataDir) }, cookieKeys: TEST_COOKIE_KEYS } : {};
-  const config = parseConfig({ agents: [TEST_AGENT], ...database, ...options.config, dataDir });
+  const ownFake = options.upstream && !isFake(options.upstream) ? await startFakeOpenAI(options.upstream) : undefined;
+  const fake = ownFake ?? (options.upstream as FakeOpenAI | undefined);
+  const openai = fake ? { openai: { apiKey: "sk-test", baseURL: fake.baseURL, maxRetries: 0, ...options.config?.openai } } : {};
+  const config = parseConfig({ agents: [TEST_AGENT], ...database, ...options.config, ...openai, dataDir });
   const store = await openStore(config);
   const { db } = connectDatabase(config);
   const logger = memoryLogger();
@@ -174,6 +190,10 @@ export async function startTestServer(
     logger,
     mcp,
     services: app.services,
+    get fake(): FakeOpenAI {
+      if (!fake) throw new Error("this test server was started without an upstream");
+      return fake;
+    },
     token,
     async request(type, params, opts = {}) {
       const response = await post(type, params, opts);
@@ -205,7 +225,10 @@ export async function startTestServer(
       await app.close();
       await db.destroy();
       await store.close();
+      await ownFake?.close();
       if (removeData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
+
+const isFake = (upstream: Script | FakeOpenAI): upstream is FakeOpenAI => "baseURL" in upstream;
