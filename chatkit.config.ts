@@ -2,10 +2,11 @@
 // Environment variables still win over this file: PORT, HOST, CHATKIT_DATA_DIR, CHATKIT_DATABASE_URL,
 // CHATKIT_COOKIE_KEYS, CHATKIT_API_URL,
 // CHATKIT_PK / CHATKIT_DOMAIN_KEY, CHATKIT_CLIENT_SECRET, CHATKIT_WORKFLOW_ID, CHATKIT_SCRIPT_URL,
-// CHATKIT_UPLOAD_MAX_BYTES, CHATKIT_ALLOWED_MIME_TYPES, OPENAI_API_KEY, OPENAI_BASE_URL.
+// CHATKIT_UPLOAD_MAX_BYTES, CHATKIT_ALLOWED_MIME_TYPES, OPENAI_API_KEY, OPENAI_BASE_URL, and for the
+// first agent CHATKIT_MODEL and CHATKIT_API (e.g. llama3.2 over chat_completions on a local server).
 // Point CHATKIT_CONFIG at another file to use that one instead.
 import { fileURLToPath } from "node:url";
-import { action, browserTools, defineAction, defineConfig, defineTool, widget, z, type WidgetRoot } from "./src/index.ts";
+import { action, browserTools, defineAction, defineConfig, defineTool, localModelAgent, widget, z, type WidgetRoot } from "./src/index.ts";
 
 // An example of an agent that acts: a tool that answers with a widget, and the server action
 // behind the widget's button. With no API key, the built-in local responder calls the tool when
@@ -200,5 +201,7 @@ export default defineConfig({
       actions: { "dice.roll": rollAgain },      // widget button handlers by action type (defineAction)
       // maxToolRounds: 8,                      // tool rounds per turn before the model must answer in text
     },
+    // A model on a local server (Chat Completions, the server's default address, text only):
+    // localModelAgent({ id: "llama", name: "Llama", model: "llama3.2", server: "ollama" }), // or "vllm", "llama.cpp", "lm-studio"
   ],
 });

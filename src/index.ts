@@ -2,6 +2,7 @@
 export { defineConfig, type AgentDefinition, type ConfigDefinition } from "./agents/define-config.ts";
 export type { ChatkitConfig, ChatkitConfigInput, AgentConfig } from "./config/schema.ts";
 export { loadConfig, parseConfig, ConfigError } from "./config/load.ts";
+export { localModelAgent, LOCAL_MODEL_SERVERS, type LocalModelServer } from "./config/presets.ts";
 export { createApp, createHttpServer, ChatkitApp, type AppDeps } from "./server/app.ts";
 export { createServices, AppServices, type ServiceDeps } from "./server/services.ts";
 export { recoverInterruptedUploads } from "./attachments/sweep.ts";

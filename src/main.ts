@@ -1,8 +1,11 @@
 import type { Server } from "node:http";
 import { ConfigError, loadConfig } from "./config/load.ts";
+import { describeProbe, probeUpstreams } from "./agents/probe.ts";
 import { describeUpstream, upstreamOf } from "./agents/upstream.ts";
 import { recoverInterruptedUploads } from "./attachments/sweep.ts";
 import { createLogger } from "./core/logger.ts";
+import { firstSignInLink } from "./auth/login-links.ts";
+import { serverBaseUrl } from "./ops/login-link.ts";
 import { createApp, createHttpServer } from "./server/app.ts";
 import { createServices } from "./server/services.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
@@ -78,6 +81,22 @@ async function main(): Promise<void> {
     const hint = agent.respond || upstreamOf(config, agent) ? "" : "; set OPENAI_API_KEY or OPENAI_BASE_URL to use a model";
     logger.info(`agent "${agent.id}": ${describeUpstream(config, agent)}${hint}`);
   }
+  const firstLink = await firstSignInLink(store, config, serverBaseUrl({ ...config, server: { ...config.server, port } }));
+  if (firstLink) {
+    logger.info(
+      `nobody has signed in yet: open this single-use link to sign in as the first administrator, ${firstLink.email} ` +
+        `(valid ${config.signIn.linkMinutes} minutes; a restart prints a new one until someone signs in; ` +
+        `later links: npm run --silent login-link -- <email>):\n\n    ${firstLink.url}\n`,
+    );
+  }
+  // Whether each model answers, said once it is known; start-up does not wait for it.
+  void probeUpstreams(config, { metrics: services.metrics }).then((probes) => {
+    for (const agent of config.agents) {
+      const probe = probes.get(agent.id);
+      if (probe?.ok) logger.info(`agent "${agent.id}": ${describeProbe(config, agent, probe)}`);
+      else if (probe) logger.error(`agent "${agent.id}": ${describeProbe(config, agent, probe)}; its chats fail until it does (npm run check tells again)`);
+    }
+  });
 }
 
 main().catch((error: unknown) => {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import { ConfigError, loadConfig, parseConfig } from "../src/config/load.ts";
 import { DEFAULT_SCRIPT_URL } from "../src/config/schema.ts";
-import { defineAction, defineTool, z } from "../src/index.ts";
+import { defineAction, defineTool, localModelAgent, z } from "../src/index.ts";
 import { tempDataDir, TEST_AGENT } from "./support/app.ts";
 import { cleanEnv, REPO_ROOT, run, SERVER_ARGS } from "./support/process.ts";
 
@@ -69,6 +69,37 @@ describe("config", () => {
     assert.equal(config.openai.apiKey, "sk-test");
     assert.equal(config.openai.baseURL, "http://127.0.0.1:1/v1");
     assert.equal(parseConfig({ agents: [TEST_AGENT] }, { CHATKIT_DOMAIN_KEY: "dk_alt" }).chatkit.domainKey, "dk_alt");
+  });
+
+  test("CHATKIT_MODEL and CHATKIT_API set the default (first) agent's model and API flavour, and nothing else", () => {
+    const tool = defineTool({ name: "t", description: "d", parameters: z.object({}), handler: () => "ok" });
+    const second = { ...TEST_AGENT, id: "second" };
+    const input = { agents: [{ ...TEST_AGENT, tools: [tool] }, second] };
+    const config = parseConfig(input, { CHATKIT_MODEL: "llama3.2", CHATKIT_API: "chat_completions" });
+    assert.equal(config.agents[0]!.model, "llama3.2");
+    assert.equal(config.agents[0]!.api, "chat_completions");
+    assert.equal(config.agents[0]!.tools[0], tool, "the agent's functions stay as written");
+    assert.equal(config.agents[1]!.model, TEST_AGENT.model);
+    assert.equal(config.agents[1]!.api, "responses");
+    assert.equal(input.agents[0]!.model, TEST_AGENT.model, "the file's object is not changed");
+    assert.deepEqual(problemsOf({ agents: [TEST_AGENT] }, { CHATKIT_API: "completions" }), [
+      'agents[0].api (from CHATKIT_API): Invalid option: expected one of "responses"|"chat_completions"',
+    ]);
+    assert.deepEqual(problemsOf({ agents: [] }, { CHATKIT_MODEL: "llama3.2" }), ["agents: define at least one agent"]);
+  });
+
+  test("localModelAgent presets an agent for a local server: Chat Completions, its default address, text only", () => {
+    const config = parseConfig({
+      agents: [
+        localModelAgent({ id: "llama", name: "Llama", model: "llama3.2" }),
+        localModelAgent({ id: "qwen", name: "Qwen", model: "Qwen/Qwen2.5-VL-7B-Instruct", server: "vllm", vision: true }),
+        localModelAgent({ id: "mine", name: "Mine", model: "m", baseURL: "http://gpu.internal:9000/v1" }),
+      ],
+    });
+    const [llama, qwen, mine] = config.agents;
+    assert.deepEqual([llama!.api, llama!.baseURL, llama!.vision], ["chat_completions", "http://127.0.0.1:11434/v1", false]);
+    assert.deepEqual([qwen!.api, qwen!.baseURL, qwen!.vision], ["chat_completions", "http://127.0.0.1:8000/v1", true]);
+    assert.equal(mine!.baseURL, "http://gpu.internal:9000/v1");
   });
 
   test("a bad config names every bad key by its path", () => {

@@ -4,25 +4,14 @@ import { readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import SQLite from "better-sqlite3";
-import { DATABASE_FILE, openStore } from "../src/store/index.ts";
-import { startTestServer, tempDataDir, TEST_AGENT, type TestServer } from "./support/app.ts";
+import { DATABASE_FILE } from "../src/store/index.ts";
+import { mintToken, startTestServer, tempDataDir, TEST_AGENT, type TestServer } from "./support/app.ts";
 import { foldEvents, userInput } from "./support/client.ts";
 import { startFakeOpenAI, type FakeOpenAI } from "./support/fake-openai.ts";
 import { startServerProcess, type ServerProcess } from "./support/process.ts";
 import { readSse, type ParsedEvent } from "./support/sse.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A session token minted straight in the data dir's database, before any server runs. */
-async function mintToken(dataDir: string, email: string): Promise<string> {
-  const store = await openStore({ dataDir });
-  try {
-    const { user } = await store.users.findOrCreate(email);
-    return (await store.sessions.create(user.id, 1)).token;
-  } finally {
-    await store.close();
-  }
-}
 
 function post(url: string, token: string, body: unknown, signal?: AbortSignal): Promise<Response> {
   return fetch(`${url}/chatkit?agent_id=assistant`, {

@@ -333,4 +333,18 @@ describe("MCP with no model configured", () => {
       await server.close({ removeData: true });
     }
   });
+
+  test("the words after the tool's name are its argument: the whole text, or one number per numeric parameter", async () => {
+    const server = await startTestServer({ config: { mcpServers: { demo: stdioServer({ tools: ["echo", "add"] }) } } });
+    try {
+      const answerTo = async (text: string) => {
+        const { events } = await server.stream("threads.create", { input: { content: [{ type: "input_text", text }], attachments: [], inference_options: {} } });
+        return foldEvents(events).items.at(-1).content[0].text as string;
+      };
+      assert.match(await answerTo("demo echo hi there"), /I called the tool `demo__echo` and it returned:\s+echo: hi there$/);
+      assert.match(await answerTo("Demo add 2 3"), /I called the tool `demo__add` and it returned:\s+5$/);
+    } finally {
+      await server.close({ removeData: true });
+    }
+  });
 });

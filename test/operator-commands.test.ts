@@ -92,7 +92,7 @@ describe("operator commands", () => {
     assert.match(local.stdout, /assistant\s+Assistant\s+gpt-4\.1-mini\s+built-in local responder/);
     assert.match(local.stdout, /demo \(stdio\): demo__echo, demo__add/, "the bundled MCP server answers");
     const upstream = await npm(["agents"], { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: "http://127.0.0.1:9/v1" });
-    assert.match(upstream.stdout, /assistant\s+Assistant\s+gpt-4\.1-mini\s+gpt-4\.1-mini via responses at http:\/\/127\.0\.0\.1:9\/v1/);
+    assert.match(upstream.stdout, /assistant\s+Assistant\s+gpt-4\.1-mini\s+gpt-4\.1-mini via responses at http:\/\/127\.0\.0\.1:9\/v1\s+does not answer \(ECONNREFUSED\)/);
     const keyless = await npm(["agents"], { OPENAI_BASE_URL: "http://127.0.0.1:11434/v1" });
     assert.match(keyless.stdout, /via responses at http:\/\/127\.0\.0\.1:11434\/v1/, "a local server needs no key");
   });
@@ -103,13 +103,11 @@ describe("operator commands", () => {
     assert.match(ok.stdout, /mode: self-hosted/);
     assert.match(ok.stdout, /agent assistant: built-in local responder/);
     assert.match(ok.stdout, /agent assistant: MCP server demo \(stdio\): demo__echo, demo__add/);
-    const down = await npm(["check"], { CHATKIT_CONFIG: path.join(REPO_ROOT, "test/support/mcp-down.config.ts") });
-    assert.equal(down.code, 0, "an MCP server that does not answer is a warning, not a problem");
-    assert.match(down.stderr, /warning: agent assistant: MCP server "gone" does not answer/);
     assert.match(ok.stdout, /database: SQLite .* answers \(\d+ users/);
-    const hosted = await npm(["check"], { CHATKIT_WORKFLOW_ID: "wf_1", OPENAI_API_KEY: "sk-test" });
+    // An unreachable local port: check asks the upstream, and no test reaches a real outside host.
+    const hosted = await npm(["check"], { CHATKIT_WORKFLOW_ID: "wf_1", OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: "http://127.0.0.1:9/v1" });
     assert.match(hosted.stdout, /mode: hosted \(client secrets minted for workflow wf_1\)/);
-    assert.match(hosted.stdout, /agent assistant: gpt-4\.1-mini via responses at https:\/\/api\.openai\.com\/v1/);
+    assert.match(hosted.stdout, /agent assistant: gpt-4\.1-mini via responses at http:\/\/127\.0\.0\.1:9\/v1/);
     const badConfig = await npm(["check"], { PORT: "not-a-port" });
     assert.equal(badConfig.code, 1);
     assert.match(badConfig.stderr, /server\.port \(from PORT\)/);

@@ -12,7 +12,7 @@ export interface Row {
   vsPeer: string;
   /** The peer against the bare Koa route. */
   peerVsBare?: string;
-  /** The issue's target for this row, if it has one. */
+  /** The target this row is held to, if it has one. */
   target: string;
   /** Whether this run met the target; undefined when the row has none. */
   met?: boolean | undefined;
@@ -27,7 +27,7 @@ const COLUMNS: Array<[keyof Row, string]> = [
   ["vsBare", "ours vs bare"],
   ["peerVsBare", "peer vs bare"],
   ["vsPeer", "ours vs peer"],
-  ["target", "target (issues 10, 19)"],
+  ["target", "target"],
   ["met", "met"],
 ];
 
@@ -37,7 +37,7 @@ const cell = (row: Row, key: keyof Row): string => {
   return String(value ?? "");
 };
 
-/** A Markdown table, so the same text reads in a terminal and pastes into the README. */
+/** A Markdown table, so the same text reads in a terminal and pastes into bench/README.md. */
 export function formatTable(rows: Row[]): string {
   const widths = COLUMNS.map(([key, title]) => Math.max(title.length, ...rows.map((row) => cell(row, key).length)));
   const line = (cells: string[]) => `| ${cells.map((text, i) => text.padEnd(widths[i]!)).join(" | ")} |`;

@@ -33,12 +33,12 @@ export function describeUpstream(config: ChatkitConfig, agent: AgentConfig): str
 }
 
 /** An `openai` client for an upstream; every client of ours is built here. */
-export function openaiClient(upstream: Upstream, config: ChatkitConfig, metrics: Metrics, options: { maxRetries?: number } = {}): OpenAI {
+export function openaiClient(upstream: Upstream, config: ChatkitConfig, metrics: Metrics, options: { maxRetries?: number; timeoutMs?: number } = {}): OpenAI {
   return new OpenAI({
     // Keyless local servers still get a header; the client refuses to start without one.
     apiKey: upstream.apiKey ?? "no-key",
     baseURL: upstream.baseURL,
-    timeout: config.openai.timeoutMs,
+    timeout: options.timeoutMs ?? config.openai.timeoutMs,
     maxRetries: options.maxRetries ?? config.openai.maxRetries,
     // node:http with keep-alive, timed. Callers take an upstream slot (UpstreamGate) before asking the client.
     fetch: upstreamFetch(metrics),

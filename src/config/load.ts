@@ -18,7 +18,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 /** Where each environment override lands in the config, for overrides and error messages. */
-const ENV_OVERRIDES: Array<{ env: string[]; key: string[]; parse?: (value: string) => unknown }> = [
+const ENV_OVERRIDES: Array<{ env: string[]; key: Array<string | number>; parse?: (value: string) => unknown }> = [
   { env: ["HOST"], key: ["server", "host"] },
   { env: ["PORT"], key: ["server", "port"], parse: toNumber },
   { env: ["CHATKIT_DATA_DIR"], key: ["dataDir"] },
@@ -40,6 +40,9 @@ const ENV_OVERRIDES: Array<{ env: string[]; key: string[]; parse?: (value: strin
   { env: ["OPENAI_BASE_URL"], key: ["openai", "baseURL"] },
   { env: ["CHATKIT_SMTP_URL"], key: ["signIn", "email", "smtpUrl"] },
   { env: ["CHATKIT_MAIL_FROM"], key: ["signIn", "email", "from"] },
+  // The default agent (the first): a model in one line, e.g. on a local server that speaks only Chat Completions.
+  { env: ["CHATKIT_MODEL"], key: ["agents", 0, "model"] },
+  { env: ["CHATKIT_API"], key: ["agents", 0, "api"] },
 ];
 
 function commaList(value: string): string[] {
@@ -56,28 +59,32 @@ function toNumber(value: string): unknown {
 
 /** Applies the environment on top of the file's values; the environment wins, as in the seed. */
 export function applyEnvOverrides(input: ChatkitConfigInput, env: Env): ChatkitConfigInput {
-  // Sections are copied, not cloned: the config holds functions (tools, actions) that must stay as written.
-  const result = { ...(input as Record<string, unknown>) };
+  let result: unknown = input;
   for (const override of ENV_OVERRIDES) {
     const name = override.env.find((candidate) => env[candidate] !== undefined && env[candidate] !== "");
     if (!name) continue;
     const raw = env[name] as string;
-    setNested(result, override.key, override.parse ? override.parse(raw) : raw);
+    result = withValueAt(result, override.key, override.parse ? override.parse(raw) : raw);
   }
   return result as ChatkitConfigInput;
 }
 
-/** Sets `value` at `key` in `target`, copying each section on the way rather than changing the file's objects. */
-function setNested(target: Record<string, unknown>, key: string[], value: unknown): void {
-  const [head, ...rest] = key as [string, ...string[]];
-  if (rest.length === 0) {
-    target[head] = value;
-    return;
+/**
+ * `target` with `value` at `key`, each object or array on the way copied, not cloned: the config
+ * holds functions (tools, actions) that must stay as written. An agent index with no agent there
+ * is left alone (validation then says the config defines none).
+ */
+function withValueAt(target: unknown, key: ReadonlyArray<string | number>, value: unknown): unknown {
+  const [head, ...rest] = key;
+  if (head === undefined) return value;
+  if (typeof head === "number") {
+    if (!Array.isArray(target) || target[head] === undefined) return target;
+    const copy = [...target];
+    copy[head] = withValueAt(copy[head], rest, value);
+    return copy;
   }
-  const current = target[head];
-  const section = { ...(current && typeof current === "object" ? (current as Record<string, unknown>) : {}) };
-  setNested(section, rest, value);
-  target[head] = section;
+  const current = target && typeof target === "object" ? (target as Record<string, unknown>) : {};
+  return { ...current, [head]: withValueAt(current[head], rest, value) };
 }
 
 /** Formats a zod path the way a reader writes it: `agents[0].model`. */

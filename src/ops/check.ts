@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import path from "node:path";
 import { configPath } from "../config/load.ts";
+import { describeProbe, probeUpstreams } from "../agents/probe.ts";
 import { describeUpstream } from "../agents/upstream.ts";
 import { attachmentStorageFor } from "../attachments/storage.ts";
 import { chatkitMode } from "../config/mode.ts";
@@ -15,10 +16,12 @@ const help = `
 Usage: npm run --silent check
 
 Validates the config and the data dir without starting the server, and prints what the box
-runs as: self-hosted or hosted ChatKit, for each agent the local responder or a model upstream
-and whether its MCP servers answer, and the database (SQLite or PostgreSQL) and attachment
-storage (data dir or S3 bucket) in use and whether they answer. Exits 1 when something would
-stop the server; warnings (such as an MCP server that does not answer) do not fail.
+runs as: self-hosted or hosted ChatKit, for each agent the local responder or a model upstream,
+and the database (SQLite or PostgreSQL) and attachment storage (data dir or S3 bucket) in use.
+It makes one real request to each model upstream (its model list, or the smallest completion)
+and to each MCP server, and asks the database and storage. Exits 1, with one "problem:" line
+each, when something would stop the server or fail chats: an upstream or MCP server that does
+not answer, a model the upstream does not have, a bad config, an unusable data dir or database.
 `;
 
 const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "::1"]);
@@ -37,13 +40,16 @@ export async function checkCommand(argv: string[]): Promise<void> {
     console.log(`mode: hosted (${mode.secret === "workflow" ? `client secrets minted for workflow ${mode.workflowId}` : "static client secret"})`);
   }
   console.log(`pages: ${serverBaseUrl(config)}/agents/<id>/chatkit, web component from ${config.chatkit.scriptUrl}`);
-  const mcp = await mcpStatusByAgent(config);
+  const [mcp, upstreams] = await Promise.all([mcpStatusByAgent(config), probeUpstreams(config)]);
   for (const agent of config.agents) {
     console.log(`agent ${agent.id}: ${describeUpstream(config, agent)}`);
+    const probe = upstreams.get(agent.id);
+    if (probe?.ok) console.log(`agent ${agent.id}: ${describeProbe(config, agent, probe)}`);
+    else if (probe) problems.push(`agent ${agent.id}: ${describeProbe(config, agent, probe)}; its chats fail until it does`);
     for (const server of mcp.get(agent.id)!) {
       console.log(`agent ${agent.id}: MCP server ${describeMcpServer(server)}`);
-      // The box still starts: the agent answers without that server's tools.
-      if (!server.ok) warnings.push(`agent ${agent.id}: MCP server "${server.name}" does not answer; its tools are left out until it does`);
+      // The box would start, but the agent would answer without that server's tools.
+      if (!server.ok) problems.push(`agent ${agent.id}: MCP server "${server.name}" does not answer (${server.error}); its tools are left out until it does`);
     }
   }
 

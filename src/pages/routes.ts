@@ -90,7 +90,19 @@ export function registerPageRoutes(router: Router, deps: PageDeps): void {
       ctx.redirect(chatPagePath(config.agents[0]!.id));
       return;
     }
-    sendHtml(ctx, 200, renderSignInPage("chatkit-box", ["This is a self-hosted ChatKit server. This browser is not signed in."], signIn.signInOptions()), MESSAGE_PAGE_POLICY);
+    sendHtml(
+      ctx,
+      200,
+      renderSignInPage(
+        "chatkit-box",
+        [
+          "This is a self-hosted ChatKit server. This browser is not signed in.",
+          "Setting up a new box? Until someone signs in, the server prints a single-use sign-in link for the first administrator when it starts: look in its output (under systemd: <code>journalctl -u chatkit</code>), or restart it for a fresh one.",
+        ],
+        signIn.signInOptions(),
+      ),
+      MESSAGE_PAGE_POLICY,
+    );
   });
 
   const chatPage = (standalone: boolean) => async (ctx: Context) => {

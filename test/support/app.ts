@@ -96,6 +96,17 @@ export function tempDataDir(): string {
   return mkdtempSync(path.join(tmpdir(), "chatkit-test-"));
 }
 
+/** A session token minted straight in the data dir's database, before any server runs. */
+export async function mintToken(dataDir: string, email: string): Promise<string> {
+  const store = await openStore({ dataDir });
+  try {
+    const { user } = await store.users.findOrCreate(email);
+    return (await store.sessions.create(user.id, 1)).token;
+  } finally {
+    await store.close();
+  }
+}
+
 /** Cookie keys for servers on a shared database (which require configured keys). */
 export const TEST_COOKIE_KEYS = ["test-cookie-key-0123456789abcdef"];
 

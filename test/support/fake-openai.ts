@@ -99,6 +99,12 @@ export interface FakeOpenAI {
   /** The base URL to give the openai client (ends with /v1). */
   baseURL: string;
   requests: RecordedRequest[];
+  /**
+   * What `GET /v1/models` lists (null: answer 404, as a server without a list). Listing is
+   * answered apart: it is not recorded in `requests` and takes no script, only counted here.
+   */
+  models: string[] | null;
+  modelListings: number;
   /** Scripts answered in order; when empty, `fallback` answers. */
   queue: Script[];
   fallback: Script;
@@ -217,7 +223,7 @@ function streamHostedCall(res: ServerResponse, hosted: ScriptedHostedCall, key: 
 export async function startFakeOpenAI(fallback: Script = { text: "Hello from the fake model." }, port = 0): Promise<FakeOpenAI> {
   const requests: RecordedRequest[] = [];
   const waiters = new Map<number, Array<(r: RecordedRequest) => void>>();
-  const fake = { queue: [] as Script[], fallback };
+  const fake = { queue: [] as Script[], fallback, models: ["gpt-4.1-mini"] as string[] | null, modelListings: 0 };
   const open = new Set<ServerResponse>();
 
   const markEnded = (index: number) => {
@@ -363,6 +369,13 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
 
   const server: Server = createServer(async (req, res) => {
     const receivedAt = performance.now();
+    if (req.method === "GET" && req.url?.replace(/\?.*$/, "") === "/v1/models") {
+      fake.modelListings++;
+      res.writeHead(fake.models ? 200 : 404, { "content-type": "application/json" });
+      const created = Math.floor(Date.now() / 1000);
+      res.end(JSON.stringify(fake.models ? { object: "list", data: fake.models.map((id) => ({ id, object: "model", created, owned_by: "fake" })) } : { error: { message: "no route /v1/models", type: "invalid_request_error" } }));
+      return;
+    }
     open.add(res);
     const raw: Buffer[] = [];
     for await (const chunk of req) raw.push(chunk as Buffer);
@@ -429,6 +442,15 @@ export async function startFakeOpenAI(fallback: Script = { text: "Hello from the
     },
     set fallback(value) {
       fake.fallback = value;
+    },
+    get models() {
+      return fake.models;
+    },
+    set models(value) {
+      fake.models = value;
+    },
+    get modelListings() {
+      return fake.modelListings;
     },
     ended(index) {
       const record = requests[index];

@@ -96,3 +96,20 @@ export async function startServerProcess(env: Record<string, string>, options: {
   });
   return { url, child, output: () => output, exited };
 }
+
+/** Waits (up to 30 s) until the server's output matches `pattern`, and returns the match. */
+export async function waitForOutput(server: ServerProcess, pattern: RegExp): Promise<RegExpExecArray> {
+  for (let waited = 0; waited < 30_000; waited += 50) {
+    const match = pattern.exec(server.output());
+    if (match) return match;
+    if (server.child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no ${pattern} in the server's output:\n${server.output()}`);
+}
+
+/** Stops a server process with SIGTERM, as systemd does, and waits until it has exited. */
+export async function stopServerProcess(server: ServerProcess): Promise<void> {
+  server.child.kill("SIGTERM");
+  await server.exited;
+}
