@@ -358,7 +358,9 @@ test("the JavaScript a chat page loads up front stays within its 80 KiB gzipped 
     assert.ok(initial <= INITIAL_JS_BUDGET_BYTES, `${(initial / 1024).toFixed(1)} KiB gzipped up front`);
     const chart = files.find((file) => /^chart-[A-Z0-9]+\.js$/.test(file.name));
     assert.ok(chart?.lazy, "the chart code is loaded when needed");
-    assert.match(readFileSync(path.join(outdir, chart.name), "utf8"), /u-legend/, "uPlot is in it");
+    // uPlot sits in the chart chunk, or in a chunk the chart shares with the admin page: either way one loaded only when needed.
+    const withUplot = files.filter((file) => file.name.endsWith(".js") && readFileSync(path.join(outdir, file.name), "utf8").includes("u-legend"));
+    assert.ok(withUplot.some((file) => file.name === chart.name || file.name.startsWith("chunk-")), "uPlot is built");
     assert.ok(files.every((file) => file.lazy || !file.name.endsWith(".js") || !readFileSync(path.join(outdir, file.name), "utf8").includes("u-legend")), "and only there");
   } finally {
     rmSync(outdir, { recursive: true, force: true });
