@@ -165,7 +165,9 @@ function Usage({ version }: { version: number }) {
   useEffect(() => {
     const target = chart.current;
     if (!target) return;
-    const days = [...new Set(rows.map((row) => row.day))].sort();
+    // Every one of the last 30 days (UTC), so a quiet day shows as zero and the axis spans the period.
+    const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+    const days = Array.from({ length: 30 }, (_, i) => new Date(today - (29 - i) * 86_400_000).toISOString().slice(0, 10));
     const names = [...new Set(rows.map((row) => row[by]))].sort();
     const series = names.map((name) => days.map((day) => rows.filter((row) => row.day === day && row[by] === name).reduce((sum, row) => sum + row.input_tokens + row.output_tokens, 0)));
     const x = days.map((day) => Date.parse(`${day}T00:00:00Z`) / 1000);
