@@ -76,4 +76,19 @@ describe("the admin page in Chromium", { skip: missing }, () => {
     const api = await browser.context.request.get(`${server.url}/admin/api/people`);
     assert.equal(api.status(), 403);
   });
+
+  test("a user downloads their own data from the account menu of the chat page", async () => {
+    const { page } = browser;
+    await page.goto(await loginLinkFor(server, "new@example.com"));
+    await page.goto(`${server.url}/agents/assistant/chatkit`);
+    await page.locator("summary.ck-icon-button").click();
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export my data" }).click()]);
+    const archive = await download.path();
+    assert.ok(archive);
+    const { gunzipSync } = await import("node:zlib");
+    const { readFileSync } = await import("node:fs");
+    const tar = gunzipSync(readFileSync(archive)).toString("latin1");
+    assert.match(tar, /user\.json/);
+    assert.match(tar, /new@example\.com/);
+  });
 });

@@ -400,6 +400,9 @@ export function App({ options, root, page, fallbackNotice }: { options: ClientOp
             </summary>
             <div class="ck-account-menu">
               <span class="ck-account-email">{page.userEmail}</span>
+              <a class="ck-button" href="/account/api/export" download>
+                Export my data
+              </a>
               <form method="post" action={page.logoutPath}>
                 <button type="submit" class="ck-button">
                   Sign out
