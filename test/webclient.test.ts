@@ -460,7 +460,8 @@ describe("the built-in web client in a real browser", { skip }, () => {
     const background = await page.locator("#chatkit-app").evaluate((el) => (globalThis as any).getComputedStyle(el).backgroundColor);
     assert.equal(background, "rgb(23, 23, 26)", "dark colours follow the system");
     await browser.screenshot("builtin-phone-dark");
-    assert.equal(await page.locator(".ck-history").isVisible(), false, "the history is hidden on a phone");
+    // The drawer hides after its slide-out transition (visibility is delayed by it), so wait for it.
+    await page.locator(".ck-history").waitFor({ state: "hidden", timeout: 5_000 });
     await page.getByRole("button", { name: "Conversations" }).click();
     await page.locator(".ck-history").waitFor({ state: "visible" });
     // The drawer takes the focus once it has opened (after a render), so wait for it rather than race it.
